@@ -1,0 +1,127 @@
+"""Drift and quality of one window against the reference: `fit(reference)` then `calculate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from monitor.config import DriftConfig
+from monitor.errors import MetricsError
+from monitor.metrics.drift import CATEGORICAL, NUMERICAL, ColumnTest, prepare_column
+from monitor.metrics.embedding import embedding_drift
+from monitor.metrics.quality import classification_quality
+from monitor.metrics.result import Result
+from monitor.models.base import Scores
+
+PREDICTED_CLASS = "predicted_class"
+CONFIDENCE = "confidence"
+
+
+@dataclass
+class Observed:
+    """One side of the comparison: input features and what the model made of them."""
+
+    features: pd.DataFrame
+    scores: Scores
+
+    def prediction_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {PREDICTED_CLASS: self.scores.predicted_names}, index=self.features.index
+        )
+        if self.scores.confidence is not None:
+            frame[CONFIDENCE] = self.scores.confidence
+        return frame
+
+
+class MetricsEngine:
+    """Keeps the reference's prepared columns and embeddings between cycles."""
+
+    def __init__(self, drift: DriftConfig) -> None:
+        self.drift = drift
+        self._features: dict[str, ColumnTest] = {}
+        self._prediction: dict[str, ColumnTest] = {}
+        self._reference_embeddings: np.ndarray | None = None
+
+    def _method(self, column: str) -> tuple[str, float | None]:
+        override = self.drift.per_column.get(column)
+        if override is not None:
+            return override.method, override.threshold
+        return self.drift.method, self.drift.threshold
+
+    def fit(self, reference: Observed) -> MetricsEngine:
+        unknown = set(self.drift.per_column) - set(reference.features.columns)
+        if unknown:
+            raise MetricsError(
+                f"drift.per_column names unknown column(s): {sorted(unknown)} "
+                f"(columns: {', '.join(reference.features.columns)})"
+            )
+        self._features = {
+            column: prepare_column(column, reference.features[column], *self._method(column))
+            for column in reference.features.columns
+        }
+        predictions = reference.prediction_frame()
+        self._prediction = {
+            PREDICTED_CLASS: prepare_column(
+                PREDICTED_CLASS,
+                predictions[PREDICTED_CLASS],
+                *self._method(PREDICTED_CLASS),
+                kind=CATEGORICAL,
+            ),
+        }
+        if CONFIDENCE in predictions:
+            self._prediction[CONFIDENCE] = prepare_column(
+                CONFIDENCE, predictions[CONFIDENCE], *self._method(CONFIDENCE), kind=NUMERICAL
+            )
+        self._reference_embeddings = reference.scores.embeddings
+        return self
+
+    def column_tests(self) -> list[ColumnTest]:
+        """The prepared tests, features first (the snapshot pins the same methods)."""
+        return [*self._features.values(), *self._prediction.values()]
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self._features)
+
+    def calculate(self, window: Observed, target_ids: np.ndarray | None = None) -> Result:
+        """Compare `window` with the reference; `target_ids` holds -1 where a row has no label."""
+        if not self.fitted:
+            raise MetricsError("metrics engine used before fit(reference)")
+        if window.features.empty:
+            raise MetricsError("the window has no usable rows to compare")
+        features = {
+            name: test.calculate(window.features[name]) for name, test in self._features.items()
+        }
+        predictions = window.prediction_frame()
+        prediction = {
+            name: test.calculate(predictions[name]) for name, test in self._prediction.items()
+        }
+        embedding = None
+        if self._reference_embeddings is not None and window.scores.embeddings is not None:
+            embedding = embedding_drift(
+                self._reference_embeddings, window.scores.embeddings, self.drift.embedding
+            )
+        drifted_share = sum(s.drifted for s in features.values()) / len(features)
+        dataset_drift = drifted_share >= self.drift.drifted_share or bool(
+            embedding is not None and embedding.drifted
+        )
+        quality: dict[str, float] = {}
+        if target_ids is not None:
+            labelled = target_ids >= 0
+            if labelled.any():
+                probabilities = window.scores.probabilities
+                quality = classification_quality(
+                    target_ids[labelled],
+                    window.scores.predicted_ids[labelled],
+                    None if probabilities is None else probabilities[labelled],
+                )
+        extras: dict[str, float] = {}
+        if target_ids is not None:
+            extras["labelled_rows"] = float((target_ids >= 0).sum())
+        if window.scores.confidence is not None:
+            extras["mean_confidence"] = float(np.mean(window.scores.confidence))
+        return Result(
+            features, drifted_share, dataset_drift, prediction, embedding, quality, extras
+        )

@@ -1,0 +1,89 @@
+"""What a model is: `score(inputs) -> Scores`, with class names and a version."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from monitor.errors import DriftwardenError, ModelError
+
+ModelInputs: TypeAlias = Sequence[str] | pd.DataFrame
+
+
+@dataclass
+class Scores:
+    """One window's model outputs, row-aligned with its inputs."""
+
+    predicted_ids: np.ndarray
+    class_names: tuple[str, ...]
+    probabilities: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
+
+    @property
+    def predicted_names(self) -> list[str]:
+        return [self.class_names[i] for i in self.predicted_ids]
+
+    @property
+    def confidence(self) -> np.ndarray | None:
+        """The top-class probability of each row."""
+        return None if self.probabilities is None else self.probabilities.max(axis=1)
+
+    def __len__(self) -> int:
+        return len(self.predicted_ids)
+
+
+class Model(ABC):
+    """A deployed classifier. Public `score` wraps `_score` and translates foreign errors."""
+
+    #: what the model reads: "text" (a list of strings) or "features" (a DataFrame)
+    reads: str = "text"
+    class_names: tuple[str, ...]
+    #: identifies the exact weights that scored a run (stored with every run)
+    version: str
+    #: a short name for `model_info{model=...}`
+    name: str
+
+    def score(self, inputs: ModelInputs) -> Scores:
+        if len(inputs) == 0:
+            return Scores(np.zeros(0, dtype=int), self.class_names)
+        try:
+            scores = self._score(inputs)
+        except DriftwardenError:
+            raise
+        except Exception as exc:  # any library error becomes one clear ModelError
+            raise ModelError(
+                f"model {self.name} failed to score {len(inputs)} rows: {type(exc).__name__}: {exc}"
+            ) from exc
+        if len(scores) != len(inputs):
+            raise ModelError(
+                f"model {self.name} returned {len(scores)} predictions for {len(inputs)} rows"
+            )
+        return scores
+
+    @abstractmethod
+    def _score(self, inputs: ModelInputs) -> Scores: ...
+
+    def class_id(self, label: object) -> int | None:
+        """A target value as a class id: numbers are ids, strings are class names."""
+        if isinstance(label, bool):
+            return None
+        if isinstance(label, int | np.integer):
+            return int(label) if 0 <= int(label) < len(self.class_names) else None
+        if isinstance(label, float | np.floating):
+            if np.isnan(label) or not float(label).is_integer():
+                return None
+            return self.class_id(int(label))
+        if isinstance(label, str):
+            try:
+                return self.class_names.index(label)
+            except ValueError:
+                stripped = label.strip()
+                if stripped.isdigit():
+                    return self.class_id(int(stripped))
+                return None
+        return None

@@ -1,0 +1,127 @@
+"""A foundation-model encoder plus a scikit-learn classifier head fitted on its embeddings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from monitor.config import EmbeddingHeadModelConfig
+from monitor.errors import ModelError
+from monitor.models.base import Model, ModelInputs, Scores
+from monitor.models.encoder import SentenceEncoder
+
+HEAD_FILE = "head.joblib"
+META_FILE = "head.json"
+
+
+@dataclass
+class Head:
+    """A fitted classifier, its label names and the encoder it was fitted on."""
+
+    classifier: Any
+    labels: tuple[str, ...]
+    encoder: str
+    version: str
+    created_at: str
+    metrics: dict[str, float]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self.classifier, folder / HEAD_FILE)
+        meta = {
+            "labels": list(self.labels),
+            "encoder": self.encoder,
+            "version": self.version,
+            "created_at": self.created_at,
+            "metrics": self.metrics,
+        }
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> Head:
+        if not (folder / META_FILE).is_file() or not (folder / HEAD_FILE).is_file():
+            raise ModelError(
+                f"{folder} holds no head (expected {HEAD_FILE} and {META_FILE}; "
+                "make one with `driftwarden model fit-head`)"
+            )
+        meta = json.loads((folder / META_FILE).read_text())
+        classifier = joblib.load(folder / HEAD_FILE)  # trusted files only, as documented
+        return cls(
+            classifier,
+            tuple(meta["labels"]),
+            meta["encoder"],
+            meta["version"],
+            meta["created_at"],
+            meta.get("metrics", {}),
+        )
+
+
+def fit_head(
+    encoder: SentenceEncoder,
+    texts: list[str],
+    labels: list[str],
+    *,
+    seed: int = 0,
+    c: float = 1.0,
+    metrics: dict[str, float] | None = None,
+) -> Head:
+    """Fit a logistic-regression head on the encoder's embeddings of `texts`."""
+    names = tuple(sorted({str(label) for label in labels}))
+    if len(names) < 2:
+        raise ModelError(f"a head needs at least two classes; the data has {list(names)}")
+    embeddings = encoder.encode(texts)
+    targets = np.array([names.index(str(label)) for label in labels])
+    classifier = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+    classifier.fit(embeddings, targets)
+    digest = hashlib.sha256(classifier.coef_.tobytes() + classifier.intercept_.tobytes())
+    return Head(
+        classifier,
+        names,
+        encoder.identity,
+        f"head-{digest.hexdigest()[:12]}",
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        metrics or {},
+    )
+
+
+class EmbeddingHeadModel(Model):
+    """Scores texts with the head; the FM's embedding of each text goes to embedding drift."""
+
+    def __init__(
+        self, config: EmbeddingHeadModelConfig, encoder: SentenceEncoder | None = None
+    ) -> None:
+        self.config = config
+        self.encoder = encoder or SentenceEncoder(
+            config.encoder,
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            threads=config.threads,
+            cache_size=config.cache_size,
+            quantize=config.backend == "int8",
+        )
+        self.use_head(Head.load(config.head))
+
+    def use_head(self, head: Head) -> None:
+        """Switch to `head` (a retrain or a rollback); refuses one fitted on another encoder."""
+        if head.encoder != self.encoder.identity:
+            raise ModelError(
+                f"head {head.version} was fitted on encoder {head.encoder}, "
+                f"not on {self.encoder.identity}; refit it with `model fit-head`"
+            )
+        self.head = head
+        self.class_names = head.labels
+        self.version = head.version
+        self.name = self.encoder.identity.split("@")[0]
+
+    def _score(self, inputs: ModelInputs) -> Scores:
+        embeddings = self.encoder.encode(list(inputs))
+        probabilities = self.head.classifier.predict_proba(embeddings)
+        return Scores(probabilities.argmax(axis=1), self.class_names, probabilities, embeddings)

@@ -1,0 +1,268 @@
+"""Reads and writes of runs, metric values, predictions, quarantine and watermarks.
+
+Functions take a session so the caller decides the transaction: a cycle records its run,
+metrics, predictions, quarantined rows and watermark in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from monitor.metrics.result import FEATURE_DRIFT, Result
+from monitor.sources.rows import Rejected
+from monitor.store.schema import (
+    MetricValueRow,
+    MonitorRow,
+    PredictionRow,
+    QuarantinedRow,
+    RunRow,
+    RunSnapshotRow,
+    WatermarkRow,
+)
+
+_CHUNK = 500  # rows per INSERT: SQLite caps bound parameters per statement
+
+
+@dataclass
+class RunRecord:
+    """Everything one cycle stores; `position` moves the watermark (None: it stays)."""
+
+    monitor: str
+    window_start: datetime
+    window_end: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: str = "ok"
+    error: str | None = None
+    rows: int = 0
+    model_version: str | None = None
+    result: Result | None = None
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[Rejected] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    snapshot: bytes | None = None
+    position: str | None = None
+
+
+def monitor_id(session: Session, name: str, now: datetime) -> int:
+    """The monitor's id, creating the row on first use."""
+    found = session.scalar(select(MonitorRow.id).where(MonitorRow.name == name))
+    if found is not None:
+        return found
+    row = MonitorRow(name=name, created_at=now)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def watermark(session: Session, monitor: str) -> tuple[str, datetime] | None:
+    row = session.execute(
+        select(WatermarkRow.position, WatermarkRow.window_end)
+        .join(MonitorRow, MonitorRow.id == WatermarkRow.monitor_id)
+        .where(MonitorRow.name == monitor)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _new_quarantine(session: Session, mid: int, rejected: Sequence[Rejected]) -> list[Rejected]:
+    """Rows not quarantined before (a row without a timestamp is seen by every read)."""
+    ids = list({r.row_id for r in rejected})
+    known: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        known |= set(
+            session.scalars(
+                select(QuarantinedRow.row_id).where(
+                    QuarantinedRow.monitor_id == mid,
+                    QuarantinedRow.row_id.in_(ids[start : start + _CHUNK]),
+                )
+            )
+        )
+    fresh: dict[str, Rejected] = {}
+    for row in rejected:
+        if row.row_id not in known and row.row_id not in fresh:
+            fresh[row.row_id] = row
+    return list(fresh.values())
+
+
+def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(insert(table), rows[start : start + _CHUNK])
+
+
+def record_run(session: Session, record: RunRecord) -> int:
+    """Insert the run and everything it carries; move the watermark when `position` is set."""
+    mid = monitor_id(session, record.monitor, record.finished_at)
+    quarantined = _new_quarantine(session, mid, record.quarantined)
+    record.quarantined = quarantined  # the caller reports what was newly set aside
+    run = RunRow(
+        monitor_id=mid,
+        window_start=record.window_start,
+        window_end=record.window_end,
+        status=record.status,
+        error=record.error,
+        rows=record.rows,
+        quarantined=len(quarantined),
+        model_version=record.model_version,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        stage_seconds=record.stage_seconds,
+    )
+    session.add(run)
+    session.flush()
+    if record.result is not None:
+        metric_rows = [
+            {"run_id": run.id, "name": name, "feature": "", "value": value}
+            for name, value in record.result.run_metrics().items()
+        ]
+        metric_rows += [
+            {
+                "run_id": run.id,
+                "name": kind,
+                "feature": score.column,
+                "value": score.score,
+                "method": score.method,
+                "threshold": score.threshold,
+                "drifted": score.drifted,
+            }
+            for kind, score in record.result.drift_rows()
+        ]
+        _insert_many(session, MetricValueRow, metric_rows)
+    _insert_many(session, PredictionRow, [{**p, "run_id": run.id} for p in record.predictions])
+    _insert_many(
+        session,
+        QuarantinedRow,
+        [
+            {
+                "monitor_id": mid,
+                "run_id": run.id,
+                "row_id": q.row_id,
+                "reason": q.reason,
+                "raw": q.raw,
+                "created_at": record.finished_at,
+            }
+            for q in quarantined
+        ],
+    )
+    if record.snapshot is not None:
+        session.add(RunSnapshotRow(run_id=run.id, body=record.snapshot))
+    if record.position is not None:
+        mark = session.get(WatermarkRow, mid)
+        if mark is None:
+            session.add(
+                WatermarkRow(
+                    monitor_id=mid,
+                    position=record.position,
+                    window_end=record.window_end,
+                    updated_at=record.finished_at,
+                )
+            )
+        else:
+            mark.position = record.position
+            mark.window_end = record.window_end
+            mark.updated_at = record.finished_at
+    session.flush()
+    return run.id
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def run_summaries(
+    session: Session,
+    monitor: str | None = None,
+    limit: int | None = None,
+    run_ids: Sequence[int] | None = None,
+) -> list[dict[str, Any]]:
+    """Runs in the `runs --json` shape, oldest first (the newest `limit` when given)."""
+    query = select(RunRow, MonitorRow.name).join(MonitorRow, MonitorRow.id == RunRow.monitor_id)
+    if monitor is not None:
+        query = query.where(MonitorRow.name == monitor)
+    if run_ids is not None:
+        query = query.where(RunRow.id.in_(list(run_ids)))
+    query = query.order_by(RunRow.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(reversed(session.execute(query).all()))
+    values: dict[int, list[MetricValueRow]] = {}
+    ids = [run.id for run, _ in rows]
+    for start in range(0, len(ids), _CHUNK):
+        for value in session.scalars(
+            select(MetricValueRow).where(MetricValueRow.run_id.in_(ids[start : start + _CHUNK]))
+        ):
+            values.setdefault(value.run_id, []).append(value)
+    summaries = []
+    for run, name in rows:
+        metrics: dict[str, Any] = {}
+        features: dict[str, Any] = {}
+        for value in values.get(run.id, []):
+            if value.name == FEATURE_DRIFT:
+                features[value.feature] = {
+                    "method": value.method,
+                    "score": value.value,
+                    "threshold": value.threshold,
+                    "drifted": value.drifted,
+                }
+            elif not value.feature:
+                metrics[value.name] = value.value
+        summaries.append(
+            {
+                "run_id": run.id,
+                "monitor": name,
+                "window_start": _iso(run.window_start),
+                "window_end": _iso(run.window_end),
+                "status": run.status,
+                "error": run.error,
+                "rows": run.rows,
+                "quarantined": run.quarantined,
+                "model_version": run.model_version,
+                "metrics": metrics,
+                "features": features,
+            }
+        )
+    return summaries
+
+
+def drift_details(session: Session, run_id: int) -> list[MetricValueRow]:
+    """Every drift test of a run (features, prediction, embedding)."""
+    return list(
+        session.scalars(
+            select(MetricValueRow).where(
+                MetricValueRow.run_id == run_id, MetricValueRow.method.is_not(None)
+            )
+        )
+    )
+
+
+def snapshot(session: Session, run_id: int) -> bytes | None:
+    row = session.get(RunSnapshotRow, run_id)
+    return None if row is None else row.body
+
+
+def run_exists(session: Session, run_id: int) -> bool:
+    return session.get(RunRow, run_id) is not None
+
+
+def predictions(session: Session, run_id: int) -> list[PredictionRow]:
+    return list(
+        session.scalars(
+            select(PredictionRow)
+            .where(PredictionRow.run_id == run_id)
+            .order_by(PredictionRow.position)
+        )
+    )
+
+
+def quarantined_count(session: Session, monitor: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count(QuarantinedRow.id)).join(MonitorRow).where(MonitorRow.name == monitor)
+        )
+        or 0
+    )
