@@ -242,7 +242,7 @@ DRIFT_METHODS = (
     "z",
     "anderson",
     "cramer_von_mises",
-    "energy",
+    "ed",
     "hellinger",
     "mannw",
     "t_test",
@@ -250,7 +250,7 @@ DRIFT_METHODS = (
     "TVD",
     "fisher_exact",
     "g_test",
-    "epps_singleton",
+    "es",
 )
 
 
@@ -321,8 +321,20 @@ class MonitorConfig(Strict):
         return self
 
 
+def _resolve_storage(url: str, info: ValidationInfo) -> str:
+    """A relative SQLite path is relative to the config file, like every other path."""
+    base = (info.context or {}).get("base_dir")
+    prefix = "sqlite:///"
+    if base is None or not url.startswith(prefix) or url.startswith(prefix + "/"):
+        return url
+    database = url.removeprefix(prefix)
+    if database in ("", ":memory:"):
+        return url
+    return prefix + str(Path(base).resolve() / database)
+
+
 class Config(Strict):
-    storage: str = DEFAULT_STORAGE
+    storage: Annotated[str, AfterValidator(_resolve_storage)] = DEFAULT_STORAGE
     metrics: MetricsEndpoint = Field(default_factory=lambda: MetricsEndpoint())
     hooks: dict[str, HookConfig] = Field(default_factory=dict)
     monitors: list[MonitorConfig] = Field(min_length=1)

@@ -157,7 +157,8 @@ class SentenceEncoder:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8)
         self.model = model
         self.batch_size = batch_size
-        self.max_length = max_length
+        positions = getattr(model.config, "max_position_embeddings", max_length)
+        self.max_length = min(max_length, positions)
         self.cache = EmbeddingCache(cache_size)
         self.encode(["warm-up"])  # first call allocates; keep that out of the first cycle
 

@@ -48,7 +48,9 @@ class TransformersModel(Model):
         self.version = f"{config.path.name}@{directory_identity(config.path)}"
         self.name = config.path.name
         self.batch_size = config.batch_size
-        self.max_length = config.max_length
+        # never longer than the position table: longer inputs would crash, not truncate
+        positions = getattr(self.model.config, "max_position_embeddings", config.max_length)
+        self.max_length = min(config.max_length, positions)
         self.score(["warm-up"])
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:

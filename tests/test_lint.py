@@ -1,0 +1,34 @@
+"""The test command also runs the linters: ruff (lint and format) and mypy on the package."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PATHS = ["monitor", "tests", "benchmarks", "dashboards"]
+
+
+def run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+def test_ruff_check() -> None:
+    result = run("ruff", "check", *[p for p in PATHS if (ROOT / p).exists()])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+def test_ruff_format() -> None:
+    result = run("ruff", "format", "--check", *[p for p in PATHS if (ROOT / p).exists()])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy() -> None:
+    result = run(sys.executable, "-m", "mypy", "monitor")
+    assert result.returncode == 0, result.stdout + result.stderr
