@@ -1,0 +1,94 @@
+"""Writes driftwarden's Grafana dashboards as JSON from the code in this folder.
+
+    python -m dashboards.build            # (re)write dashboards/grafana/dashboards/*.json
+    python -m dashboards.build --check    # exit 1 if the committed JSON is not what the code makes
+
+Requires grafana-foundation-sdk==1769699379!11.6.0 (types for Grafana 11.6, schemaVersion 41).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as `python dashboards/build.py`: make the repository root importable so the
+    # `dashboards.*` imports below resolve the same way as under `python -m`.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+from dashboards import monitor_detail, overview
+
+OUTPUT_DIR = Path(__file__).resolve().parent / "grafana" / "dashboards"
+
+# File name -> builder. The file names are what Grafana's file provider loads.
+DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
+    "overview.json": overview.build,
+    "monitor.json": monitor_detail.build,
+}
+
+
+def render(board: Dashboard) -> str:
+    """Stable JSON text: sorted keys and a final newline keep diffs of regenerations minimal."""
+    return json.dumps(board, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
+
+
+def generate() -> dict[str, str]:
+    """File name -> the JSON text the code produces now."""
+    return {name: render(build()) for name, build in DASHBOARDS.items()}
+
+
+def stale_files(output_dir: Path = OUTPUT_DIR) -> dict[str, str]:
+    """File name -> unified diff, for each committed file that differs from the code."""
+    differences = {}
+    for name, expected in generate().items():
+        path = output_dir / name
+        actual = path.read_text(encoding="utf-8") if path.exists() else ""
+        if actual != expected:
+            diff = difflib.unified_diff(
+                actual.splitlines(keepends=True),
+                expected.splitlines(keepends=True),
+                fromfile=f"{path} (committed)",
+                tofile=f"{path} (generated)",
+            )
+            differences[name] = "".join(diff)
+    return differences
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboards.build", description=__doc__)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the committed JSON differs from the generated JSON",
+    )
+    parser.add_argument("--out", type=Path, default=OUTPUT_DIR, help="output folder")
+    args = parser.parse_args(argv)
+
+    if args.check:
+        differences = stale_files(args.out)
+        for diff in differences.values():
+            sys.stdout.write(diff)
+        if differences:
+            print(
+                f"{len(differences)} dashboard(s) out of date; run `python -m dashboards.build`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in generate().items():
+        (args.out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

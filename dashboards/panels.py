@@ -1,0 +1,318 @@
+"""Shared building blocks for driftwarden's dashboards: queries, panel presets, variables.
+
+Every panel queries through the `$datasource` variable so one JSON file works against any
+Prometheus that Grafana knows, and every query filters on the `monitor` label.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from grafana_foundation_sdk.builders import common as common_builder
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.builders import prometheus as prometheus_builder
+from grafana_foundation_sdk.builders import stat as stat_builder
+from grafana_foundation_sdk.builders import statetimeline as statetimeline_builder
+from grafana_foundation_sdk.builders import timeseries as timeseries_builder
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import common, dashboard, prometheus
+
+# Panels point at the datasource *variable*, never at a fixed uid, so the dashboards import
+# cleanly into a Grafana whose Prometheus datasource has another uid.
+DATASOURCE = dashboard.DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+TAGS = ["driftwarden", "ml-monitoring"]
+OVERVIEW_UID = "driftwarden-overview"
+MONITOR_UID = "driftwarden-monitor"
+
+# The variable query reads the series the exporter emits for every configured monitor as
+# soon as the daemon starts (it comes from the config), so a monitor shows up in the
+# picker before its first cycle completes.
+MONITOR_VARIABLE_QUERY = "label_values(driftwarden_schedule_interval_seconds, monitor)"
+
+GREEN = "green"
+ORANGE = "orange"
+RED = "red"
+
+
+def query(
+    expr: str, legend: str | None = None, ref: str = "A", *, instant: bool = False
+) -> prometheus_builder.Dataquery:
+    """A range query drawn over time (or an instant one, for "now" only); `legend` uses
+    Grafana's `{{label}}` syntax."""
+    target = prometheus_builder.Dataquery().expr(expr).ref_id(ref)
+    if instant:
+        target.instant()
+    else:
+        target.range()
+    target.datasource(DATASOURCE).editor_mode(prometheus.QueryEditorMode.CODE)
+    if legend is not None:
+        target.legend_format(legend)
+    return target
+
+
+def instant_table_query(expr: str, ref: str) -> prometheus_builder.Dataquery:
+    """An instant query formatted as a table, for tables that merge several queries by label."""
+    return (
+        prometheus_builder.Dataquery()
+        .expr(expr)
+        .ref_id(ref)
+        .instant()
+        .format(prometheus.PromQueryFormat.TABLE)
+        .datasource(DATASOURCE)
+        .editor_mode(prometheus.QueryEditorMode.CODE)
+    )
+
+
+def thresholds(*steps: tuple[float | None, str]) -> dashboard_builder.ThresholdsConfig:
+    """Absolute thresholds; the first step's value must be None (Grafana's -Infinity)."""
+    return (
+        dashboard_builder.ThresholdsConfig()
+        .mode(dashboard.ThresholdsMode.ABSOLUTE)
+        .steps([dashboard.Threshold(value=value, color=color) for value, color in steps])
+    )
+
+
+def value_text(mapping: dict[str, tuple[str, str]]) -> dashboard.ValueMap:
+    """Maps exact values to (text, color), e.g. the 0/1 drift flags to OK/Drift."""
+    return dashboard.ValueMap(
+        options={
+            value: dashboard.ValueMappingResult(text=text, color=color, index=index)
+            for index, (value, (text, color)) in enumerate(mapping.items())
+        }
+    )
+
+
+def range_text(low: float, high: float, text: str, color: str, index: int) -> dashboard.RangeMap:
+    return dashboard.RangeMap(
+        options=dashboard.DashboardRangeMapOptions(
+            from_val=low,
+            to=high,
+            result=dashboard.ValueMappingResult(text=text, color=color, index=index),
+        )
+    )
+
+
+DRIFT_FLAG_MAPPINGS: list[dashboard.ValueMapping] = [
+    value_text({"0": ("OK", GREEN), "1": ("Drift", RED)})
+]
+FIRING_MAPPINGS: list[dashboard.ValueMapping] = [
+    value_text({"0": ("OK", GREEN), "1": ("Firing", RED)})
+]
+
+
+def legend_table(*calcs: str) -> common_builder.VizLegendOptions:
+    """A legend table below the graph; `calcs` adds columns such as "lastNotNull" or "max"."""
+    legend = (
+        common_builder.VizLegendOptions()
+        .display_mode(common.LegendDisplayMode.TABLE)
+        .placement(common.LegendPlacement.BOTTOM)
+        .show_legend(True)
+    )
+    if calcs:
+        legend.calcs(list(calcs))
+    return legend
+
+
+def multi_tooltip() -> common_builder.VizTooltipOptions:
+    return (
+        common_builder.VizTooltipOptions()
+        .mode(common.TooltipDisplayMode.MULTI)
+        .sort(common.SortOrder.DESCENDING)
+    )
+
+
+def timeseries(
+    title: str,
+    description: str,
+    targets: list[prometheus_builder.Dataquery],
+    *,
+    unit: str,
+    width: int = 12,
+    height: int = 8,
+) -> timeseries_builder.Panel:
+    panel = (
+        timeseries_builder.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(typing.cast(list[cogbuilder.Builder[typing.Any]], targets))
+        .unit(unit)
+        .span(width)
+        .height(height)
+        .line_width(1)
+        .fill_opacity(10)
+        .show_points(common.VisibilityMode.NEVER)
+        .legend(legend_table("lastNotNull", "max"))
+        .tooltip(multi_tooltip())
+    )
+    return panel
+
+
+def stat(
+    title: str,
+    description: str,
+    target: prometheus_builder.Dataquery,
+    *,
+    unit: str,
+    steps: dashboard_builder.ThresholdsConfig,
+    width: int = 4,
+    mappings: list[dashboard.ValueMapping] | None = None,
+) -> stat_builder.Panel:
+    panel = (
+        stat_builder.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(target)
+        .unit(unit)
+        .span(width)
+        .height(4)
+        .thresholds(steps)
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+    )
+    if mappings is not None:
+        panel.mappings(mappings)
+    return panel
+
+
+def state_timeline(
+    title: str,
+    description: str,
+    target: prometheus_builder.Dataquery,
+    *,
+    mappings: list[dashboard.ValueMapping],
+    steps: dashboard_builder.ThresholdsConfig,
+    width: int = 12,
+    height: int = 6,
+) -> statetimeline_builder.Panel:
+    return (
+        statetimeline_builder.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(target)
+        .span(width)
+        .height(height)
+        .mappings(mappings)
+        .thresholds(steps)
+        .color_scheme(dashboard_builder.FieldColor().mode(dashboard.FieldColorModeId.THRESHOLDS))
+        .show_value(common.VisibilityMode.NEVER)
+        .merge_values(True)
+        .legend(common_builder.VizLegendOptions().show_legend(False))
+    )
+
+
+def datasource_variable() -> dashboard_builder.DatasourceVariable:
+    return (
+        dashboard_builder.DatasourceVariable("datasource").label("Data source").type("prometheus")
+    )
+
+
+def monitor_variable(*, multi: bool) -> dashboard_builder.QueryVariable:
+    """The `monitor` picker: several (All: every monitor) on the overview, one on a drill-down."""
+    variable = (
+        dashboard_builder.QueryVariable("monitor")
+        .label("Monitor")
+        .datasource(DATASOURCE)
+        .query(MONITOR_VARIABLE_QUERY)
+        .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dashboard.VariableSort.ALPHABETICAL_CASE_INSENSITIVE_ASC)
+    )
+    if multi:
+        # ".*" rather than Grafana's "(a|b|c)" expansion keeps queries short and picks up
+        # monitors that start reporting after the dashboard was loaded.
+        variable.multi(True).include_all(True).all_value(".*")
+    return variable
+
+
+class PrometheusAnnotationQuery(dashboard.AnnotationQuery):
+    """The SDK's annotation model lacks the Prometheus-specific fields; this adds them."""
+
+    def __init__(self, title_format: str, tag_keys: str, step: str, **kwargs: typing.Any) -> None:
+        super().__init__(**kwargs)
+        self.title_format = title_format
+        self.tag_keys = tag_keys
+        self.step = step
+
+    def to_json(self) -> dict[str, object]:
+        payload = super().to_json()
+        payload.update(
+            {
+                "titleFormat": self.title_format,
+                "tagKeys": self.tag_keys,
+                "step": self.step,
+                # Annotate when the condition held, not at the sample's value.
+                "useValueForTime": False,
+            }
+        )
+        return payload
+
+
+class PrometheusAnnotation(cogbuilder.Builder[dashboard.AnnotationQuery]):
+    """Marks the periods where a PromQL expression returns series (Grafana draws regions)."""
+
+    def __init__(self, name: str, expr: str, *, title: str, tags: str, color: str) -> None:
+        self._internal = PrometheusAnnotationQuery(
+            title_format=title,
+            tag_keys=tags,
+            step="1m",
+            name=name,
+            datasource=DATASOURCE,
+            enable=True,
+            hide=False,
+            icon_color=color,
+            expr=expr,
+            built_in=None,
+        )
+
+    def build(self) -> dashboard.AnnotationQuery:
+        return self._internal
+
+
+def grafana_builtin_annotation() -> dashboard_builder.AnnotationQuery:
+    """Grafana's own annotations and alerts, which every dashboard normally carries."""
+    return (
+        dashboard_builder.AnnotationQuery()
+        .name("Annotations & Alerts")
+        .datasource(dashboard.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+        .enable(True)
+        .hide(True)
+        .icon_color("rgba(0, 211, 255, 1)")
+        .type("dashboard")
+        .built_in(1)
+    )
+
+
+def dashboard_links() -> dashboard_builder.DashboardLink:
+    """A dropdown of every driftwarden dashboard that carries the selected monitor along."""
+    return (
+        dashboard_builder.DashboardLink("Driftwarden")
+        .type(dashboard.DashboardLinkType.DASHBOARDS)
+        .tags(["driftwarden"])
+        .as_dropdown(True)
+        .include_vars(True)
+        .keep_time(True)
+    )
+
+
+def finalize(board: dashboard.Dashboard) -> dashboard.Dashboard:
+    """Expands every row and gives every panel a stable id (`viewPanel=` links use it).
+
+    The SDK nests a row's panels inside the row and marks it collapsed; Grafana only reads
+    nested panels of *collapsed* rows. An expanded row's panels must follow it at the top
+    level, so they are moved there (their grid positions are already laid out).
+    """
+    flat: list[dashboard.Panel | dashboard.RowPanel] = []
+    for panel in board.panels or []:
+        flat.append(panel)
+        if isinstance(panel, dashboard.RowPanel):
+            flat.extend(panel.panels)
+            panel.panels = []
+            panel.collapsed = False
+    for panel_id, panel in enumerate(flat, start=1):
+        panel.id_val = panel_id
+    board.panels = flat
+    return board
