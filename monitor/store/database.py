@@ -40,7 +40,7 @@ def create_store_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     memory = parsed.database in (None, "", ":memory:")
-    if not memory:
+    if not memory and not (parsed.database or "").startswith("file:"):
         folder = Path(parsed.database or "").expanduser().resolve().parent
         if not folder.is_dir():
             raise StoreError(f"cannot open {url}: folder {folder} does not exist")
