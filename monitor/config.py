@@ -421,6 +421,15 @@ def _cross_check(config: Config) -> list[str]:
                 if hook not in config.hooks:
                     known = ", ".join(sorted(config.hooks)) or "none defined"
                     problems.append(f"{where}.hooks: unknown hook {hook!r} (hooks: {known})")
+                elif (
+                    config.hooks[hook].type == "retrain-head"
+                    and monitor.model.type != "embedding-head"
+                ):
+                    problems.append(
+                        f"{where}.hooks: {hook!r} is a retrain-head hook, which "
+                        f"refits embedding-head models; this monitor's model is "
+                        f"{monitor.model.type}"
+                    )
     return problems
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from monitor.alerts import Transition, evaluate_rules
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
 from monitor.errors import DriftwardenError, ModelError, SourceError
@@ -48,6 +49,8 @@ class CycleOutcome:
     result: Result | None = None
     error: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: alert episodes that fired or resolved on this run (committed with it)
+    transitions: list[Transition] = field(default_factory=list)
 
     @property
     def recorded(self) -> bool:
@@ -279,6 +282,8 @@ def run_cycle(
         return _record_error(runtime, store, clock, watch, window, started, exc)
     with watch.stage("store"), store.transaction() as session:
         run_id = record_run(session, record)
+        # same transaction: the run, its rule states and their outbox rows commit together
+        transitions = evaluate_rules(session, config, run_id, record.finished_at)
     outcome = CycleOutcome(
         config.name,
         "ok",
@@ -290,6 +295,7 @@ def run_cycle(
         result,
         None,
         dict(watch.seconds),
+        transitions,
     )
     outcome.stage_seconds["total"] = sum(watch.seconds.values())
     if on_recorded is not None:

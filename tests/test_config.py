@@ -176,6 +176,17 @@ def test_duplicate_monitor_names(tmp_path: Path, monkeypatch, capsys):
     assert "monitors[1].name: duplicate monitor name" in capsys.readouterr().err
 
 
+def test_retrain_head_needs_an_embedding_head_model(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("DW_TEST_SECRET", "x")
+    config = base_config()
+    config["hooks"]["retrain"] = {"type": "retrain-head"}
+    config["monitors"][0]["model"] = {"type": "transformers", "path": "models/clf"}
+    assert main(["check-config", str(write(tmp_path, config))]) == 2
+    assert "monitors[0].alerts[0].hooks: 'retrain' is a retrain-head hook" in (
+        capsys.readouterr().err
+    )
+
+
 def test_yaml_syntax_error_and_missing_file(tmp_path: Path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("monitors: [\n")

@@ -1,0 +1,16 @@
+"""Alert rules: a per-rule state machine evaluated over each monitor's stored history."""
+
+from monitor.alerts.evaluate import Transition, evaluate_rules, event_payload
+from monitor.alerts.rules import FIRING, OK, PENDING, RESOLVED, RuleState, step
+
+__all__ = [
+    "FIRING",
+    "OK",
+    "PENDING",
+    "RESOLVED",
+    "RuleState",
+    "Transition",
+    "evaluate_rules",
+    "event_payload",
+    "step",
+]

@@ -1,0 +1,212 @@
+"""Evaluating a monitor's alert rules over its stored history, in the cycle's own transaction.
+
+The run, the rule states, the alert events and their outbox rows commit together, so a
+window is never recorded without its alerts, nor an alert raised for an unrecorded window.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from monitor.alerts.rules import FIRING, RESOLVED, RuleState, step, threshold_of
+from monitor.config import AlertRule, MonitorConfig
+from monitor.store.alerts import (
+    MetricPoint,
+    add_event,
+    forget_rules,
+    metric_history,
+    rule_states,
+)
+from monitor.store.outbox import enqueue
+from monitor.store.repository import monitor_id
+from monitor.store.schema import AlertStateRow
+
+log = logging.getLogger("driftwarden.alerts")
+
+# Runs a rule replays when it first meets a history (a rule added to a running monitor).
+_MAX_REPLAY = 1000
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An alert episode firing or resolving on a run, and the deliveries it queued."""
+
+    monitor: str
+    rule: str
+    state: str  # firing | resolved
+    metric: str
+    value: float | None
+    threshold: float
+    run_id: int
+    window_start: datetime
+    window_end: datetime
+    fired_at: datetime | None
+    episode: int
+    event_id: int = 0
+    delivery_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class _Plan:
+    rule: AlertRule
+    state: RuleState
+    last_run_id: int
+    transitions: list[Transition] = field(default_factory=list)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def event_payload(transition: Transition) -> dict[str, Any]:
+    """The hook event of DESIGN.md without `delivery_id` (each delivery adds its own)."""
+    return {
+        "event": f"alert_{transition.state}",
+        "monitor": transition.monitor,
+        "rule": transition.rule,
+        "state": transition.state,
+        "metric": transition.metric,
+        "value": transition.value,
+        "threshold": transition.threshold,
+        "window_start": _iso(transition.window_start),
+        "window_end": _iso(transition.window_end),
+        "run_id": transition.run_id,
+        "fired_at": _iso(transition.fired_at),
+    }
+
+
+def _state_of(row: AlertStateRow | None) -> RuleState:
+    if row is None:
+        return RuleState()
+    return RuleState(
+        row.state, row.breaches, row.clears, row.episode, row.value, row.fired_at, row.resolved_at
+    )
+
+
+def _transition(
+    monitor: str, rule: AlertRule, kind: str, state: RuleState, point: MetricPoint
+) -> Transition:
+    return Transition(
+        monitor,
+        rule.name,
+        kind,
+        rule.metric,
+        point.value if point.value is not None else state.value,
+        threshold_of(rule),
+        point.run_id,
+        point.window_start,
+        point.window_end,
+        state.fired_at,
+        state.episode,
+    )
+
+
+def _plan(
+    session: Session,
+    mid: int,
+    monitor: str,
+    rule: AlertRule,
+    row: AlertStateRow | None,
+    run_id: int,
+) -> _Plan | None:
+    """Step the rule over the runs it has not seen; decide the events. Reads only."""
+    history = metric_history(
+        session,
+        mid,
+        rule.metric,
+        after_run_id=None if row is None else row.last_run_id,
+        up_to_run_id=run_id,
+        limit=_MAX_REPLAY,
+    )
+    if not history:
+        return None
+    state = _state_of(row)
+    plan = _Plan(rule, state, history[-1].run_id)
+    *earlier, current = history
+    was_firing = state.state == FIRING
+    for point in earlier:
+        step(rule, state, point.value, point.window_end)
+    # Windows evaluated late (a rule new to this history) raise no events of their own: an
+    # episode they started or ended is announced once, now, so receivers stay balanced.
+    if state.state == FIRING and not was_firing:
+        plan.transitions.append(_transition(monitor, rule, FIRING, state, current))
+    elif was_firing and state.state != FIRING:
+        plan.transitions.append(_transition(monitor, rule, RESOLVED, state, current))
+    change = step(rule, state, current.value, current.window_end)
+    if change is not None:
+        plan.transitions.append(_transition(monitor, rule, change, state, current))
+    return plan
+
+
+def _save(
+    session: Session, mid: int, plan: _Plan, row: AlertStateRow | None, now: datetime
+) -> None:
+    if row is None:
+        row = AlertStateRow(monitor_id=mid, rule=plan.rule.name)
+        session.add(row)
+    state = plan.state
+    row.state, row.breaches, row.clears, row.episode = (
+        state.state,
+        state.breaches,
+        state.clears,
+        state.episode,
+    )
+    row.value, row.fired_at, row.resolved_at = state.value, state.fired_at, state.resolved_at
+    row.last_run_id, row.updated_at = plan.last_run_id, now
+
+
+def evaluate_rules(
+    session: Session, monitor: MonitorConfig, run_id: int, now: datetime
+) -> list[Transition]:
+    """Evaluate every rule of `monitor` up to run `run_id`; queue one delivery per hook.
+
+    Call it in the transaction that recorded the run. A rule that has already seen the run
+    is left alone, so evaluating twice raises nothing twice. A bug in one rule is logged
+    and skips that rule (it catches up on the next run); it never loses the run.
+    """
+    mid = monitor_id(session, monitor.name, now)
+    stored = rule_states(session, mid)
+    forget_rules(session, mid, {rule.name for rule in monitor.alerts})
+    transitions: list[Transition] = []
+    for rule in monitor.alerts:
+        row = stored.get(rule.name)
+        if row is not None and row.last_run_id is not None and row.last_run_id >= run_id:
+            continue
+        try:
+            plan = _plan(session, mid, monitor.name, rule, row, run_id)
+        except Exception:
+            log.exception("monitor %s: rule %s could not be evaluated", monitor.name, rule.name)
+            continue
+        if plan is None:
+            continue
+        for transition in plan.transitions:
+            payload = event_payload(transition)
+            event_id = add_event(
+                session,
+                mid,
+                rule.name,
+                transition.state,
+                transition.episode,
+                transition.run_id,
+                payload,
+                now,
+            )
+            ids = enqueue(session, event_id, rule.hooks, now)
+            transitions.append(replace(transition, event_id=event_id, delivery_ids=tuple(ids)))
+            log.warning(
+                "monitor %s: alert %s %s (%s %s, threshold %s); %d hook deliveries queued",
+                monitor.name,
+                rule.name,
+                transition.state,
+                rule.metric,
+                transition.value,
+                transition.threshold,
+                len(ids),
+            )
+        _save(session, mid, plan, row, now)
+    return transitions

@@ -1,0 +1,90 @@
+"""What a hook is: `deliver(event) -> AttemptResult`, one attempt that reports and never raises.
+
+Retries, backoff, leases and the audit trail belong to `monitor.hooks.dispatcher`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from monitor.clock import Clock
+from monitor.store import Store
+
+if TYPE_CHECKING:  # the cycle imports alerts, not hooks; this is for types only
+    from monitor.cycle import MonitorRuntime
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """How one attempt went. `retryable=False` ends the delivery at once (a 4xx, no such file).
+
+    `detail` is a short message of our own wording (never a URL, header or secret).
+    """
+
+    delivered: bool
+    retryable: bool = True
+    status_code: int | None = None
+    exit_status: int | None = None
+    detail: str | None = None
+    retry_after: float | None = None  # seconds the receiver asked us to wait
+
+
+@dataclass
+class HookContext:
+    """What hooks may use besides their config: the store, the clock, the live monitors.
+
+    `share_models`: no cycle scores while hooks run (`once`, tests), so a retrain may use
+    the live model's encoder instead of loading its own copy.
+    """
+
+    store: Store
+    clock: Clock
+    runtimes: Mapping[str, MonitorRuntime] = field(default_factory=dict)
+    share_models: bool = False
+
+
+class Hook(ABC):
+    """One configured hook. Subclasses implement `deliver`; the dispatcher calls it."""
+
+    def __init__(self, name: str, config: Any, context: HookContext) -> None:
+        self.name = name
+        self.config = config
+        self.context = context
+        self.retries: int = config.retries
+        self.timeout: float = config.timeout.total_seconds()
+
+    @abstractmethod
+    def deliver(self, event: dict[str, Any]) -> AttemptResult:
+        """Make one attempt; return how it went. Must not raise (the dispatcher guards anyway)."""
+
+    def accepts(self, monitor: str) -> bool:
+        """Whether this process can deliver for `monitor` (else the delivery waits for one)."""
+        return True
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log or the store (redacted from any detail)."""
+        return []
+
+    def lease_seconds(self) -> float:
+        """How long a claimed delivery stays locked: past this, it is presumed abandoned."""
+        return self.timeout + 60.0
+
+
+def secret_value(value: Any) -> str | None:
+    """A config secret as text, whether a plain string or a pydantic `SecretStr`."""
+    if value is None:
+        return None
+    reveal = getattr(value, "get_secret_value", None)
+    return str(reveal() if callable(reveal) else value)
+
+
+def redact(text: str | None, secrets: list[str]) -> str | None:
+    if text is None:
+        return None
+    for secret in secrets:
+        if secret and len(secret) >= 4:  # shorter values would blank ordinary words
+            text = text.replace(secret, "***")
+    return text

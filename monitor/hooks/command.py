@@ -1,0 +1,67 @@
+"""The command hook: run an argv (never a shell) with the event JSON on stdin and in the env."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from typing import Any
+
+from monitor.config import CommandHook
+from monitor.hooks.base import AttemptResult, Hook, HookContext
+
+EVENT_ENV = "DRIFTWARDEN_EVENT"
+
+
+class Command(Hook):
+    """Exit status 0 delivers; another status or the timeout is a failed attempt.
+
+    The command runs in its own process group, so the timeout kills whatever it started
+    too. Its output is discarded: a daemon's log is not the place for a script's chatter
+    (nor for what it might echo); a script that needs a log writes its own.
+    """
+
+    config: CommandHook
+
+    def __init__(self, name: str, config: CommandHook, context: HookContext) -> None:
+        super().__init__(name, config, context)
+
+    def deliver(self, event: dict[str, Any]) -> AttemptResult:
+        body = json.dumps(event, sort_keys=True)
+        env = {**os.environ, EVENT_ENV: body}
+        try:
+            process = subprocess.Popen(
+                self.config.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            # the same file will be missing next time: not retried
+            reason = exc.strerror or type(exc).__name__
+            return AttemptResult(False, False, detail=f"cannot run {self.config.argv[0]}: {reason}")
+        try:
+            process.communicate(body.encode("utf-8"), timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            process.wait()
+            return AttemptResult(
+                False,
+                True,
+                exit_status=process.returncode,
+                detail=f"timed out after {self.timeout:g}s; killed",
+            )
+        status = process.returncode
+        if status == 0:
+            return AttemptResult(True, exit_status=0, detail="exit status 0")
+        return AttemptResult(False, True, exit_status=status, detail=f"exit status {status}")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()

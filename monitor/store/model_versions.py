@@ -1,0 +1,138 @@
+"""Reads and writes of model versions (which head is live), retrain decisions, and the
+labelled prediction log a retrain learns from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from monitor.store.repository import monitor_id
+from monitor.store.schema import (
+    ModelVersionRow,
+    MonitorRow,
+    PredictionRow,
+    RetrainDecisionRow,
+    RunRow,
+)
+
+
+@dataclass(frozen=True)
+class LabelledRow:
+    run_id: int
+    position: int
+    text: str
+    target: str
+
+
+def labelled_rows(session: Session, monitor: str, windows: int) -> list[LabelledRow]:
+    """The labelled, text-bearing predictions of the newest `windows` ok runs, oldest first."""
+    run_ids = list(
+        session.scalars(
+            select(RunRow.id)
+            .join(MonitorRow, MonitorRow.id == RunRow.monitor_id)
+            .where(MonitorRow.name == monitor, RunRow.status == "ok")
+            .order_by(RunRow.id.desc())
+            .limit(windows)
+        )
+    )
+    if not run_ids:
+        return []
+    query = (
+        select(
+            PredictionRow.run_id, PredictionRow.position, PredictionRow.text, PredictionRow.target
+        )
+        .where(
+            PredictionRow.run_id.in_(run_ids),
+            PredictionRow.target.is_not(None),
+            PredictionRow.text.is_not(None),
+        )
+        .order_by(PredictionRow.run_id, PredictionRow.position)
+    )
+    return [LabelledRow(r, p, t or "", g or "") for r, p, t, g in session.execute(query)]
+
+
+def versions(session: Session, monitor: str) -> list[ModelVersionRow]:
+    return list(
+        session.scalars(
+            select(ModelVersionRow)
+            .join(MonitorRow, MonitorRow.id == ModelVersionRow.monitor_id)
+            .where(MonitorRow.name == monitor)
+            .order_by(ModelVersionRow.id)
+        )
+    )
+
+
+def live_version(session: Session, monitor: str) -> ModelVersionRow | None:
+    return next((row for row in versions(session, monitor) if row.live), None)
+
+
+def add_version(
+    session: Session,
+    monitor: str,
+    version: str,
+    path: str,
+    source: str,
+    now: datetime,
+    metrics: dict[str, Any] | None = None,
+) -> ModelVersionRow:
+    """Register a head (a no-op when the version is known); it is not made live here."""
+    mid = monitor_id(session, monitor, now)
+    found = session.scalar(
+        select(ModelVersionRow).where(
+            ModelVersionRow.monitor_id == mid, ModelVersionRow.version == version
+        )
+    )
+    if found is not None:
+        return found
+    row = ModelVersionRow(
+        monitor_id=mid,
+        version=version,
+        path=path,
+        source=source,
+        live=False,
+        metrics=metrics or {},
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def set_live(session: Session, monitor: str, version: str, now: datetime) -> bool:
+    """Make `version` the monitor's only live head; False when the version is unknown."""
+    rows = versions(session, monitor)
+    target = next((row for row in rows if row.version == version), None)
+    if target is None:
+        return False
+    session.execute(
+        update(ModelVersionRow)
+        .where(ModelVersionRow.monitor_id == target.monitor_id, ModelVersionRow.id != target.id)
+        .values(live=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    target.live = True
+    target.promoted_at = now
+    session.flush()
+    return True
+
+
+def record_decision(session: Session, monitor: str, now: datetime, **fields: Any) -> int:
+    row = RetrainDecisionRow(monitor_id=monitor_id(session, monitor, now), created_at=now, **fields)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def decisions(session: Session, monitor: str) -> list[RetrainDecisionRow]:
+    return list(
+        session.scalars(
+            select(RetrainDecisionRow)
+            .join(MonitorRow, MonitorRow.id == RetrainDecisionRow.monitor_id)
+            .where(MonitorRow.name == monitor)
+            .order_by(RetrainDecisionRow.id)
+        )
+    )
