@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
 from typing import Any
 
-from monitor.errors import ConfigError
 from monitor.hooks.base import Hook, HookContext
+from monitor.plugins import load_plugin
 
-_BUILT_IN = {
+GROUP = "driftwarden.hooks"
+BUILT_IN = {
     "webhook": "monitor.hooks.webhook:Webhook",
     "command": "monitor.hooks.command:Command",
     "python": "monitor.hooks.python:PythonCall",
@@ -17,18 +16,8 @@ _BUILT_IN = {
 }
 
 
-def hook_types() -> dict[str, str]:
-    found = {ep.name: ep.value for ep in entry_points(group="driftwarden.hooks")}
-    return {**found, **_BUILT_IN}
-
-
 def build_hook(name: str, config: Any, context: HookContext) -> Hook:
     """The hook that the config entry `hooks.<name>` describes."""
-    types = hook_types()
-    if config.type not in types:
-        known = ", ".join(sorted(types))
-        raise ConfigError(f"hooks.{name}.type: unknown hook type {config.type!r} (known: {known})")
-    module_name, _, attribute = types[config.type].partition(":")
-    factory = getattr(importlib.import_module(module_name), attribute)
+    factory = load_plugin(GROUP, BUILT_IN, config.type, f"hooks.{name}.type")
     hook: Hook = factory(name, config, context)
     return hook
