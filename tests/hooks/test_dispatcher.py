@@ -12,6 +12,7 @@ import pytest
 from alerts.support import make_rig
 
 from hooks.receiver import Receiver
+from monitor.config import RetrainHeadHook
 from monitor.hooks import Dispatcher
 from monitor.store.outbox import attempts, delivery_counts
 
@@ -76,9 +77,14 @@ def test_a_hook_removed_from_the_config_fails_its_deliveries(tmp_path: Path) -> 
 
 
 def test_retrain_deliveries_wait_for_a_process_running_their_monitor(tmp_path: Path) -> None:
+    # check-config refuses retrain-head on an sklearn monitor; wire it after validation to
+    # check the dispatcher's own guard (a config edited under a running daemon, say)
     rig = make_rig(
-        tmp_path, [{**RULE, "hooks": ["retrain"]}], {"retrain": {"type": "retrain-head"}}
+        tmp_path,
+        [{**RULE, "hooks": ["retrain"]}],
+        {"retrain": {"type": "command", "argv": ["true"]}},
     )
+    rig.config.hooks["retrain"] = RetrainHeadHook(type="retrain-head")
     rig.window(0.5)
     # no runtime for the monitor in this process: left in the outbox, not failed
     report = Dispatcher(rig.store, rig.config.hooks).deliver_pending()
