@@ -27,7 +27,7 @@ from monitor.models.base import Model, ModelInputs, Scores
 from monitor.sources.base import Source, Window
 from monitor.sources.rows import ROW_ID, Rejected, split_usable
 from monitor.store import RunRecord, Store
-from monitor.store.repository import record_run, watermark
+from monitor.store.repository import record_run, set_stage_seconds, watermark
 
 log = logging.getLogger("driftwarden.cycle")
 EMPTY_REASONS = ("empty text", "missing text")
@@ -280,10 +280,15 @@ def run_cycle(
     except Exception as exc:  # a bug or a library surprise: record it, never lose the daemon
         log.exception("monitor %s: unexpected failure", config.name)
         return _record_error(runtime, store, clock, watch, window, started, exc)
-    with watch.stage("store"), store.transaction() as session:
+    store_started = time.perf_counter()
+    with store.transaction() as session:
         run_id = record_run(session, record)
         # same transaction: the run, its rule states and their outbox rows commit together
         transitions = evaluate_rules(session, config, run_id, record.finished_at)
+        # the store stage as far as the commit, and the total, go into the run row itself
+        seconds = {**watch.seconds, "store": time.perf_counter() - store_started}
+        seconds["total"] = sum(seconds.values())
+        set_stage_seconds(session, run_id, seconds)
     outcome = CycleOutcome(
         config.name,
         "ok",
@@ -294,10 +299,9 @@ def run_cycle(
         record.window_end,
         result,
         None,
-        dict(watch.seconds),
+        seconds,
         transitions,
     )
-    outcome.stage_seconds["total"] = sum(watch.seconds.values())
     if on_recorded is not None:
         on_recorded(outcome)
     return outcome

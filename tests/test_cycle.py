@@ -179,6 +179,16 @@ def test_a_broken_model_records_an_error_run_and_keeps_the_watermark(workspace: 
     clock.advance(timedelta(minutes=5))
 
 
+def test_once_exits_1_when_a_cycle_fails(workspace: Path, capsys) -> None:
+    (workspace / "stream" / "001.csv").unlink()
+    pd.DataFrame({"body": ["no text column here"]}).to_csv(
+        workspace / "stream" / "002.csv", index=False
+    )
+    assert main(["once", "--config", str(workspace / "dw.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "reviews: ERROR stream" in out and "'text' not found" in out
+
+
 def test_missing_reference_is_exit_1_naming_the_file(workspace: Path, capsys) -> None:
     (workspace / "reference.csv").unlink()
     assert main(["once", "--config", str(workspace / "dw.yaml")]) == 1
@@ -241,3 +251,20 @@ def test_snapshot_scores_equal_stored_scores(workspace: Path, tiny_bert: Path) -
     assert values["Accuracy(classification_name=default)"] == pytest.approx(
         outcome.result.quality["accuracy"], abs=1e-12
     )
+
+
+def test_stage_timings_are_stored_with_the_run(workspace: Path) -> None:
+    config = load_config(workspace / "dw.yaml")
+    store = open_store(config.storage)
+    outcome = run_cycle(
+        MonitorRuntime.build(config.monitors[0]),
+        store,
+        SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)),
+    )
+    with store.reading() as session:
+        from monitor.store.schema import RunRow
+
+        stored = session.get(RunRow, outcome.run_id).stage_seconds
+    assert set(stored) == {"read", "score", "metrics", "store", "total"}
+    assert stored["total"] == pytest.approx(sum(v for k, v in stored.items() if k != "total"))
+    assert stored == outcome.stage_seconds

@@ -170,6 +170,13 @@ def record_run(session: Session, record: RunRecord) -> int:
     return run.id
 
 
+def set_stage_seconds(session: Session, run_id: int, seconds: dict[str, float]) -> None:
+    """Replace a run's stage timings (the cycle adds the store stage before committing)."""
+    run = session.get(RunRow, run_id)
+    if run is not None:
+        run.stage_seconds = dict(seconds)
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
