@@ -110,19 +110,35 @@ def once(
     monitor: Annotated[str | None, typer.Option("--monitor", "-m")] = None,
     db: DbOption = None,
 ) -> None:
-    """Run one cycle of each monitor now and print a summary."""
+    """Run one cycle of each monitor now, deliver the hook events it raised, print a summary."""
     from monitor.clock import SystemClock
     from monitor.cycle import MonitorRuntime, run_cycle
+    from monitor.hooks import Dispatcher
+    from monitor.hooks.versions import activate_live_version
 
     settings = load_config(config)
     monitors = [settings.monitor(monitor)] if monitor else settings.monitors
     store = _open(db or settings.storage)
+    clock = SystemClock()
     failed = False
+    runtimes = {}
     for monitor_config in monitors:
         runtime = MonitorRuntime.build(monitor_config)
-        outcome = run_cycle(runtime, store, SystemClock())
+        activate_live_version(store, runtime)  # a promoted head wins over the configured one
+        runtimes[runtime.name] = runtime
+        outcome = run_cycle(runtime, store, clock)
         typer.echo(_format_outcome(outcome, monitor_config.window.rows))
+        for change in outcome.transitions:
+            typer.echo(
+                f"{outcome.monitor}: alert {change.rule} {change.state} "
+                f"({change.metric} {change.value or 0.0:.3f}, threshold {change.threshold:g})"
+            )
         failed |= outcome.status == "error"
+    # no cycle runs from here on, so a retrain may reuse the loaded encoder
+    dispatcher = Dispatcher(store, settings.hooks, clock, runtimes=runtimes, share_models=True)
+    report = dispatcher.deliver_pending()
+    if report.delivered or report.retried or report.failed or report.pending:
+        typer.echo(report.summary())
     store.close()
     if failed:
         raise typer.Exit(1)
@@ -169,6 +185,50 @@ def runs(
         )
         if run["error"]:
             typer.echo(f"       error: {run['error']}")
+
+
+@app.command()
+def hooks(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    monitor: Annotated[str | None, typer.Option("--monitor", "-m")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="newest N attempts")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Hook deliveries, attempt by attempt, and what the outbox still holds."""
+    from monitor.store.outbox import attempts, delivery_counts
+
+    store = _open(_storage_url(config, db))
+    with store.reading() as session:
+        rows = attempts(session, monitor=monitor, limit=limit)
+        counts = delivery_counts(session)
+    store.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no hook delivery attempted yet")
+    else:
+        typer.echo(
+            f"{'started_at':<20} {'hook':<14} {'monitor/rule':<28} {'event':<15} {'try':>3} "
+            f"{'outcome':<9} {'code':>7} {'secs':>6}  {'delivery':<8}  detail"
+        )
+    for row in rows:
+        code = (
+            str(row["status_code"])
+            if row["status_code"] is not None
+            else (f"exit {row['exit_status']}" if row["exit_status"] is not None else "-")
+        )
+        where = f"{row['monitor']}/{row['rule']}"
+        typer.echo(
+            f"{row['started_at'][:19]:<20} {row['hook'][:14]:<14} {where[:28]:<28} "
+            f"{row['event'][:15]:<15} {row['attempt']:>3} {row['outcome']:<9} {code:>7} "
+            f"{row['duration_seconds']:>6.2f}  {row['delivery_id'][:8]:<8}  {row['detail'] or ''}"
+        )
+    typer.echo(
+        f"outbox: {counts['pending']} pending, {counts['delivered']} delivered, "
+        f"{counts['failed']} failed"
+    )
 
 
 @app.command()
@@ -227,14 +287,122 @@ def fit_head_command(
     )
 
 
+def _head_monitor(settings: Any, name: str | None) -> Any:
+    """The named monitor, or the config's only embedding-head monitor."""
+    if name is not None:
+        return settings.monitor(name)
+    heads = [m for m in settings.monitors if m.model.type == "embedding-head"]
+    if len(heads) != 1:
+        names = ", ".join(m.name for m in heads) or "none"
+        raise UsageError(f"give --monitor NAME (monitors with an embedding-head model: {names})")
+    return heads[0]
+
+
+@model_app.command("versions")
+def model_versions(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config file")],
+    monitor: Annotated[str | None, typer.Option("--monitor", "-m")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The head versions retraining made for a monitor, and which one is live."""
+    from monitor.hooks.versions import list_versions
+
+    settings = load_config(config)
+    target = _head_monitor(settings, monitor)
+    store = _open(db or settings.storage)
+    listed = list_versions(store, target)
+    store.close()
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2))
+        return
+    typer.echo(
+        f"{'':2}{'version':<20} {'source':<10} {'created_at':<20} {'held-out acc':>12}  path"
+    )
+    for row in listed:
+        accuracy = row["metrics"].get("holdout_accuracy")
+        shown = f"{accuracy:.3f}" if accuracy is not None else "-"
+        typer.echo(
+            f"{'*' if row['live'] else ' ':2}{row['version']:<20} {row['source']:<10} "
+            f"{(row['created_at'] or '-')[:19]:<20} {shown:>12}  {row['path']}"
+        )
+
+
+@model_app.command("promote")
+def model_promote(
+    version: Annotated[str, typer.Argument(help="a version from `driftwarden model versions`")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config file")],
+    monitor: Annotated[str | None, typer.Option("--monitor", "-m")] = None,
+    db: DbOption = None,
+) -> None:
+    """Make a head version live (roll forward or back); a running daemon switches to it."""
+    from monitor.clock import SystemClock
+    from monitor.hooks.versions import promote_version
+
+    settings = load_config(config)
+    target = _head_monitor(settings, monitor)
+    store = _open(db or settings.storage)
+    folder = promote_version(store, target, version, SystemClock().now())
+    store.close()
+    typer.echo(f"{target.name}: head {version} is live ({folder})")
+
+
+# ------------------------------------------------------------------ daemon
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    metrics_host: Annotated[
+        str | None, typer.Option("--metrics-host", help="address to serve /metrics on")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", min=0, max=65535, help="port for /metrics")
+    ] = None,
+    max_cycles: Annotated[
+        int | None, typer.Option("--max-cycles", min=1, help="run N cycles of each monitor, exit")
+    ] = None,
+) -> None:
+    """Run the daemon: every monitor on its schedule, metrics on /metrics. No --config: the demo."""
+    from monitor.daemon import DaemonOptions, run_daemon
+
+    code = run_daemon(DaemonOptions(config, db, metrics_host, metrics_port, max_cycles))
+    if code:
+        raise typer.Exit(code)
+
+
+# ------------------------------------------------------------------ replay
+
+
+@app.command()
+def replay(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="folder for summary.json, timeline.png, metrics.om"),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="SQLAlchemy URL to keep the runs in (default: memory)"),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay a drift scenario on a simulated clock; exit 1 when its `expect:` block fails."""
+    from monitor.replay import replay_command
+
+    replay_command(scenario, out=out, db=db, as_json=as_json, echo=typer.echo)
+
+
 # ------------------------------------------------------------------ entry point
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map our errors to exit codes and one clear sentence."""
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        # without standalone mode click returns a `typer.Exit` code instead of raising it
+        result = app(args=argv, standalone_mode=False)
+        return result if isinstance(result, int) else 0
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:
