@@ -84,19 +84,7 @@ def _format_outcome(outcome: Any, window_rows: int | None) -> str:
         return f"{outcome.monitor}: waiting ({need}); nothing recorded"
     if outcome.status == "error":
         return f"{outcome.monitor}: ERROR {outcome.error} (run {outcome.run_id})"
-    metrics = outcome.result.run_metrics() if outcome.result else {}
-    shown = ", ".join(
-        f"{k} {metrics[k]:.3f}"
-        for k in (
-            "drifted_share",
-            "dataset_drift",
-            "embedding_drift_score",
-            "prediction_drift_score",
-            "accuracy",
-            "f1",
-        )
-        if k in metrics
-    )
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in outcome.key_metrics().items())
     return (
         f"{outcome.monitor}: run {outcome.run_id}, window {outcome.window_start:%Y-%m-%d %H:%M:%S}"
         f" -> {outcome.window_end:%Y-%m-%d %H:%M:%S}, {outcome.rows} rows, "

@@ -156,7 +156,7 @@ class EmbeddingHeadModelConfig(_ModelBase):
     type: Literal["embedding-head"]
     encoder: str = PACKAGED_ENCODER
     head: RelPath
-    backend: Literal["torch", "int8"] = "torch"
+    backend: Literal["onnx", "torch", "int8"] = "onnx"
     cache_size: int = Field(50_000, ge=0, description="embeddings kept by text hash; 0: off")
 
     @model_validator(mode="after")
@@ -404,6 +404,29 @@ def interpolate_env(value: Any, path: str = "") -> tuple[Any, list[str]]:
     return walk(value, path), problems
 
 
+def alert_rule_problems(
+    alerts: list[AlertRule], hooks: dict[str, Any], where: str, model_type: str | None
+) -> list[str]:
+    """Duplicate rule names and hooks a rule names that are not defined (or cannot apply)."""
+    problems = []
+    seen: set[str] = set()
+    for j, rule in enumerate(alerts):
+        at = f"{where}.alerts[{j}]"
+        if rule.name in seen:
+            problems.append(f"{at}.name: duplicate rule name {rule.name!r}")
+        seen.add(rule.name)
+        for hook in rule.hooks:
+            if hook not in hooks:
+                known = ", ".join(sorted(hooks)) or "none defined"
+                problems.append(f"{at}.hooks: unknown hook {hook!r} (hooks: {known})")
+            elif hooks[hook].type == "retrain-head" and model_type not in (None, "embedding-head"):
+                problems.append(
+                    f"{at}.hooks: {hook!r} is a retrain-head hook, which refits embedding-head "
+                    f"models; this monitor's model is {model_type}"
+                )
+    return problems
+
+
 def _cross_check(config: Config) -> list[str]:
     problems = []
     names: set[str] = set()
@@ -411,25 +434,9 @@ def _cross_check(config: Config) -> list[str]:
         if monitor.name in names:
             problems.append(f"monitors[{i}].name: duplicate monitor name {monitor.name!r}")
         names.add(monitor.name)
-        rules: set[str] = set()
-        for j, rule in enumerate(monitor.alerts):
-            where = f"monitors[{i}].alerts[{j}]"
-            if rule.name in rules:
-                problems.append(f"{where}.name: duplicate rule name {rule.name!r}")
-            rules.add(rule.name)
-            for hook in rule.hooks:
-                if hook not in config.hooks:
-                    known = ", ".join(sorted(config.hooks)) or "none defined"
-                    problems.append(f"{where}.hooks: unknown hook {hook!r} (hooks: {known})")
-                elif (
-                    config.hooks[hook].type == "retrain-head"
-                    and monitor.model.type != "embedding-head"
-                ):
-                    problems.append(
-                        f"{where}.hooks: {hook!r} is a retrain-head hook, which "
-                        f"refits embedding-head models; this monitor's model is "
-                        f"{monitor.model.type}"
-                    )
+        problems += alert_rule_problems(
+            monitor.alerts, config.hooks, f"monitors[{i}]", monitor.model.type
+        )
     return problems
 
 

@@ -31,6 +31,15 @@ from monitor.store.repository import record_run, set_stage_seconds, watermark
 
 log = logging.getLogger("driftwarden.cycle")
 EMPTY_REASONS = ("empty text", "missing text")
+KEY_METRICS = (
+    "drifted_share",
+    "dataset_drift",
+    "embedding_drift_score",
+    "prediction_drift_score",
+    "accuracy",
+    "f1",
+    "mean_confidence",
+)
 # Above this share of rows failing alone, the model is broken, not the rows.
 _MAX_FAILING_SHARE = 0.5
 
@@ -55,6 +64,11 @@ class CycleOutcome:
     @property
     def recorded(self) -> bool:
         return self.run_id is not None
+
+    def key_metrics(self) -> dict[str, float]:
+        """The few numbers a summary line or a log line shows, in a fixed order."""
+        metrics = self.result.run_metrics() if self.result is not None else {}
+        return {name: metrics[name] for name in KEY_METRICS if name in metrics}
 
 
 class Stopwatch:

@@ -51,16 +51,6 @@ _EVENTS = {
     EVENT_JOB_MAX_INSTANCES: "max_instances",
     EVENT_JOB_ERROR: "error",
 }
-_LOGGED_METRICS = (
-    "drifted_share",
-    "dataset_drift",
-    "embedding_drift_score",
-    "prediction_drift_score",
-    "accuracy",
-    "f1",
-    "mean_confidence",
-)
-
 Builder = Callable[[MonitorConfig], MonitorRuntime]
 
 # APScheduler's own log lines repeat what `_on_event` counts and logs in our words
@@ -358,8 +348,7 @@ def log_outcome(outcome: CycleOutcome, seconds: float) -> None:
     if outcome.status == "waiting":
         log.debug("monitor %s: waiting for a complete window", outcome.monitor)
         return
-    metrics = outcome.result.run_metrics() if outcome.result is not None else {}
-    shown = {k: round(metrics[k], 4) for k in _LOGGED_METRICS if k in metrics}
+    shown = {k: round(v, 4) for k, v in outcome.key_metrics().items()}
     fields = {
         "monitor": outcome.monitor,
         "run_id": outcome.run_id,

@@ -22,6 +22,7 @@ from monitor.config import (
     MonitorConfig,
     RelPath,
     Strict,
+    alert_rule_problems,
     interpolate_env,
     load_yaml,
     problems_of,
@@ -335,17 +336,7 @@ def _cross_check(spec: ScenarioSpec, monitor: MonitorConfig | None) -> list[str]
     if monitor is None:
         return problems
     rules = [rule.name for rule in monitor.alerts]
-    seen: set[str] = set()
-    for j, rule in enumerate(monitor.alerts):
-        if rule.name in seen:
-            problems.append(f"monitor.alerts[{j}].name: duplicate rule name {rule.name!r}")
-        seen.add(rule.name)
-        for hook in rule.hooks:
-            if hook not in spec.hooks:
-                defined = ", ".join(sorted(spec.hooks)) or "none defined"
-                problems.append(
-                    f"monitor.alerts[{j}].hooks: unknown hook {hook!r} (hooks: {defined})"
-                )
+    problems += alert_rule_problems(monitor.alerts, spec.hooks, "monitor", monitor.model.type)
     has_onset = any(phase.drift for phase in spec.phases)
     for name, expectation in spec.expect.items():
         if name not in rules:
