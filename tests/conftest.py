@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,22 @@ torch.set_num_threads(1)
 DATA_ENV = "DRIFTWARDEN_DATA"
 _DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SENTIMENT = "sentiment-labelled-sentences"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def driftwarden_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Caches (fitted heads, ONNX exports, the demo store) go to a temp folder, not ~/.cache.
+
+    Set through the environment so the daemons that tests start inherit it too.
+    """
+    home = tmp_path_factory.mktemp("driftwarden-home")
+    previous = os.environ.get("DRIFTWARDEN_HOME")
+    os.environ["DRIFTWARDEN_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("DRIFTWARDEN_HOME", None)
+    else:
+        os.environ["DRIFTWARDEN_HOME"] = previous
 
 
 @pytest.fixture(scope="session")
