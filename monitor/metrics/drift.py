@@ -4,17 +4,23 @@ Evidently's `DataDriftPreset` runs each test three times and draws plots; callin
 registered stat test directly gives the same score at a fraction of the cost. The cleaning
 below (infinities to NaN, NaN dropped) mirrors Evidently's `get_one_column_drift`, so scores
 equal `ValueDrift`'s for the same column, method and data.
+
+Two tests that redo the reference's work on every call (normed Wasserstein sorts it,
+categorical Jensen-Shannon counts it) keep that work from `fit` instead, with the same
+arithmetic: `tests/metrics/test_fast_drift.py` holds them to Evidently's own scores.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from evidently.legacy.calculations.stattests import get_stattest
 from evidently.legacy.calculations.stattests.registry import StatTest
 from evidently.legacy.core import ColumnType
+from scipy.spatial import distance
 
 from monitor.errors import MetricsError
 from monitor.metrics.result import DriftScore
@@ -39,7 +45,79 @@ def column_kind(series: pd.Series) -> str:
 
 
 def clean(series: pd.Series) -> pd.Series:
+    """Evidently's cleaning (infinities to NaN, then NaN rows dropped), the same rows kept.
+
+    `replace` compares every cell of an object column with both infinities; a float column
+    needs one `isfinite` pass, and a column of strings can hold no infinity at all.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "f":
+            finite = np.isfinite(series.to_numpy())
+            return series if finite.all() else series[finite]
+        if dtype.kind in "iub":
+            return series  # holds neither NaN nor infinity
+        if dtype.kind == "O" and pd.api.types.infer_dtype(series, skipna=True) == "string":
+            return series.dropna()
     return series.replace([-np.inf, np.inf], np.nan).dropna()
+
+
+def _vecdot(x: np.ndarray, y: np.ndarray) -> float:
+    # scipy's `np_vecdot`: `np.vecdot` where numpy has it (it rounds unlike `np.sum(x * y)`)
+    vecdot = getattr(np, "vecdot", None)
+    return float(vecdot(x, y)) if vecdot is not None else float(np.sum(x * y))
+
+
+class SortedWasserstein:
+    """Evidently's normed Wasserstein distance with the reference sorted and normed once.
+
+    The steps are scipy's `_cdf_distance(p=1)`: the same sorted arrays, the same
+    `searchsorted` counts and the same dot product, so the score is the same bit for bit.
+    Concatenating two sorted runs makes the merge sort a linear merge.
+    """
+
+    def __init__(self, reference: pd.Series) -> None:
+        self.norm = max(float(np.std(reference)), 0.001)  # as Evidently computes it
+        self.sorted_reference = np.sort(np.asarray(reference, dtype=float))
+
+    def __call__(self, current: pd.Series) -> float:
+        u_sorted = self.sorted_reference
+        v_sorted = np.sort(np.asarray(current, dtype=float))
+        all_values = np.concatenate((u_sorted, v_sorted))
+        all_values.sort(kind="mergesort")
+        deltas = np.diff(all_values)
+        u_cdf = u_sorted.searchsorted(all_values[:-1], "right") / u_sorted.size
+        v_cdf = v_sorted.searchsorted(all_values[:-1], "right") / v_sorted.size
+        return _vecdot(np.abs(u_cdf - v_cdf), deltas) / self.norm
+
+
+class CountedJensenShannon:
+    """Evidently's categorical Jensen-Shannon distance with the reference counted once.
+
+    The categories are ordered as Evidently orders them (a Python set of both samples'
+    values), so the sum runs in the same order and the score is the same bit for bit. That
+    order follows the process's string-hash seed: another process may differ in the last
+    bit, as Evidently's own score would, which is why the process pool keeps these columns.
+    """
+
+    def __init__(self, reference: pd.Series) -> None:
+        self.size = len(reference)
+        self.categories = set(reference.dropna().unique())
+        self.counts = dict(reference.value_counts())
+
+    def __call__(self, current: pd.Series) -> float:
+        keys = list(self.categories | set(current.dropna().unique()))
+        current_counts = dict(current.value_counts())
+        reference_percents = np.array([self.counts.get(key, 0) / self.size for key in keys])
+        current_percents = np.array([current_counts.get(key, 0) / len(current) for key in keys])
+        return float(distance.jensenshannon(reference_percents, current_percents, None))
+
+
+# Methods whose reference work `fit` keeps; every other method runs Evidently's function.
+_PREPARED: dict[tuple[str, str], Callable[[pd.Series], Callable[[pd.Series], float]]] = {
+    ("wasserstein", NUMERICAL): SortedWasserstein,
+    ("jensenshannon", CATEGORICAL): CountedJensenShannon,
+}
 
 
 @dataclass
@@ -52,6 +130,7 @@ class ColumnTest:
     threshold: float | None
     reference: pd.Series
     stattest: StatTest | None = None
+    prepared: Callable[[pd.Series], float] | None = field(default=None, repr=False)
 
     def calculate(self, current: pd.Series) -> DriftScore:
         current = clean(current)
@@ -60,6 +139,13 @@ class ColumnTest:
         evidently_type = _EVIDENTLY_TYPES[self.kind]
         if self.stattest is None:
             self.stattest = get_stattest(self.reference, current, evidently_type, self.method)
+        if self.prepared is not None:
+            # both prepared methods are distances: drift at or above the threshold
+            threshold = (
+                self.stattest.default_threshold if self.threshold is None else self.threshold
+            )
+            score = self.prepared(current)
+            return DriftScore(self.column, self.method, score, float(threshold), score >= threshold)
         result = self.stattest(self.reference, current, evidently_type, self.threshold)
         return DriftScore(
             column=self.column,
@@ -75,7 +161,8 @@ def prepare_column(
 ) -> ColumnTest:
     kind = kind or column_kind(reference)
     resolved = AUTO_METHODS[kind] if method == "auto" else method
-    cleaned = clean(reference)
+    # a copy: the engine keeps it between cycles, whatever the caller does to its frame
+    cleaned = clean(reference).copy()
     if cleaned.empty:
         raise MetricsError(f"reference column {column!r} has no usable values")
     test = ColumnTest(column, kind, resolved, threshold, cleaned)
@@ -85,4 +172,7 @@ def prepare_column(
         raise MetricsError(
             f"drift method {resolved!r} cannot test column {column!r}: {exc}"
         ) from None
+    prepare = _PREPARED.get((resolved, kind))
+    if prepare is not None:
+        test.prepared = prepare(cleaned)
     return test

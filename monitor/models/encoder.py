@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
+import logging
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from monitor.errors import ModelError
+from monitor.models.onnx_backend import (
+    EXACT_TOLERANCE,
+    PROBE_TEXTS,
+    OnnxEncoder,
+    input_names,
+    load_encoder,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub at run time
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -21,6 +33,13 @@ from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 hf_logging.disable_progress_bar()  # a daemon's log is no terminal
+
+log = logging.getLogger("driftwarden.models")
+
+BACKENDS = ("onnx", "torch", "int8")
+# ONNX Runtime in fp32 reproduces torch to 1.6e-6 and scores 1.3x as fast as torch over the
+# same length-sorted batches here (1.4x when the cores are shared): benchmarks/fm_scoring.py.
+DEFAULT_BACKEND = "onnx"
 
 
 def resolve_encoder_path(encoder: str) -> Path:
@@ -59,50 +78,71 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
+def _as_numpy(output: Any) -> np.ndarray:
+    if isinstance(output, torch.Tensor):
+        return output.float().numpy()
+    return np.asarray(output, dtype=np.float32)
+
+
 def run_length_sorted(
     tokenizer: Any,
     texts: Sequence[str],
     batch_size: int,
     max_length: int,
-    forward: Callable[[dict[str, torch.Tensor]], list[torch.Tensor]],
+    forward: Callable[[dict[str, Any]], Sequence[Any]],
+    *,
+    tensors: str = "pt",
+    workers: Executor | None = None,
 ) -> list[np.ndarray]:
     """Tokenize once, batch texts of similar length, run `forward`, return rows in input order.
 
     Sorting by token count means each batch is padded only to its own longest text, which
-    is where most of the CPU time of in-order batching goes.
+    is where most of the CPU time of in-order batching goes. `tensors` is what `forward`
+    takes: "pt" (torch, run under `inference_mode`) or "np" (ONNX Runtime). With `workers`,
+    batches run concurrently, longest first so the last ones to finish are short.
     """
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
     ids: list[list[int]] = encoded["input_ids"]
     order = np.argsort([len(row) for row in ids], kind="stable")
-    chunks: list[list[np.ndarray]] = []
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch_rows = order[start : start + batch_size]
-            features = {key: [encoded[key][i] for i in batch_rows] for key in encoded}
-            padded = tokenizer.pad(features, return_tensors="pt")
-            results = forward(dict(padded))
-            if not chunks:
-                chunks = [[] for _ in results]
-            for slot, tensor in zip(chunks, results, strict=True):
-                slot.append(tensor.float().numpy())
-    outputs = [np.concatenate(slot) for slot in chunks]
-    restored = np.empty_like(order)
-    restored[order] = np.arange(len(order))
-    return [array[restored] for array in outputs]
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    if workers is not None:
+        batches.reverse()
+
+    def padded(rows: np.ndarray) -> dict[str, Any]:
+        features = {key: [encoded[key][i] for i in rows] for key in encoded}
+        return dict(tokenizer.pad(features, return_tensors=tensors))
+
+    outputs: list[np.ndarray] = []
+    no_autograd = torch.inference_mode() if tensors == "pt" else contextlib.nullcontext()
+    with no_autograd:
+        inputs = (padded(rows) for rows in batches)
+        results = workers.map(forward, inputs) if workers is not None else map(forward, inputs)
+        for rows, batch_outputs in zip(batches, results, strict=True):
+            arrays = [_as_numpy(output) for output in batch_outputs]
+            if not outputs:
+                outputs = [np.empty((len(order), *a.shape[1:]), dtype=a.dtype) for a in arrays]
+            for output, array in zip(outputs, arrays, strict=True):
+                output[rows] = array
+    return outputs
 
 
 class EmbeddingCache:
-    """A bounded LRU of embeddings by text hash (streams repeat texts more than one expects)."""
+    """A bounded LRU of embeddings by text hash (streams repeat texts more than one expects).
 
-    def __init__(self, capacity: int) -> None:
+    Keys are keyed BLAKE2 hashes: the namespace (encoder weights and backend) is the hash
+    key, so one text under two encoders or backends never shares an entry.
+    """
+
+    def __init__(self, capacity: int, namespace: str = "") -> None:
         self.capacity = capacity
+        self.namespace = namespace
+        self._salt = hashlib.blake2b(namespace.encode("utf-8"), digest_size=32).digest()
         self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    @staticmethod
-    def key(text: str) -> bytes:
-        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    def key(self, text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16, key=self._salt).digest()
 
     def get(self, key: bytes) -> np.ndarray | None:
         value = self._items.get(key)
@@ -126,7 +166,13 @@ class EmbeddingCache:
 
 
 class SentenceEncoder:
-    """A transformers encoder with mean pooling: texts in, one vector per text out."""
+    """A transformers encoder with mean pooling: texts in, one vector per text out.
+
+    `backend` picks what runs the weights: "onnx" (the default; ONNX Runtime in fp32, checked
+    against torch to 1e-4 at load, torch with a logged reason when that fails), "torch", or
+    "int8" (dynamically quantised weights; approximate, for deployments that are quantised
+    themselves).
+    """
 
     def __init__(
         self,
@@ -136,51 +182,179 @@ class SentenceEncoder:
         max_length: int = 256,
         threads: int | None = None,
         cache_size: int = 0,
-        quantize: bool = False,
+        backend: str | None = None,
     ) -> None:
+        requested = backend or DEFAULT_BACKEND
+        if requested not in BACKENDS:
+            raise ModelError(
+                f"unknown encoder backend {requested!r} (known: {', '.join(BACKENDS)})"
+            )
         if threads:
             torch.set_num_threads(threads)
+        # ONNX Runtime runs this many batches at once; unset, torch's count (tests pin it to 1)
+        self.threads = threads or torch.get_num_threads()
         self.path = resolve_encoder_path(encoder)
-        self.identity = (
-            f"{encoder}@{directory_identity(self.path)}"
-            if encoder.startswith("package:")
-            else f"{self.path.name}@{directory_identity(self.path)}"
-        )
         self.fingerprint = directory_identity(self.path)
+        name = encoder if encoder.startswith("package:") else self.path.name
+        # the backend is not part of the identity: a head fitted under one scores under all
+        self.identity = f"{name}@{self.fingerprint}"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.path)
             model = AutoModel.from_pretrained(self.path)
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load encoder from {self.path}: {exc}") from None
         model.eval()
-        if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8)
-        self.model = model
+        self.model: torch.nn.Module | None = model
+        self.hidden_size = int(model.config.hidden_size)
         self.batch_size = batch_size
         positions = getattr(model.config, "max_position_embeddings", max_length)
         self.max_length = min(max_length, positions)
-        self.cache = EmbeddingCache(cache_size)
-        self.encode(["warm-up"])  # first call allocates; keep that out of the first cycle
+        #: what was asked for, and what runs it ("onnxruntime" or "torch")
+        self.backend = requested
+        self.runtime = "torch"
+        #: for int8: how far its embeddings sit from fp32 torch on fixed probe sentences
+        self.approximation: dict[str, float] = {}
+        self._forward: Callable[[dict[str, Any]], Sequence[Any]] = self._torch_forward
+        self._tensors = "pt"
+        self._workers: ThreadPoolExecutor | None = None
+        if requested != "torch":
+            self._use_fast_runtime(requested)
+        self.cache = EmbeddingCache(
+            cache_size, namespace=f"{self.identity}|{requested}|{self.runtime}"
+        )
+        # the first calls allocate (and ONNX Runtime plans per shape): keep that out of cycle 1
+        self._embed(["warm-up", PROBE_TEXTS[1]])
 
-    def _forward(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    def _torch_forward(self, batch: dict[str, Any]) -> list[torch.Tensor]:
+        assert self.model is not None
         hidden = self.model(**batch).last_hidden_state
         return [mean_pool(hidden, batch["attention_mask"])]
 
+    def _probe(
+        self, forward: Callable[[dict[str, Any]], Sequence[Any]], tensors: str
+    ) -> np.ndarray:
+        # all probes in one padded batch, so the comparison covers the attention mask
+        texts = list(PROBE_TEXTS)
+        return run_length_sorted(
+            self.tokenizer, texts, len(texts), self.max_length, forward, tensors=tensors
+        )[0]
+
+    def _check_exact(self, onnx: OnnxEncoder) -> None:
+        plain = self._probe(self._torch_forward, "pt")
+        difference = float(np.abs(self._probe(onnx, "np") - plain).max())
+        if not difference <= EXACT_TOLERANCE:
+            raise ModelError(
+                f"ONNX embeddings differ from torch by {difference:.2g} (> {EXACT_TOLERANCE})"
+            )
+
+    def _measure_approximation(
+        self, forward: Callable[[dict[str, Any]], Sequence[Any]], tensors: str
+    ) -> None:
+        plain = self._probe(self._torch_forward, "pt")
+        approximate = self._probe(forward, tensors)
+        cosine = (approximate * plain).sum(axis=1) / (
+            np.linalg.norm(approximate, axis=1) * np.linalg.norm(plain, axis=1)
+        )
+        self.approximation = {
+            "max_abs_diff": float(np.abs(approximate - plain).max()),
+            "min_cosine": float(cosine.min()),
+        }
+        log.info(
+            "int8 encoder %s on probe sentences vs fp32: %s", self.identity, self.approximation
+        )
+
+    def _use_fast_runtime(self, backend: str) -> None:
+        quantized = backend == "int8"
+        try:
+            assert self.model is not None
+            onnx = load_encoder(
+                self.path,
+                self.identity,
+                input_names(self.model, self.tokenizer),
+                quantized=quantized,
+                check=None if quantized else self._check_exact,
+            )
+        except Exception as exc:  # no onnxruntime, an export the tracer cannot do, a mismatch
+            log.warning(
+                "encoder %s: ONNX Runtime backend unavailable (%s: %s); scoring with torch%s",
+                self.identity,
+                type(exc).__name__,
+                exc,
+                " dynamic int8" if quantized else "",
+            )
+            if quantized:
+                self._quantize_torch()
+            return
+        if quantized:
+            self._measure_approximation(onnx, "np")
+        self.runtime = "onnxruntime"
+        self._forward = onnx
+        self._tensors = "np"
+        self.model = None  # ONNX Runtime holds its own copy of the weights
+        if self.threads > 1:
+            # One single-threaded session run from `threads` threads, a batch each: a
+            # MiniLM layer on a 32-sentence batch is too small to split between cores
+            # without them waiting on each other, and a thread that a neighbour's process
+            # delays holds up only its own batch (1.15x to 1.4x over 2 intra-op threads).
+            self._workers = ThreadPoolExecutor(self.threads, thread_name_prefix="encoder")
+
+    def _quantize_torch(self) -> None:
+        assert self.model is not None
+        plain = self.model
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao's notice that torchao supersedes it
+            quantized = torch.ao.quantization.quantize_dynamic(
+                copy.deepcopy(plain),
+                {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
+                dtype=torch.qint8,
+            )
+
+        def forward(batch: dict[str, Any]) -> list[torch.Tensor]:
+            hidden = quantized(**batch).last_hidden_state
+            return [mean_pool(hidden, batch["attention_mask"])]
+
+        self._measure_approximation(forward, "pt")
+        self._forward = forward
+        self.model = None
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return run_length_sorted(
+            self.tokenizer,
+            texts,
+            self.batch_size,
+            self.max_length,
+            self._forward,
+            tensors=self._tensors,
+            workers=self._workers,
+        )[0]
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [EmbeddingCache.key(t) for t in texts]
-        found = [self.cache.get(k) for k in keys]
-        missing = [i for i, vector in enumerate(found) if vector is None]
-        if missing:
-            fresh = run_length_sorted(
-                self.tokenizer,
-                [texts[i] for i in missing],
-                self.batch_size,
-                self.max_length,
-                self._forward,
-            )[0]
-            for row, i in enumerate(missing):
-                found[i] = fresh[row]
-                self.cache.put(keys[i], fresh[row])
-        if not texts:
-            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
-        return np.stack([v for v in found if v is not None]).astype(np.float32, copy=False)
+        """One float32 row per text, in order; each distinct text is computed once.
+
+        A text repeated within the call, or found in the cache, takes the vector computed
+        for it before, so every copy of a text gets the same bits.
+        """
+        texts = list(texts)
+        embeddings = np.empty((len(texts), self.hidden_size), dtype=np.float32)
+        caching = self.cache.capacity > 0
+        pending: dict[str, list[int]] = {}
+        keys: dict[str, bytes] = {}
+        for row, text in enumerate(texts):
+            if text in pending:
+                pending[text].append(row)
+                continue
+            if caching:
+                key = self.cache.key(text)
+                cached = self.cache.get(key)
+                if cached is not None:
+                    embeddings[row] = cached
+                    continue
+                keys[text] = key
+            pending[text] = [row]
+        if pending:
+            unique = list(pending)
+            for text, vector in zip(unique, self._embed(unique), strict=True):
+                embeddings[pending[text]] = vector
+                if caching:
+                    self.cache.put(keys[text], vector.copy())  # a copy: not a view of the batch
+        return embeddings
