@@ -170,6 +170,7 @@ def build_runtime(config: MonitorConfig, home: Path) -> MonitorRuntime:
         batch_size=model_config.batch_size,
         max_length=model_config.max_length,
         threads=model_config.threads,
+        backend=model_config.backend,
         # the first start encodes the training rows and the reference through this cache
         cache_size=max(model_config.cache_size, TRAINING_ROWS + REFERENCE_ROWS),
     )

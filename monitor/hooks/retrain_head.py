@@ -301,7 +301,7 @@ class RetrainHead(Hook):
                 max_length=spec.max_length,
                 threads=spec.threads,
                 cache_size=0,
-                quantize=spec.backend == "int8",
+                backend=spec.backend,
             )
         return self._encoders[key]
 

@@ -105,7 +105,7 @@ class EmbeddingHeadModel(Model):
             max_length=config.max_length,
             threads=config.threads,
             cache_size=config.cache_size,
-            quantize=config.backend == "int8",
+            backend=config.backend,
         )
         self.use_head(Head.load(config.head))
 

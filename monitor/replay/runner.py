@@ -158,7 +158,7 @@ def _build_model(
             if scenario.fit_head
             else model_config.cache_size
         ),
-        quantize=model_config.backend == "int8",
+        backend=model_config.backend,
     )
     if scenario.fit_head:
         from monitor.replay.heads import ensure_reference_head
