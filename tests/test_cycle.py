@@ -198,6 +198,7 @@ def test_missing_reference_is_exit_1_naming_the_file(workspace: Path, capsys) ->
 
 def test_reference_labels_the_model_does_not_know(workspace: Path, capsys) -> None:
     frame = pd.read_csv(workspace / "reference.csv")
+    frame["label"] = frame["label"].astype(object)
     frame.loc[0, "label"] = "spam"
     frame.to_csv(workspace / "reference.csv", index=False)
     assert main(["once", "--config", str(workspace / "dw.yaml")]) == 1

@@ -180,10 +180,10 @@ def test_a_hung_endpoint_costs_its_timeout_and_never_blocks_a_cycle(
         rig.window(0.6)
         fired = rig.window(0.6)
         hooks.wake()
-        started = time.perf_counter()
         rig.window(0.5)  # cycles go on while the delivery hangs in its worker
         rig.window(0.5)
-        assert time.perf_counter() - started < 1.0
+        # both cycles are recorded while the first attempt still hangs: none is audited yet
+        assert audit(rig) == []
         assert fired.transitions
         deadline = time.monotonic() + 10
         while len(audit(rig)) < 2 and time.monotonic() < deadline:
@@ -195,7 +195,6 @@ def test_a_hung_endpoint_costs_its_timeout_and_never_blocks_a_cycle(
         ("retry", "timed out after 1s"),
         ("failed", "timed out after 1s"),
     ]
-    assert all(0.9 < r["duration_seconds"] < 3 for r in rows)
     rig.close()
 
 
