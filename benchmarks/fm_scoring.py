@@ -19,9 +19,16 @@ FLOP shares count the encoder's matrix products at the padded lengths each path 
 against a peak of cores x clock x FLOPs per cycle read from the CPU flags (printed).
 
     python benchmarks/fm_scoring.py [--quick] [--rounds 3] [--threads 2]
+    python benchmarks/fm_scoring.py --device cuda [--encoder DIR] [--data DIR]
 
 The last line is JSON: {"speedup_vs_padded_batch", "speedup_vs_pipeline", "accuracy_delta",
 "sentences_per_s"}, for the default (exact) path. Targets: >= 3.5, >= 5, |d| <= 0.005.
+
+With `--device cuda` every path runs on the GPU: the pipeline and the padded batches in
+float32 (TF32 off, as torch leaves it), driftwarden's torch backend in float32 (the exact
+path of the JSON line) and in float16 and bfloat16 (`dtype:`), each at the configured
+batch size and at `--gpu-batch`; shares are of a large matrix product in the same dtype,
+measured in the same run. The padded path is also compared with float32 on the CPU.
 """
 
 from __future__ import annotations
@@ -107,13 +114,24 @@ def peak_flops(threads: int) -> tuple[float, str]:
     return peak, note
 
 
-def sgemm_rate(size: int = 2048, repeats: int = 8) -> float:
-    """FLOP/s of one large fp32 matrix product on the current torch threads: the ceiling."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def sgemm_rate(
+    size: int = 2048,
+    repeats: int = 8,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> float:
+    """FLOP/s of one large matrix product on the current threads or GPU: the ceiling."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    torch.mm(a, b)  # the first product loads kernels
     best = float("inf")
     for _ in range(repeats):
+        if device != "cpu":
+            torch.cuda.synchronize()
         start = time.perf_counter()
         torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best
 
@@ -138,7 +156,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU paths")
+    parser.add_argument("--encoder", default=ENCODER, help="a model directory or package:NAME")
+    parser.add_argument("--gpu-batch", type=int, default=256, help="the larger CUDA batch")
     args = parser.parse_args()
+    cuda = args.device != "cpu"
     logging.basicConfig(level=logging.WARNING)
     from transformers import AutoModel, AutoTokenizer, pipeline
     from transformers.utils import logging as hf_logging
@@ -155,10 +177,10 @@ def main() -> None:
     train = np.random.default_rng(args.seed).permutation(amazon)[: len(amazon) // 2]
     test = np.setdiff1d(np.arange(len(texts)), train)
 
-    model_path = resolve_encoder_path(ENCODER)
+    model_path = resolve_encoder_path(args.encoder)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    plain_model = AutoModel.from_pretrained(model_path).eval()
-    extractor = pipeline("feature-extraction", model=str(model_path))
+    plain_model = AutoModel.from_pretrained(model_path).eval().to(args.device)
+    extractor = pipeline("feature-extraction", model=str(model_path), device=args.device)
     token_counts = [len(ids) for ids in tokenizer(texts, truncation=True)["input_ids"]]
 
     def plain_embed(batch_texts: list[str]) -> np.ndarray:
@@ -171,9 +193,9 @@ def main() -> None:
                     truncation=True,
                     max_length=MAX_LENGTH,
                     return_tensors="pt",
-                )
+                ).to(args.device)
                 hidden = plain_model(**batch).last_hidden_state
-                chunks.append(mean_pool(hidden, batch["attention_mask"]).numpy())
+                chunks.append(mean_pool(hidden, batch["attention_mask"]).cpu().numpy())
         return np.concatenate(chunks)
 
     def pipeline_embed(batch_texts: list[str]) -> np.ndarray:
@@ -189,13 +211,26 @@ def main() -> None:
     scorers: dict[str, EmbeddingHeadModel] = {}
     folder = Path(tempfile.mkdtemp(prefix="fm-bench-"))
     head: Head | None = None
-    for backend in ("onnx", "torch", "int8"):
+    default_batch = EmbeddingHeadModelConfig.model_fields["batch_size"].default
+    # name -> (backend, dtype, batch size): on the CPU the backends, on a GPU the dtypes
+    variants = (
+        {
+            f"{dtype}/{batch}": ("torch", dtype, batch)
+            for dtype in ("float32", "float16", "bfloat16")
+            for batch in (default_batch, args.gpu_batch)
+        }
+        if cuda
+        else {backend: (backend, "float32", default_batch) for backend in ("onnx", "torch", "int8")}
+    )
+    for name, (backend, dtype, batch_size) in variants.items():
         encoder = SentenceEncoder(
-            ENCODER,
+            args.encoder,
             backend=backend,
             threads=args.threads,
             cache_size=0,
-            batch_size=EmbeddingHeadModelConfig.model_fields["batch_size"].default,
+            batch_size=batch_size,
+            device=args.device,
+            dtype=dtype,
         )
         if head is None:
             head = fit_head(
@@ -211,8 +246,10 @@ def main() -> None:
             backend=backend,
             cache_size=0,
             threads=args.threads,
+            device=args.device,
+            dtype=dtype,
         )
-        scorers[backend] = EmbeddingHeadModel(config, encoder=encoder)
+        scorers[name] = EmbeddingHeadModel(config, encoder=encoder)
     assert head is not None
     classifier = head.classifier
     label_ids = np.array([head.labels.index(str(label)) for label in labels])
@@ -252,7 +289,6 @@ def main() -> None:
 
         return lengths
 
-    sorted_batch = scorers["onnx"].encoder.batch_size
     paths = [
         ScoringPath("pipeline (batch 1)", with_head(pipeline_embed), batches_in_order(1)),
         ScoringPath(
@@ -260,16 +296,31 @@ def main() -> None:
             with_head(plain_embed),
             batches_in_order(PLAIN_BATCH),
         ),
-        ScoringPath(
-            f"driftwarden onnx (sorted, batch {sorted_batch})",
-            scorer_run("onnx"),
-            batches_sorted(sorted_batch),
-        ),
-        ScoringPath(
-            "driftwarden torch (sorted)", scorer_run("torch"), batches_sorted(sorted_batch)
-        ),
-        ScoringPath("driftwarden int8 (opt-in)", scorer_run("int8"), batches_sorted(sorted_batch)),
     ]
+    if cuda:
+        for name, (_, dtype, batch_size) in variants.items():
+            paths.append(
+                ScoringPath(
+                    f"driftwarden {dtype} (sorted, batch {batch_size})",
+                    scorer_run(name),
+                    batches_sorted(batch_size),
+                )
+            )
+    else:
+        sorted_batch = scorers["onnx"].encoder.batch_size
+        paths += [
+            ScoringPath(
+                f"driftwarden onnx (sorted, batch {sorted_batch})",
+                scorer_run("onnx"),
+                batches_sorted(sorted_batch),
+            ),
+            ScoringPath(
+                "driftwarden torch (sorted)", scorer_run("torch"), batches_sorted(sorted_batch)
+            ),
+            ScoringPath(
+                "driftwarden int8 (opt-in)", scorer_run("int8"), batches_sorted(sorted_batch)
+            ),
+        ]
     for number in range(rounds):
         for path in paths:
             start = time.perf_counter()
@@ -284,21 +335,44 @@ def main() -> None:
             flush=True,
         )
 
-    pipeline_path, plain, fast, torch_sorted, int8 = paths
+    pipeline_path, plain, fast = paths[:3]
     assert plain.embeddings is not None and plain.predicted is not None
-    peak, peak_note = peak_flops(args.threads)
-    ceiling = sgemm_rate()
     plain_logits = classifier.decision_function(plain.embeddings)
-    print(
-        f"\n{len(texts)} distinct sentences ({len(test)} scored for accuracy), "
-        f"{args.threads} threads, best of {rounds} round(s)\npeak: {peak_note} at the "
-        f"base clock; a 2048x2048 fp32 matrix product reaches {ceiling / 1e9:.0f} GFLOP/s "
-        "(turbo): % peak counts the encoder's matrix products at the padded lengths run"
-    )
+    if cuda:
+        device_name = torch.cuda.get_device_name(args.device)
+        ceilings = {
+            dtype: sgemm_rate(8192, 10, args.device, getattr(torch, dtype))
+            for dtype in ("float32", "float16", "bfloat16")
+        }
+        print(
+            f"\n{len(texts)} distinct sentences ({len(test)} scored for accuracy) on "
+            f"{device_name}, torch {torch.__version__}, best of {rounds} round(s); an "
+            "8192x8192 matrix product reaches "
+            + ", ".join(f"{d} {rate / 1e12:.0f}" for d, rate in ceilings.items())
+            + " TFLOP/s (TF32 off): % matmul counts the encoder's matrix products at the "
+            "padded lengths run, against the product in the path's dtype"
+        )
+        plain_model.to("cpu")
+        args.device = "cpu"  # plain_embed reads it per call
+        cpu_embeddings = plain_embed(texts)
+        print(
+            "padded float32 on the GPU vs the CPU: max |emb diff| "
+            f"{np.abs(plain.embeddings - cpu_embeddings).max():.2e}, max |logit diff| "
+            f"{np.abs(plain_logits - classifier.decision_function(cpu_embeddings)).max():.2e}"
+        )
+    else:
+        peak, peak_note = peak_flops(args.threads)
+        ceiling = sgemm_rate()
+        print(
+            f"\n{len(texts)} distinct sentences ({len(test)} scored for accuracy), "
+            f"{args.threads} threads, best of {rounds} round(s)\npeak: {peak_note} at the "
+            f"base clock; a 2048x2048 fp32 matrix product reaches {ceiling / 1e9:.0f} GFLOP/s "
+            "(turbo): % peak counts the encoder's matrix products at the padded lengths run"
+        )
     print(
         f"{'path':<40} {'sent/s':>8} {'best s':>7} {'median s':>8} {'accuracy':>9} "
-        f"{'max|emb diff|':>13} {'max|logit diff|':>15} {'same class':>10} {'% peak':>7} "
-        f"{'% sgemm':>7}"
+        f"{'max|emb diff|':>13} {'max|logit diff|':>15} {'same class':>10} "
+        + (f"{'% matmul':>8}" if cuda else f"{'% peak':>7} {'% sgemm':>7}")
     )
 
     def accuracy_of(path: ScoringPath) -> float:
@@ -310,13 +384,17 @@ def main() -> None:
         best = min(path.seconds)
         accuracy = accuracy_of(path)
         flops = encoder_flops(plain_model.config, path.padded_lengths(texts))
+        if cuda:
+            dtype = next((d for d in ("float16", "bfloat16") if d in path.name), "float32")
+            shares = f"{100 * flops / best / ceilings[dtype]:>7.2f}%"
+        else:
+            shares = f"{100 * flops / best / peak:>6.1f}% {100 * flops / best / ceiling:>6.1f}%"
         print(
             f"{path.name:<40} {len(texts) / best:>8.1f} {best:>7.2f} "
             f"{statistics.median(path.seconds):>8.2f} {accuracy:>9.4f} "
             f"{np.abs(path.embeddings - plain.embeddings).max():>13.2e} "
             f"{np.abs(classifier.decision_function(path.embeddings) - plain_logits).max():>15.2e} "
-            f"{np.mean(path.predicted == plain.predicted):>10.4f} "
-            f"{100 * flops / best / peak:>6.1f}% {100 * flops / best / ceiling:>6.1f}%"
+            f"{np.mean(path.predicted == plain.predicted):>10.4f} {shares}"
         )
     useful = encoder_flops(plain_model.config, [(1, n) for n in token_counts])
     in_order = encoder_flops(plain_model.config, plain.padded_lengths(texts))
@@ -328,6 +406,26 @@ def main() -> None:
         "speedup is FLOP/s (the padded path's % of the sgemm ceiling bounds what is left)"
     )
 
+    def summary(path: ScoringPath) -> dict[str, float]:
+        return {
+            "speedup_vs_padded_batch": round(min(plain.seconds) / min(path.seconds), 2),
+            "speedup_vs_pipeline": round(min(pipeline_path.seconds) / min(path.seconds), 2),
+            "accuracy_delta": round(accuracy_of(path) - accuracy_of(plain), 4),
+            "sentences_per_s": round(len(texts) / min(path.seconds), 1),
+        }
+
+    if cuda:
+        for path, name in zip(paths[2:], variants, strict=True):
+            probe = scorers[name].encoder.approximation
+            versus = (
+                f"max |diff| {probe['max_abs_diff']:.2e}, min cosine {probe['min_cosine']:.6f}"
+                if probe
+                else "the same computation"
+            )
+            print(f"{path.name}: {json.dumps(summary(path))}; probes vs the CPU: {versus}")
+        print(json.dumps({"device": device_name, **summary(fast)}))
+        return
+    torch_sorted, int8 = paths[3:]
     int8_rate = len(texts) / min(int8.seconds)
     print(
         f"int8 (opt-in): {int8_rate:.1f} sentences/s, "
@@ -339,13 +437,7 @@ def main() -> None:
         f"length sorting alone (torch): {min(plain.seconds) / min(torch_sorted.seconds):.2f}x "
         f"padded; the runtime on top: {min(torch_sorted.seconds) / min(fast.seconds):.2f}x"
     )
-    result = {
-        "speedup_vs_padded_batch": round(min(plain.seconds) / min(fast.seconds), 2),
-        "speedup_vs_pipeline": round(min(pipeline_path.seconds) / min(fast.seconds), 2),
-        "accuracy_delta": round(accuracy_of(fast) - accuracy_of(plain), 4),
-        "sentences_per_s": round(len(texts) / min(fast.seconds), 1),
-    }
-    print(json.dumps(result))
+    print(json.dumps(summary(fast)))
 
 
 if __name__ == "__main__":

@@ -145,6 +145,12 @@ class _ModelBase(Strict):
     batch_size: int = Field(32, ge=1, le=4096)
     threads: int | None = Field(None, ge=1, description="torch threads; default: leave as is")
     max_length: int = Field(256, ge=8, le=4096)
+    device: str = Field(
+        "cpu", pattern=r"^(cpu|cuda(:[0-9]+)?)$", description="torch device: cpu, cuda, cuda:N"
+    )
+    dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        "float32", description="weights' type; float16 and bfloat16 approximate the model"
+    )
 
 
 class TransformersModelConfig(_ModelBase):
@@ -163,6 +169,20 @@ class EmbeddingHeadModelConfig(_ModelBase):
     def _resolve_encoder(self, info: ValidationInfo) -> EmbeddingHeadModelConfig:
         if not self.encoder.startswith("package:"):
             self.encoder = str(_resolve_path(Path(self.encoder), info))
+        return self
+
+    @model_validator(mode="after")
+    def _backend_for_device(self) -> EmbeddingHeadModelConfig:
+        # ONNX Runtime (onnx, int8) runs here on the CPU in float32; elsewhere torch does
+        if self.device == "cpu" and self.dtype == "float32":
+            return self
+        if "backend" not in self.model_fields_set:
+            self.backend = "torch"
+        elif self.backend != "torch":
+            raise ValueError(
+                f"backend {self.backend!r} runs on the CPU in float32; device {self.device!r} "
+                f"with dtype {self.dtype!r} needs backend: torch"
+            )
         return self
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from monitor.cli import main
-from monitor.config import load_config, parse_duration
+from monitor.config import EmbeddingHeadModelConfig, load_config, parse_duration
 
 
 def base_config() -> dict[str, Any]:
@@ -121,6 +121,8 @@ INVALID = [
     ("monitors.0.stream.timestamp_column", None, None),  # valid: rows windows need no time
     ("monitors.0.reference", _DELETE, "monitors[0].reference"),
     ("metrics", {"port": 70000}, "metrics.port"),
+    ("monitors.0.model.device", "gpu", "monitors[0].model.device"),
+    ("monitors.0.model.dtype", "float64", "monitors[0].model.dtype"),
 ]
 
 
@@ -185,6 +187,18 @@ def test_retrain_head_needs_an_embedding_head_model(tmp_path: Path, monkeypatch,
     assert "monitors[0].alerts[0].hooks: 'retrain' is a retrain-head hook" in (
         capsys.readouterr().err
     )
+
+
+def test_a_gpu_or_half_precision_encoder_runs_on_torch(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("DW_TEST_SECRET", "x")
+    config = base_config()
+    config["monitors"][0]["model"].update(device="cuda:0", dtype="bfloat16")
+    loaded = load_config(write(tmp_path, config))
+    model = loaded.monitors[0].model
+    assert isinstance(model, EmbeddingHeadModelConfig) and model.backend == "torch"
+    config["monitors"][0]["model"]["backend"] = "int8"
+    assert main(["check-config", str(write(tmp_path, config))]) == 2
+    assert "backend 'int8' runs on the CPU in float32" in capsys.readouterr().err
 
 
 def test_yaml_syntax_error_and_missing_file(tmp_path: Path, capsys):

@@ -99,14 +99,7 @@ class EmbeddingHeadModel(Model):
         self, config: EmbeddingHeadModelConfig, encoder: SentenceEncoder | None = None
     ) -> None:
         self.config = config
-        self.encoder = encoder or SentenceEncoder(
-            config.encoder,
-            batch_size=config.batch_size,
-            max_length=config.max_length,
-            threads=config.threads,
-            cache_size=config.cache_size,
-            backend=config.backend,
-        )
+        self.encoder = encoder or SentenceEncoder.from_config(config)
         self.use_head(Head.load(config.head))
 
     def use_head(self, head: Head) -> None:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from monitor.models.onnx_backend import (
     input_names,
     load_encoder,
 )
+
+if TYPE_CHECKING:
+    from monitor.config import EmbeddingHeadModelConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub at run time
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -40,6 +43,40 @@ BACKENDS = ("onnx", "torch", "int8")
 # ONNX Runtime in fp32 reproduces torch to 1.6e-6 and scores 1.3x as fast as torch over the
 # same length-sorted batches here (1.4x when the cores are shared): benchmarks/fm_scoring.py.
 DEFAULT_BACKEND = "onnx"
+# torch weight types; anything but float32 is an approximation of the deployed model
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def torch_device(name: str) -> torch.device:
+    """`cpu`, `cuda` or `cuda:N`, refused at load when torch cannot run there."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ModelError(f"device {name!r}: not a torch device (cpu, cuda or cuda:N)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ModelError(
+                f"device {name!r}: torch {torch.__version__} sees no CUDA GPU here; use device: cpu"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ModelError(f"device {name!r}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    elif device.type != "cpu":
+        raise ModelError(f"device {name!r}: only cpu and cuda are supported")
+    return device
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    try:
+        return DTYPES[name]
+    except KeyError:
+        raise ModelError(f"dtype {name!r}: expected one of {', '.join(DTYPES)}") from None
+
+
+def on_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The tokenizer's tensors on the model's device (a no-op on the CPU)."""
+    if device.type == "cpu":
+        return batch
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
 
 
 def resolve_encoder_path(encoder: str) -> Path:
@@ -74,13 +111,15 @@ def directory_identity(path: Path) -> str:
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    # summed in float32 whatever the model's dtype: 256 float16 states can overflow
+    hidden = hidden.float()
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
 def _as_numpy(output: Any) -> np.ndarray:
     if isinstance(output, torch.Tensor):
-        return output.float().numpy()
+        return output.detach().float().cpu().numpy()
     return np.asarray(output, dtype=np.float32)
 
 
@@ -168,10 +207,12 @@ class EmbeddingCache:
 class SentenceEncoder:
     """A transformers encoder with mean pooling: texts in, one vector per text out.
 
-    `backend` picks what runs the weights: "onnx" (the default; ONNX Runtime in fp32, checked
-    against torch to 1e-4 at load, torch with a logged reason when that fails), "torch", or
-    "int8" (dynamically quantised weights; approximate, for deployments that are quantised
-    themselves).
+    `backend` picks what runs the weights: "onnx" (the default on the CPU; ONNX Runtime in
+    fp32, checked against torch to 1e-4 at load, torch with a logged reason when that
+    fails), "torch", or "int8" (dynamically quantised weights; approximate, for deployments
+    that are quantised themselves). `device` and `dtype` place torch's weights: a CUDA GPU,
+    and float16 or bfloat16 (approximate, like int8: how far they sit from float32 on the
+    CPU is measured at load and kept in `approximation`).
     """
 
     def __init__(
@@ -183,11 +224,22 @@ class SentenceEncoder:
         threads: int | None = None,
         cache_size: int = 0,
         backend: str | None = None,
+        device: str = "cpu",
+        dtype: str = "float32",
     ) -> None:
-        requested = backend or DEFAULT_BACKEND
+        self.device = torch_device(device)
+        self.dtype = dtype
+        weights = torch_dtype(dtype)
+        plain_cpu = self.device.type == "cpu" and weights == torch.float32
+        requested = backend or (DEFAULT_BACKEND if plain_cpu else "torch")
         if requested not in BACKENDS:
             raise ModelError(
                 f"unknown encoder backend {requested!r} (known: {', '.join(BACKENDS)})"
+            )
+        if requested != "torch" and not plain_cpu:
+            raise ModelError(
+                f"backend {requested!r} runs on the CPU in float32; device {device!r} with "
+                f"dtype {dtype!r} needs backend 'torch'"
             )
         if threads:
             torch.set_num_threads(threads)
@@ -212,21 +264,51 @@ class SentenceEncoder:
         #: what was asked for, and what runs it ("onnxruntime" or "torch")
         self.backend = requested
         self.runtime = "torch"
-        #: for int8: how far its embeddings sit from fp32 torch on fixed probe sentences
+        #: for int8, float16, bfloat16 and GPUs: how far embeddings of fixed probe
+        #: sentences sit from float32 torch on the CPU
         self.approximation: dict[str, float] = {}
         self._forward: Callable[[dict[str, Any]], Sequence[Any]] = self._torch_forward
+        self._weights_on = torch.device("cpu")  # until `_place` moves them
         self._tensors = "pt"
         self._workers: ThreadPoolExecutor | None = None
         if requested != "torch":
             self._use_fast_runtime(requested)
+        elif not plain_cpu:
+            self._place(weights)
         self.cache = EmbeddingCache(
-            cache_size, namespace=f"{self.identity}|{requested}|{self.runtime}"
+            cache_size,
+            namespace=f"{self.identity}|{requested}|{self.runtime}|{self.device}|{dtype}",
         )
         # the first calls allocate (and ONNX Runtime plans per shape): keep that out of cycle 1
         self._embed(["warm-up", PROBE_TEXTS[1]])
 
+    @classmethod
+    def from_config(
+        cls, config: EmbeddingHeadModelConfig, *, cache_size: int | None = None
+    ) -> SentenceEncoder:
+        """The encoder an `embedding-head` model config describes."""
+        return cls(
+            config.encoder,
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            threads=config.threads,
+            cache_size=config.cache_size if cache_size is None else cache_size,
+            backend=config.backend,
+            device=config.device,
+            dtype=config.dtype,
+        )
+
+    def _place(self, weights: torch.dtype) -> None:
+        """Move the weights to the device and dtype asked for, and measure what that moved."""
+        assert self.model is not None
+        plain = self._probe(self._torch_forward, "pt")  # still float32 on the CPU
+        self.model.to(device=self.device, dtype=weights)
+        self._weights_on = self.device
+        self._measure_approximation(self._torch_forward, "pt", plain=plain)
+
     def _torch_forward(self, batch: dict[str, Any]) -> list[torch.Tensor]:
         assert self.model is not None
+        batch = on_device(batch, self._weights_on)
         hidden = self.model(**batch).last_hidden_state
         return [mean_pool(hidden, batch["attention_mask"])]
 
@@ -248,9 +330,14 @@ class SentenceEncoder:
             )
 
     def _measure_approximation(
-        self, forward: Callable[[dict[str, Any]], Sequence[Any]], tensors: str
+        self,
+        forward: Callable[[dict[str, Any]], Sequence[Any]],
+        tensors: str,
+        *,
+        plain: np.ndarray | None = None,
     ) -> None:
-        plain = self._probe(self._torch_forward, "pt")
+        if plain is None:
+            plain = self._probe(self._torch_forward, "pt")
         approximate = self._probe(forward, tensors)
         cosine = (approximate * plain).sum(axis=1) / (
             np.linalg.norm(approximate, axis=1) * np.linalg.norm(plain, axis=1)
@@ -260,7 +347,12 @@ class SentenceEncoder:
             "min_cosine": float(cosine.min()),
         }
         log.info(
-            "int8 encoder %s on probe sentences vs fp32: %s", self.identity, self.approximation
+            "encoder %s (%s, %s on %s) on probe sentences vs float32 on the CPU: %s",
+            self.identity,
+            self.backend,
+            self.dtype,
+            self.device,
+            self.approximation,
         )
 
     def _use_fast_runtime(self, backend: str) -> None:

@@ -12,7 +12,14 @@ import torch
 from monitor.config import TransformersModelConfig
 from monitor.errors import ModelError
 from monitor.models.base import Model, ModelInputs, Scores
-from monitor.models.encoder import directory_identity, mean_pool, run_length_sorted
+from monitor.models.encoder import (
+    directory_identity,
+    mean_pool,
+    on_device,
+    run_length_sorted,
+    torch_device,
+    torch_dtype,
+)
 
 
 def _check_classifier(path: Path) -> None:
@@ -35,6 +42,7 @@ class TransformersModel(Model):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         _check_classifier(config.path)
+        self.device = torch_device(config.device)
         if config.threads:
             torch.set_num_threads(config.threads)
         try:
@@ -43,6 +51,7 @@ class TransformersModel(Model):
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load {config.path}: {exc}") from None
         self.model.eval()
+        self.model.to(device=self.device, dtype=torch_dtype(config.dtype))
         id2label = self.model.config.id2label
         self.class_names = tuple(str(id2label[i]) for i in range(len(id2label)))
         self.version = f"{config.path.name}@{directory_identity(config.path)}"
@@ -54,8 +63,9 @@ class TransformersModel(Model):
         self.score(["warm-up"])
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        batch = on_device(batch, self.device)
         output = self.model(**batch, output_hidden_states=True)
-        probabilities = torch.softmax(output.logits, dim=-1)
+        probabilities = torch.softmax(output.logits.float(), dim=-1)
         pooled = mean_pool(output.hidden_states[-1], batch["attention_mask"])
         return [output.logits, probabilities, pooled]
 

@@ -147,18 +147,14 @@ def _build_model(
     from monitor.models.embedding_head import EmbeddingHeadModel
     from monitor.models.encoder import SentenceEncoder
 
-    encoder = SentenceEncoder(
-        model_config.encoder,
-        batch_size=model_config.batch_size,
-        max_length=model_config.max_length,
-        threads=model_config.threads,
+    encoder = SentenceEncoder.from_config(
+        model_config,
         # the reference is encoded to fit the head and again to fit the metrics: once is enough
         cache_size=(
             max(model_config.cache_size, len(reference))
             if scenario.fit_head
             else model_config.cache_size
         ),
-        backend=model_config.backend,
     )
     if scenario.fit_head:
         from monitor.replay.heads import ensure_reference_head

@@ -19,6 +19,7 @@ from transformers import AutoModel, AutoTokenizer
 
 import monitor.models.encoder as encoder_module
 from monitor.config import EmbeddingHeadModelConfig
+from monitor.errors import ModelError
 from monitor.models.embedding_head import EmbeddingHeadModel
 from monitor.models.encoder import (
     EmbeddingCache,
@@ -190,3 +191,40 @@ def test_minilm_onnx_scores_the_real_sentences_as_the_plain_model(
     # int8 is opt-in and approximate: most rows agree, not all need to
     agreement = np.mean(scores["int8"].predicted_ids == scores["onnx"].predicted_ids)
     assert agreement >= 0.9
+
+
+def test_bfloat16_runs_on_torch_and_says_how_far_from_float32(tiny_bert, texts) -> None:
+    exact = SentenceEncoder(str(tiny_bert), backend="torch", batch_size=8, max_length=128)
+    half = SentenceEncoder(str(tiny_bert), dtype="bfloat16", batch_size=8, max_length=128)
+    assert half.backend == "torch" and half.runtime == "torch"  # the default off float32
+    assert half.cache.namespace != exact.cache.namespace
+    found, plain = half.encode(texts), exact.encode(texts)
+    assert found.dtype == np.float32
+    difference = np.abs(found - plain).max()
+    assert 0 < difference < 0.1  # rounded to 8 bits of mantissa, not another model
+    assert 0 < half.approximation["max_abs_diff"] < 0.1
+    assert 0.99 < half.approximation["min_cosine"] <= 1.0 + 1e-6
+    assert exact.approximation == {}
+
+
+def test_onnx_refuses_a_gpu_or_a_half_precision_encoder(tiny_bert) -> None:
+    with pytest.raises(ModelError, match=r"backend 'onnx' runs on the CPU in float32"):
+        SentenceEncoder(str(tiny_bert), backend="onnx", dtype="float16")
+    with pytest.raises(ModelError, match=r"dtype 'float64'"):
+        SentenceEncoder(str(tiny_bert), backend="torch", dtype="float64")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_a_cuda_device_without_a_gpu_is_a_clear_error(tiny_bert) -> None:
+    with pytest.raises(ModelError, match=r"device 'cuda:1': torch .* sees no CUDA GPU"):
+        SentenceEncoder(str(tiny_bert), device="cuda:1")
+    with pytest.raises(ModelError, match=r"device 'tpu'"):
+        SentenceEncoder(str(tiny_bert), device="tpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_float32_reproduces_the_cpu(tiny_bert, texts) -> None:
+    cpu = SentenceEncoder(str(tiny_bert), backend="torch", batch_size=8, max_length=128)
+    gpu = SentenceEncoder(str(tiny_bert), device="cuda", batch_size=8, max_length=128)
+    assert np.abs(gpu.encode(texts) - cpu.encode(texts)).max() <= EXACT_TOLERANCE
+    assert gpu.approximation["max_abs_diff"] <= EXACT_TOLERANCE

@@ -68,3 +68,30 @@ def test_a_plain_encoder_directory_is_refused(tmp_path: Path) -> None:
 def test_a_folder_without_a_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"no config\.json"):
         TransformersModel(TransformersModelConfig(type="transformers", path=tmp_path))
+
+
+def test_bfloat16_weights_stay_close_and_return_float32(
+    adapter: TransformersModel, tiny_bert: Path, amazon_split
+) -> None:
+    texts = amazon_split[1]["text"].iloc[:40].tolist()
+    half = TransformersModel(
+        TransformersModelConfig(type="transformers", path=tiny_bert, dtype="bfloat16")
+    )
+    found, plain = half.score(texts), adapter.score(texts)
+    assert found.probabilities is not None and plain.probabilities is not None
+    assert found.probabilities.dtype == np.float32
+    np.testing.assert_allclose(found.probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    difference = np.abs(found.probabilities - plain.probabilities).max()
+    assert 0 < difference < 0.05
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_float32_scores_as_the_cpu(adapter: TransformersModel, tiny_bert: Path) -> None:
+    texts = ["great phone", "broke after a day", "meh", "the screen is sharp and bright"]
+    gpu = TransformersModel(
+        TransformersModelConfig(type="transformers", path=tiny_bert, device="cuda")
+    )
+    found, plain = gpu.score(texts), adapter.score(texts)
+    assert found.probabilities is not None and plain.probabilities is not None
+    np.testing.assert_allclose(found.probabilities, plain.probabilities, atol=1e-5)
+    assert np.array_equal(found.predicted_ids, plain.predicted_ids)
