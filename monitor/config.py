@@ -291,6 +291,12 @@ class DriftConfig(Strict):
     drifted_share: float = Field(0.5, gt=0, le=1)
     per_column: dict[str, ColumnDrift] = Field(default_factory=dict)
     embedding: EmbeddingDrift = Field(default_factory=lambda: EmbeddingDrift())
+    processes: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="processes for per-column drift; default: 2 from 500,000-row windows",
+    )
 
 
 class AlertRule(Strict):

@@ -11,6 +11,7 @@ from monitor.config import DriftConfig
 from monitor.errors import MetricsError
 from monitor.metrics.drift import CATEGORICAL, NUMERICAL, ColumnTest, prepare_column
 from monitor.metrics.embedding import embedding_drift
+from monitor.metrics.parallel import ColumnPool, pays_off
 from monitor.metrics.quality import classification_quality
 from monitor.metrics.result import Result
 from monitor.models.base import Scores
@@ -36,13 +37,35 @@ class Observed:
 
 
 class MetricsEngine:
-    """Keeps the reference's prepared columns and embeddings between cycles."""
+    """Keeps the reference's prepared columns and embeddings between cycles.
+
+    Feature columns go to a pool of worker processes where that pays (`drift.processes`;
+    unset: 2 processes from 500,000-row windows, on 2 or more cores), started at the first
+    such window and kept, with its share of the reference, until `close` or the next `fit`.
+    """
 
     def __init__(self, drift: DriftConfig) -> None:
         self.drift = drift
         self._features: dict[str, ColumnTest] = {}
         self._prediction: dict[str, ColumnTest] = {}
         self._reference_embeddings: np.ndarray | None = None
+        self._pool: ColumnPool | None = None
+
+    def _pool_for(self, rows: int) -> ColumnPool | None:
+        processes = self.drift.processes
+        if processes is None:
+            processes = 2 if pays_off(rows) else 1
+        if processes < 2:
+            return None
+        if self._pool is None:
+            self._pool = ColumnPool(list(self._features.values()), processes)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def _method(self, column: str) -> tuple[str, float | None]:
         override = self.drift.per_column.get(column)
@@ -51,6 +74,7 @@ class MetricsEngine:
         return self.drift.method, self.drift.threshold
 
     def fit(self, reference: Observed) -> MetricsEngine:
+        self.close()  # workers hold the previous reference
         unknown = set(self.drift.per_column) - set(reference.features.columns)
         if unknown:
             raise MetricsError(
@@ -91,9 +115,13 @@ class MetricsEngine:
             raise MetricsError("metrics engine used before fit(reference)")
         if window.features.empty:
             raise MetricsError("the window has no usable rows to compare")
-        features = {
-            name: test.calculate(window.features[name]) for name, test in self._features.items()
-        }
+        pool = self._pool_for(len(window.features))
+        if pool is not None:
+            features = pool.calculate(window.features[list(self._features)])
+        else:
+            features = {
+                name: test.calculate(window.features[name]) for name, test in self._features.items()
+            }
         predictions = window.prediction_frame()
         prediction = {
             name: test.calculate(predictions[name]) for name, test in self._prediction.items()

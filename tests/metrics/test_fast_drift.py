@@ -15,6 +15,7 @@ from evidently.legacy.calculations.stattests.registry import _registered_stat_te
 from evidently.legacy.core import ColumnType
 from evidently.presets import DataDriftPreset
 
+from monitor.config import DriftConfig
 from monitor.metrics.drift import (
     CATEGORICAL,
     NUMERICAL,
@@ -23,7 +24,9 @@ from monitor.metrics.drift import (
     clean,
     prepare_column,
 )
+from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.metrics.parallel import ColumnPool, pays_off
+from monitor.models.base import Scores
 
 
 def evidently_clean(series: pd.Series) -> pd.Series:
@@ -200,3 +203,30 @@ def test_the_process_pool_gives_the_serial_scores_exactly() -> None:
         serial = {t.column: t.calculate(window[t.column]) for t in tests}
         assert list(scores) == list(serial)
         assert scores == serial
+
+
+def test_the_engine_spreads_columns_over_processes_with_the_serial_result() -> None:
+    reference, current = frames(20_000)
+    scores = {
+        side: Scores(np.arange(len(frame)) % 2, ("neg", "pos"), None, None)
+        for side, frame in (("reference", reference), ("current", current))
+    }
+    engines = {
+        processes: MetricsEngine(DriftConfig(processes=processes)).fit(
+            Observed(reference, scores["reference"])
+        )
+        for processes in (1, 2)
+    }
+    try:
+        serial, pooled = (
+            engines[p].calculate(Observed(current, scores["current"])) for p in (1, 2)
+        )
+        assert engines[2]._pool is not None and engines[1]._pool is None
+        assert list(pooled.features) == list(serial.features) == list(reference.columns)
+        assert pooled == serial
+        assert 0 < serial.drifted_share < 1
+    finally:
+        engines[2].close()
+    assert engines[2]._pool is None
+    # unset, the pool waits for windows large enough to pay for it
+    assert MetricsEngine(DriftConfig())._pool_for(len(current)) is None
