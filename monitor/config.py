@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -108,7 +109,7 @@ class _HookBase(Strict):
 class WebhookHook(_HookBase):
     type: Literal["webhook"]
     url: str = Field(pattern=r"^https?://")
-    secret: str | None = None
+    secret: SecretStr | None = None  # masked in any repr or log of the config
     headers: dict[str, str] = Field(default_factory=dict)
 
 

@@ -74,7 +74,9 @@ def test_design_example_is_valid_and_resolves_paths(tmp_path: Path, monkeypatch)
     assert monitor.reference.path == (tmp_path / "data/reference.csv").resolve()
     assert monitor.stream.path == str(tmp_path.resolve() / "data/stream/*.csv")
     assert monitor.model.head == (tmp_path / "models/head").resolve()  # type: ignore[union-attr]
-    assert config.hooks["retrain"].secret == "s3cret"  # type: ignore[union-attr]
+    secret = config.hooks["retrain"].secret  # type: ignore[union-attr]
+    assert secret is not None and secret.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(config) and "s3cret" not in str(config.hooks)
     assert monitor.schedule.every is not None and monitor.schedule.every.total_seconds() == 300
     assert monitor.alerts[0].for_ == 2
     assert monitor.alerts[0].cooldown is not None
