@@ -173,11 +173,18 @@ def _concat(parts: list[Scores], kept: list[int], total: int) -> Scores:
 
     predicted = join([p.predicted_ids for p in parts])
     assert predicted is not None
+    versions = sorted({str(p.version) for p in parts})
+    if len(versions) > 1:  # a head promoted while the rows were being isolated
+        raise ModelError(
+            f"the model changed while this window was scored ({' -> '.join(versions)}); "
+            "its rows are scored again by one version at the next cycle"
+        )
     return Scores(
         predicted,
         parts[0].class_names,
         join([p.probabilities for p in parts]),
         join([p.embeddings for p in parts]),
+        parts[0].version,
     )
 
 
@@ -381,7 +388,7 @@ def _score_window(
             "position": i,
             "text": texts[i] if texts is not None else None,
             "predicted_id": int(scores.predicted_ids[i]),
-            "predicted_name": model.class_names[int(scores.predicted_ids[i])],
+            "predicted_name": scores.class_names[int(scores.predicted_ids[i])],
             "probabilities": None if probabilities is None else probabilities[i].tolist(),
             "target": None if target_names is None else target_names[i],
         }
@@ -394,7 +401,7 @@ def _score_window(
         started_at=started,
         finished_at=clock.now(),
         rows=len(rows),
-        model_version=model.version,
+        model_version=scores.version or model.version,
         result=result,
         predictions=predictions,
         quarantined=rejected,

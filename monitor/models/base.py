@@ -23,6 +23,8 @@ class Scores:
     class_names: tuple[str, ...]
     probabilities: np.ndarray | None = None
     embeddings: np.ndarray | None = None
+    #: the model version that produced these scores (a head can be swapped between windows)
+    version: str | None = None
 
     @property
     def predicted_names(self) -> list[str]:
@@ -49,8 +51,9 @@ class Model(ABC):
     name: str
 
     def score(self, inputs: ModelInputs) -> Scores:
+        version = self.version
         if len(inputs) == 0:
-            return Scores(np.zeros(0, dtype=int), self.class_names)
+            return Scores(np.zeros(0, dtype=int), self.class_names, version=version)
         try:
             scores = self._score(inputs)
         except DriftwardenError:
@@ -63,6 +66,8 @@ class Model(ABC):
             raise ModelError(
                 f"model {self.name} returned {len(scores)} predictions for {len(inputs)} rows"
             )
+        if scores.version is None:
+            scores.version = version
         return scores
 
     @abstractmethod

@@ -115,6 +115,10 @@ class EmbeddingHeadModel(Model):
         self.name = self.encoder.identity.split("@")[0]
 
     def _score(self, inputs: ModelInputs) -> Scores:
+        # one head for the whole window, even if a retrain promotes another meanwhile
+        head = self.head
         embeddings = self.encoder.encode(list(inputs))
-        probabilities = self.head.classifier.predict_proba(embeddings)
-        return Scores(probabilities.argmax(axis=1), self.class_names, probabilities, embeddings)
+        probabilities = head.classifier.predict_proba(embeddings)
+        return Scores(
+            probabilities.argmax(axis=1), head.labels, probabilities, embeddings, head.version
+        )
