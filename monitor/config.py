@@ -6,7 +6,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -152,6 +152,21 @@ class _ModelBase(Strict):
     dtype: Literal["float32", "float16", "bfloat16"] = Field(
         "float32", description="weights' type; float16 and bfloat16 approximate the model"
     )
+    backend: Literal["onnx", "torch", "int8"] = "onnx"
+
+    @model_validator(mode="after")
+    def _backend_for_device(self) -> Self:
+        # ONNX Runtime (onnx, int8) runs here on the CPU in float32; elsewhere torch does
+        if self.device == "cpu" and self.dtype == "float32":
+            return self
+        if "backend" not in self.model_fields_set:
+            self.backend = "torch"
+        elif self.backend != "torch":
+            raise ValueError(
+                f"backend {self.backend!r} runs on the CPU in float32; device {self.device!r} "
+                f"with dtype {self.dtype!r} needs backend: torch"
+            )
+        return self
 
 
 class TransformersModelConfig(_ModelBase):
@@ -163,27 +178,12 @@ class EmbeddingHeadModelConfig(_ModelBase):
     type: Literal["embedding-head"]
     encoder: str = PACKAGED_ENCODER
     head: RelPath
-    backend: Literal["onnx", "torch", "int8"] = "onnx"
     cache_size: int = Field(50_000, ge=0, description="embeddings kept by text hash; 0: off")
 
     @model_validator(mode="after")
     def _resolve_encoder(self, info: ValidationInfo) -> EmbeddingHeadModelConfig:
         if not self.encoder.startswith("package:"):
             self.encoder = str(_resolve_path(Path(self.encoder), info))
-        return self
-
-    @model_validator(mode="after")
-    def _backend_for_device(self) -> EmbeddingHeadModelConfig:
-        # ONNX Runtime (onnx, int8) runs here on the CPU in float32; elsewhere torch does
-        if self.device == "cpu" and self.dtype == "float32":
-            return self
-        if "backend" not in self.model_fields_set:
-            self.backend = "torch"
-        elif self.backend != "torch":
-            raise ValueError(
-                f"backend {self.backend!r} runs on the CPU in float32; device {self.device!r} "
-                f"with dtype {self.dtype!r} needs backend: torch"
-            )
         return self
 
 

@@ -204,9 +204,11 @@ class EmbeddingCache:
         return len(self._items)
 
 
-class SentenceEncoder:
-    """A transformers encoder with mean pooling: texts in, one vector per text out.
+class TextRunner:
+    """A transformers text model's weights and what runs them: texts in, arrays out, in order.
 
+    `kind` "encoder" loads `AutoModel` and returns [mean-pooled last hidden state];
+    "classifier" loads `AutoModelForSequenceClassification` and returns [logits, pooled].
     `backend` picks what runs the weights: "onnx" (the default on the CPU; ONNX Runtime in
     fp32, checked against torch to 1e-4 at load, torch with a logged reason when that
     fails), "torch", or "int8" (dynamically quantised weights; approximate, for deployments
@@ -217,12 +219,13 @@ class SentenceEncoder:
 
     def __init__(
         self,
-        encoder: str,
+        path: Path,
+        identity: str,
         *,
+        kind: str = "encoder",
         batch_size: int = 32,
         max_length: int = 256,
         threads: int | None = None,
-        cache_size: int = 0,
         backend: str | None = None,
         device: str = "cpu",
         dtype: str = "float32",
@@ -245,26 +248,30 @@ class SentenceEncoder:
             torch.set_num_threads(threads)
         # ONNX Runtime runs this many batches at once; unset, torch's count (tests pin it to 1)
         self.threads = threads or torch.get_num_threads()
-        self.path = resolve_encoder_path(encoder)
-        self.fingerprint = directory_identity(self.path)
-        name = encoder if encoder.startswith("package:") else self.path.name
-        # the backend is not part of the identity: a head fitted under one scores under all
-        self.identity = f"{name}@{self.fingerprint}"
+        self.path = path
+        self.identity = identity
+        self.kind = kind
+        loader: Any = AutoModel
+        if kind == "classifier":
+            from transformers import AutoModelForSequenceClassification
+
+            loader = AutoModelForSequenceClassification
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-            model = AutoModel.from_pretrained(self.path)
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            model = loader.from_pretrained(path)
         except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load encoder from {self.path}: {exc}") from None
+            raise ModelError(f"cannot load {kind} from {path}: {exc}") from None
         model.eval()
         self.model: torch.nn.Module | None = model
-        self.hidden_size = int(model.config.hidden_size)
+        self.config = model.config
         self.batch_size = batch_size
+        # never longer than the position table: longer inputs would crash, not truncate
         positions = getattr(model.config, "max_position_embeddings", max_length)
         self.max_length = min(max_length, positions)
         #: what was asked for, and what runs it ("onnxruntime" or "torch")
         self.backend = requested
         self.runtime = "torch"
-        #: for int8, float16, bfloat16 and GPUs: how far embeddings of fixed probe
+        #: for int8, float16, bfloat16 and GPUs: how far the pooled states of fixed probe
         #: sentences sit from float32 torch on the CPU
         self.approximation: dict[str, float] = {}
         self._forward: Callable[[dict[str, Any]], Sequence[Any]] = self._torch_forward
@@ -275,28 +282,21 @@ class SentenceEncoder:
             self._use_fast_runtime(requested)
         elif not plain_cpu:
             self._place(weights)
-        self.cache = EmbeddingCache(
-            cache_size,
-            namespace=f"{self.identity}|{requested}|{self.runtime}|{self.device}|{dtype}",
-        )
         # the first calls allocate (and ONNX Runtime plans per shape): keep that out of cycle 1
-        self._embed(["warm-up", PROBE_TEXTS[1]])
+        self.run(["warm-up", PROBE_TEXTS[1]])
 
-    @classmethod
-    def from_config(
-        cls, config: EmbeddingHeadModelConfig, *, cache_size: int | None = None
-    ) -> SentenceEncoder:
-        """The encoder an `embedding-head` model config describes."""
-        return cls(
-            config.encoder,
-            batch_size=config.batch_size,
-            max_length=config.max_length,
-            threads=config.threads,
-            cache_size=config.cache_size if cache_size is None else cache_size,
-            backend=config.backend,
-            device=config.device,
-            dtype=config.dtype,
-        )
+    def _outputs(self, model: torch.nn.Module, batch: dict[str, Any]) -> list[torch.Tensor]:
+        if self.kind == "classifier":
+            output = model(**batch, output_hidden_states=True)
+            return [
+                output.logits.float(),
+                mean_pool(output.hidden_states[-1], batch["attention_mask"]),
+            ]
+        return [mean_pool(model(**batch).last_hidden_state, batch["attention_mask"])]
+
+    def _torch_forward(self, batch: dict[str, Any]) -> list[torch.Tensor]:
+        assert self.model is not None
+        return self._outputs(self.model, on_device(batch, self._weights_on))
 
     def _place(self, weights: torch.dtype) -> None:
         """Move the weights to the device and dtype asked for, and measure what that moved."""
@@ -306,27 +306,22 @@ class SentenceEncoder:
         self._weights_on = self.device
         self._measure_approximation(self._torch_forward, "pt", plain=plain)
 
-    def _torch_forward(self, batch: dict[str, Any]) -> list[torch.Tensor]:
-        assert self.model is not None
-        batch = on_device(batch, self._weights_on)
-        hidden = self.model(**batch).last_hidden_state
-        return [mean_pool(hidden, batch["attention_mask"])]
-
     def _probe(
         self, forward: Callable[[dict[str, Any]], Sequence[Any]], tensors: str
-    ) -> np.ndarray:
+    ) -> list[np.ndarray]:
         # all probes in one padded batch, so the comparison covers the attention mask
         texts = list(PROBE_TEXTS)
         return run_length_sorted(
             self.tokenizer, texts, len(texts), self.max_length, forward, tensors=tensors
-        )[0]
+        )
 
     def _check_exact(self, onnx: OnnxEncoder) -> None:
         plain = self._probe(self._torch_forward, "pt")
-        difference = float(np.abs(self._probe(onnx, "np") - plain).max())
+        found = self._probe(onnx, "np")
+        difference = max(float(np.abs(a - b).max()) for a, b in zip(found, plain, strict=True))
         if not difference <= EXACT_TOLERANCE:
             raise ModelError(
-                f"ONNX embeddings differ from torch by {difference:.2g} (> {EXACT_TOLERANCE})"
+                f"ONNX outputs differ from torch by {difference:.2g} (> {EXACT_TOLERANCE})"
             )
 
     def _measure_approximation(
@@ -334,20 +329,21 @@ class SentenceEncoder:
         forward: Callable[[dict[str, Any]], Sequence[Any]],
         tensors: str,
         *,
-        plain: np.ndarray | None = None,
+        plain: list[np.ndarray] | None = None,
     ) -> None:
-        if plain is None:
-            plain = self._probe(self._torch_forward, "pt")
-        approximate = self._probe(forward, tensors)
-        cosine = (approximate * plain).sum(axis=1) / (
-            np.linalg.norm(approximate, axis=1) * np.linalg.norm(plain, axis=1)
+        # on the pooled states (the last output), which every kind returns
+        reference = (plain or self._probe(self._torch_forward, "pt"))[-1]
+        approximate = self._probe(forward, tensors)[-1]
+        cosine = (approximate * reference).sum(axis=1) / (
+            np.linalg.norm(approximate, axis=1) * np.linalg.norm(reference, axis=1)
         )
         self.approximation = {
-            "max_abs_diff": float(np.abs(approximate - plain).max()),
+            "max_abs_diff": float(np.abs(approximate - reference).max()),
             "min_cosine": float(cosine.min()),
         }
         log.info(
-            "encoder %s (%s, %s on %s) on probe sentences vs float32 on the CPU: %s",
+            "%s %s (%s, %s on %s) on probe sentences vs float32 on the CPU: %s",
+            self.kind,
             self.identity,
             self.backend,
             self.dtype,
@@ -365,10 +361,12 @@ class SentenceEncoder:
                 input_names(self.model, self.tokenizer),
                 quantized=quantized,
                 check=None if quantized else self._check_exact,
+                kind=self.kind,
             )
         except Exception as exc:  # no onnxruntime, an export the tracer cannot do, a mismatch
             log.warning(
-                "encoder %s: ONNX Runtime backend unavailable (%s: %s); scoring with torch%s",
+                "%s %s: ONNX Runtime backend unavailable (%s: %s); scoring with torch%s",
+                self.kind,
                 self.identity,
                 type(exc).__name__,
                 exc,
@@ -402,14 +400,14 @@ class SentenceEncoder:
             )
 
         def forward(batch: dict[str, Any]) -> list[torch.Tensor]:
-            hidden = quantized(**batch).last_hidden_state
-            return [mean_pool(hidden, batch["attention_mask"])]
+            return self._outputs(quantized, batch)
 
         self._measure_approximation(forward, "pt")
         self._forward = forward
         self.model = None
 
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+    def run(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Every output for `texts`, one row per text, in input order (no cache)."""
         return run_length_sorted(
             self.tokenizer,
             texts,
@@ -418,7 +416,84 @@ class SentenceEncoder:
             self._forward,
             tensors=self._tensors,
             workers=self._workers,
-        )[0]
+        )
+
+
+class SentenceEncoder:
+    """A transformers encoder with mean pooling: texts in, one vector per text out.
+
+    A `TextRunner` of kind "encoder" (backends, devices and dtypes are its), plus an
+    identity for the weights and a cache of embeddings by text.
+    """
+
+    def __init__(
+        self,
+        encoder: str,
+        *,
+        batch_size: int = 32,
+        max_length: int = 256,
+        threads: int | None = None,
+        cache_size: int = 0,
+        backend: str | None = None,
+        device: str = "cpu",
+        dtype: str = "float32",
+    ) -> None:
+        self.path = resolve_encoder_path(encoder)
+        self.fingerprint = directory_identity(self.path)
+        name = encoder if encoder.startswith("package:") else self.path.name
+        # the backend is not part of the identity: a head fitted under one scores under all
+        self.identity = f"{name}@{self.fingerprint}"
+        self.runner = TextRunner(
+            self.path,
+            self.identity,
+            kind="encoder",
+            batch_size=batch_size,
+            max_length=max_length,
+            threads=threads,
+            backend=backend,
+            device=device,
+            dtype=dtype,
+        )
+        self.hidden_size = int(self.runner.config.hidden_size)
+        self.cache = EmbeddingCache(
+            cache_size,
+            namespace=f"{self.identity}|{self.backend}|{self.runtime}|{self.runner.device}|{dtype}",
+        )
+
+    @classmethod
+    def from_config(
+        cls, config: EmbeddingHeadModelConfig, *, cache_size: int | None = None
+    ) -> SentenceEncoder:
+        """The encoder an `embedding-head` model config describes."""
+        return cls(
+            config.encoder,
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            threads=config.threads,
+            cache_size=config.cache_size if cache_size is None else cache_size,
+            backend=config.backend,
+            device=config.device,
+            dtype=config.dtype,
+        )
+
+    @property
+    def backend(self) -> str:
+        return self.runner.backend
+
+    @property
+    def runtime(self) -> str:
+        return self.runner.runtime
+
+    @property
+    def approximation(self) -> dict[str, float]:
+        return self.runner.approximation
+
+    @property
+    def batch_size(self) -> int:
+        return self.runner.batch_size
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.runner.run(texts)[0]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One float32 row per text, in order; each distinct text is computed once.

@@ -1,4 +1,4 @@
-"""ONNX Runtime execution of a sentence encoder, exported from the local weights at first use.
+"""ONNX Runtime execution of a text model (an encoder or a classifier), exported at first use.
 
 ONNX Runtime runs the encoder as one graph with fused attention, GELU and layer-norm kernels
 and no Python between layers: the same fp32 arithmetic up to rounding (1.6e-6 on MiniLM),
@@ -52,9 +52,10 @@ def cache_root() -> Path:
     return Path(cache) / "driftwarden" / "onnx"
 
 
-def model_folder(identity: str) -> Path:
+def model_folder(identity: str, kind: str = "encoder") -> Path:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", identity.removeprefix("package:"))
-    return cache_root() / f"{slug}-{EXPORT_RECIPE}"
+    suffix = "" if kind == "encoder" else f"-{kind}"
+    return cache_root() / f"{slug}-{EXPORT_RECIPE}{suffix}"
 
 
 def input_names(model: torch.nn.Module, tokenizer: Any) -> list[str]:
@@ -66,19 +67,29 @@ def input_names(model: torch.nn.Module, tokenizer: Any) -> list[str]:
     return names
 
 
-class _PooledEncoder(torch.nn.Module):
-    """The encoder and its mean pooling as one graph: ONNX Runtime returns the embedding."""
+class _Exported(torch.nn.Module):
+    """The model and its mean pooling as one graph: ONNX Runtime returns what torch would.
 
-    def __init__(self, model: torch.nn.Module, names: Sequence[str]) -> None:
+    An encoder returns the pooled last hidden state; a classifier its logits and that.
+    """
+
+    def __init__(self, model: torch.nn.Module, names: Sequence[str], kind: str) -> None:
         super().__init__()
         self.model = model
         self.names = list(names)
+        self.kind = kind
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         from monitor.models.encoder import mean_pool
 
         batch = dict(zip(self.names, inputs, strict=True))
+        if self.kind == "classifier":
+            output = self.model(**batch, output_hidden_states=True)
+            return output.logits, mean_pool(output.hidden_states[-1], batch["attention_mask"])
         return mean_pool(self.model(**batch).last_hidden_state, batch["attention_mask"])
+
+
+OUTPUTS = {"encoder": ["embedding"], "classifier": ["logits", "embedding"]}
 
 
 def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -95,28 +106,32 @@ def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
             os.remove(scratch)
 
 
-def export_encoder(model_path: Path, names: Sequence[str], target: Path) -> None:
-    """Trace the encoder with mean pooling into `target` (dynamic batch and sequence axes)."""
-    from transformers import AutoModel, AutoTokenizer
+def export_encoder(
+    model_path: Path, names: Sequence[str], target: Path, kind: str = "encoder"
+) -> None:
+    """Trace the model with mean pooling into `target` (dynamic batch and sequence axes)."""
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
+    loader: Any = AutoModelForSequenceClassification if kind == "classifier" else AutoModel
     # Eager attention: the SDPA path chooses branches from the mask's values while tracing,
     # and a trace taken on an unpadded batch would drop the mask from the graph.
-    model = AutoModel.from_pretrained(model_path, attn_implementation="eager").eval()
+    model = loader.from_pretrained(model_path, attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     # a short and a long probe: the short row is padded, so the graph keeps the masking
     dummy = tokenizer(list(PROBE_TEXTS[:2]), padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "sequence"} for name in names}
-    axes["embedding"] = {0: "batch"}
+    for output in OUTPUTS[kind]:
+        axes[output] = {0: "batch"}
 
     def write(path: Path) -> None:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer notes on Python branches: loads check it
             torch.onnx.export(
-                _PooledEncoder(model, names),
+                _Exported(model, names, kind),
                 tuple(dummy[name] for name in names),
                 str(path),
                 input_names=list(names),
-                output_names=["embedding"],
+                output_names=OUTPUTS[kind],
                 dynamic_axes=axes,
                 opset_version=OPSET,
                 dynamo=False,  # the TorchScript exporter needs no onnxscript and takes 2 s
@@ -153,7 +168,7 @@ def quantize_encoder(source: Path, target: Path) -> None:
 
 
 class OnnxEncoder:
-    """An ONNX Runtime session that maps a padded numpy batch to mean-pooled embeddings."""
+    """An ONNX Runtime session: a padded numpy batch in, the exported outputs out."""
 
     def __init__(self, model_file: Path, names: Sequence[str]) -> None:
         import onnxruntime as ort
@@ -173,7 +188,7 @@ class OnnxEncoder:
 
     def __call__(self, batch: Batch) -> list[np.ndarray]:
         feed = {name: np.asarray(batch[name], dtype=np.int64) for name in self.names}
-        return [self.session.run(None, feed)[0]]
+        return list(self.session.run(None, feed))
 
 
 def load_encoder(
@@ -183,19 +198,20 @@ def load_encoder(
     *,
     quantized: bool,
     check: Callable[[OnnxEncoder], None] | None = None,
+    kind: str = "encoder",
 ) -> OnnxEncoder:
     """The cached ONNX file for these weights (exported, and quantised, when missing).
 
     `check` raises when the session disagrees with torch; a cached file that fails it (or
     fails to load) is exported afresh once, a fresh one that fails it is an error.
     """
-    folder = model_folder(identity)
+    folder = model_folder(identity, kind)
     fp32 = folder / "encoder.onnx"
     target = folder / "encoder-int8.onnx" if quantized else fp32
     for attempt in range(2):
         exported = attempt > 0 or not fp32.is_file()
         if exported:
-            export_encoder(model_path, names, fp32)
+            export_encoder(model_path, names, fp32, kind)
             log.info("exported %s to ONNX at %s", identity, fp32)
         if quantized and (exported or not target.is_file()):
             quantize_encoder(fp32, target)

@@ -12,14 +12,7 @@ import torch
 from monitor.config import TransformersModelConfig
 from monitor.errors import ModelError
 from monitor.models.base import Model, ModelInputs, Scores
-from monitor.models.encoder import (
-    directory_identity,
-    mean_pool,
-    on_device,
-    run_length_sorted,
-    torch_device,
-    torch_dtype,
-)
+from monitor.models.encoder import TextRunner, directory_identity
 
 
 def _check_classifier(path: Path) -> None:
@@ -36,49 +29,38 @@ def _check_classifier(path: Path) -> None:
 
 
 class TransformersModel(Model):
-    """Class ids and names (`id2label`), softmax probabilities, mean-pooled last hidden state."""
+    """Class ids and names (`id2label`), softmax probabilities, mean-pooled last hidden state.
+
+    Runs like the FM: length-sorted batches, ONNX Runtime in fp32 by default (checked
+    against torch at load), `torch` or `int8` on request, a GPU or half precision with
+    `device` and `dtype`.
+    """
 
     def __init__(self, config: TransformersModelConfig) -> None:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         _check_classifier(config.path)
-        self.device = torch_device(config.device)
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(config.path)
-            self.model = AutoModelForSequenceClassification.from_pretrained(config.path)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load {config.path}: {exc}") from None
-        self.model.eval()
-        self.model.to(device=self.device, dtype=torch_dtype(config.dtype))
-        id2label = self.model.config.id2label
-        self.class_names = tuple(str(id2label[i]) for i in range(len(id2label)))
         self.version = f"{config.path.name}@{directory_identity(config.path)}"
         self.name = config.path.name
-        self.batch_size = config.batch_size
-        # never longer than the position table: longer inputs would crash, not truncate
-        positions = getattr(self.model.config, "max_position_embeddings", config.max_length)
-        self.max_length = min(config.max_length, positions)
-        self.score(["warm-up"])
-
-    def _forward(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-        batch = on_device(batch, self.device)
-        output = self.model(**batch, output_hidden_states=True)
-        probabilities = torch.softmax(output.logits.float(), dim=-1)
-        pooled = mean_pool(output.hidden_states[-1], batch["attention_mask"])
-        return [output.logits, probabilities, pooled]
+        self.runner = TextRunner(
+            config.path,
+            self.version,
+            kind="classifier",
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            threads=config.threads,
+            backend=config.backend,
+            device=config.device,
+            dtype=config.dtype,
+        )
+        id2label = self.runner.config.id2label
+        self.class_names = tuple(str(id2label[i]) for i in range(len(id2label)))
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        return run_length_sorted(
-            self.tokenizer, texts, self.batch_size, self.max_length, self._forward
-        )[0]
+        return self.runner.run(texts)[0]
 
     def _score(self, inputs: ModelInputs) -> Scores:
-        texts = list(inputs)
-        logits, probabilities, embeddings = run_length_sorted(
-            self.tokenizer, texts, self.batch_size, self.max_length, self._forward
-        )
+        logits, embeddings = self.runner.run(list(inputs))
+        # the softmax the plain model's logits would get, in float32
+        probabilities = torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
         return Scores(
             predicted_ids=logits.argmax(axis=1),
             class_names=self.class_names,

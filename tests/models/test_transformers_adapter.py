@@ -95,3 +95,31 @@ def test_cuda_float32_scores_as_the_cpu(adapter: TransformersModel, tiny_bert: P
     assert found.probabilities is not None and plain.probabilities is not None
     np.testing.assert_allclose(found.probabilities, plain.probabilities, atol=1e-5)
     assert np.array_equal(found.predicted_ids, plain.predicted_ids)
+
+
+def test_onnx_is_the_default_and_scores_as_torch(
+    adapter: TransformersModel, tiny_bert: Path, amazon_split
+) -> None:
+    texts = amazon_split[1]["text"].iloc[:40].tolist()
+    plain = TransformersModel(
+        TransformersModelConfig(type="transformers", path=tiny_bert, backend="torch")
+    )
+    assert adapter.runner.runtime == "onnxruntime" and plain.runner.runtime == "torch"
+    found, expected = adapter.score(texts), plain.score(texts)
+    assert found.probabilities is not None and expected.probabilities is not None
+    assert found.embeddings is not None and expected.embeddings is not None
+    assert np.array_equal(found.predicted_ids, expected.predicted_ids)
+    assert np.abs(adapter.logits(texts) - plain.logits(texts)).max() <= 1e-4
+    assert np.abs(found.embeddings - expected.embeddings).max() <= 1e-4
+
+
+def test_int8_classifier_is_approximate_and_says_how_far(tiny_bert: Path, amazon_split) -> None:
+    texts = amazon_split[1]["text"].iloc[:40].tolist()
+    quantized = TransformersModel(
+        TransformersModelConfig(type="transformers", path=tiny_bert, backend="int8")
+    )
+    assert quantized.runner.runtime == "onnxruntime"
+    assert 0.9 < quantized.runner.approximation["min_cosine"] <= 1.0 + 1e-6
+    scores = quantized.score(texts)
+    assert scores.probabilities is not None
+    np.testing.assert_allclose(scores.probabilities.sum(axis=1), 1.0, rtol=1e-6)
