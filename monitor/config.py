@@ -301,7 +301,7 @@ class DriftConfig(Strict):
 
 
 class AlertRule(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)
     metric: str
     above: float | None = None
     below: float | None = None
@@ -363,7 +363,8 @@ def _resolve_storage(url: str, info: ValidationInfo) -> str:
 class Config(Strict):
     storage: Annotated[str, AfterValidator(_resolve_storage)] = DEFAULT_STORAGE
     metrics: MetricsEndpoint = Field(default_factory=lambda: MetricsEndpoint())
-    hooks: dict[str, HookConfig] = Field(default_factory=dict)
+    # names are stored with every alert and attempt (100 characters, as monitor names)
+    hooks: dict[Annotated[str, Field(max_length=100)], HookConfig] = Field(default_factory=dict)
     monitors: list[MonitorConfig] = Field(min_length=1)
 
     def monitor(self, name: str) -> MonitorConfig:

@@ -124,6 +124,7 @@ INVALID = [
     ("monitors.0.reference", _DELETE, "monitors[0].reference"),
     ("metrics", {"port": 70000}, "metrics.port"),
     ("monitors.0.model.device", "gpu", "monitors[0].model.device"),
+    ("monitors.0.alerts.0.name", "x" * 101, "monitors[0].alerts[0].name"),
     ("monitors.0.model.dtype", "float64", "monitors[0].model.dtype"),
 ]
 

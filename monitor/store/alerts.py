@@ -114,6 +114,8 @@ def alert_states(session: Session, monitor: str | None = None) -> list[dict[str,
     )
     if monitor is not None:
         query = query.where(MonitorRow.name == monitor)
+    # sorted here, not in SQL: code-point order whatever collation the database has
+    rows = sorted(session.execute(query), key=lambda found: (found[1], found[0].rule))
     return [
         {
             "monitor": name,
@@ -126,7 +128,7 @@ def alert_states(session: Session, monitor: str | None = None) -> list[dict[str,
             "resolved_at": row.resolved_at,
             "last_run_id": row.last_run_id,
         }
-        for row, name in session.execute(query.order_by(MonitorRow.name, AlertStateRow.rule))
+        for row, name in rows
     ]
 
 

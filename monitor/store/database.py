@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import logging
+import math
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,8 +14,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -20,6 +24,36 @@ from monitor.errors import StoreError
 
 log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).parent / "alembic"
+# One key for every driftwarden store: processes starting at once on one PostgreSQL database
+# take turns at the migrations instead of both creating the tables.
+_MIGRATION_LOCK = zlib.crc32(b"driftwarden.store.migrate")
+
+
+# one encoder, built once: `json.dumps` with any option builds a new one per call
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with NaN and infinities as None, in nested lists and dicts too."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def dump_json(value: Any) -> str:
+    """JSON for the store's JSON columns: strict JSON, NaN and infinities stored as null.
+
+    PostgreSQL refuses `NaN` in a json column where SQLite keeps it as text; null on every
+    backend keeps the two stores alike (a float column stores NaN as NULL too).
+    """
+    try:
+        return _STRICT_JSON.encode(value)
+    except ValueError:
+        return _STRICT_JSON.encode(_finite(value))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -38,7 +72,7 @@ def create_store_engine(url: str) -> Engine:
     except ArgumentError:
         raise StoreError(f"{url!r} is not a SQLAlchemy database URL") from None
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(_with_driver(parsed), pool_pre_ping=True, json_serializer=dump_json)
     memory = parsed.database in (None, "", ":memory:")
     if not memory and not (parsed.database or "").startswith("file:"):
         folder = Path(parsed.database or "").expanduser().resolve().parent
@@ -48,9 +82,34 @@ def create_store_engine(url: str) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": 10},
         poolclass=StaticPool if memory else None,
+        json_serializer=dump_json,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _with_driver(url: URL) -> URL:
+    """`postgresql://` with psycopg 3 when psycopg2 (SQLAlchemy 2.0's default) is absent."""
+    if url.drivername != "postgresql":
+        return url
+    if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _lock_for_migrations(connection: Connection) -> None:
+    """Hold the database's migration lock until the transaction ends.
+
+    Without it, two first starts at once both see an empty schema and one of them fails on
+    a table the other just created.
+    """
+    backend = connection.dialect.name
+    if backend == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    elif backend == "sqlite":
+        # pysqlite runs DDL outside any transaction unless one is open: open it, taking the
+        # write lock now, so a second process waits (busy_timeout) and then finds the tables
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def migrate(engine: Engine) -> None:
@@ -58,6 +117,7 @@ def migrate(engine: Engine) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
+        _lock_for_migrations(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

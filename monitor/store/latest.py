@@ -103,7 +103,7 @@ def metric_values(session: Reader, run_ids: Sequence[int]) -> dict[int, list[Met
             MetricValueRow.threshold,
             MetricValueRow.drifted,
         ).where(MetricValueRow.run_id.in_(ids[start : start + _CHUNK]))
-        for row in session.execute(query):
+        for row in session.execute(query.order_by(MetricValueRow.id)):
             found.setdefault(row.run_id, []).append(
                 MetricValue(
                     row.name, row.feature, row.value, row.method, row.threshold, row.drifted

@@ -74,7 +74,6 @@ def pending(
         select(HookDeliveryRow, AlertEventRow.payload, AlertEventRow.rule, AlertEventRow.state)
         .join(AlertEventRow, AlertEventRow.id == HookDeliveryRow.event_id)
         .where(HookDeliveryRow.status == PENDING)
-        .order_by(HookDeliveryRow.next_attempt_at, HookDeliveryRow.created_at)
     )
     if due_by is not None:
         query = query.where(HookDeliveryRow.next_attempt_at <= due_by)
@@ -82,6 +81,10 @@ def pending(
         query = query.where(
             or_(HookDeliveryRow.locked_until.is_(None), HookDeliveryRow.locked_until <= unlocked_at)
         )
+    found = list(session.execute(query))
+    # sorted here, not in SQL: ties (one event's hooks fall due together) break by hook name
+    # in code-point order, whatever collation the database has
+    found.sort(key=lambda r: (r[0].next_attempt_at, r[0].created_at, r[0].event_id, r[0].hook))
     return [
         Delivery(
             row.delivery_id,
@@ -94,7 +97,7 @@ def pending(
             state,
             payload,
         )
-        for row, payload, rule, state in session.execute(query)
+        for row, payload, rule, state in found
     ]
 
 

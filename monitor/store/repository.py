@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.metrics.result import FEATURE_DRIFT, Result
@@ -24,6 +25,7 @@ from monitor.store.schema import (
     RunRow,
     RunSnapshotRow,
     WatermarkRow,
+    without_nul,
 )
 
 _CHUNK = 500  # rows per INSERT: SQLite caps bound parameters per statement
@@ -52,13 +54,25 @@ class RunRecord:
 
 def monitor_id(session: Session, name: str, now: datetime) -> int:
     """The monitor's id, creating the row on first use."""
-    found = session.scalar(select(MonitorRow.id).where(MonitorRow.name == name))
+    query = select(MonitorRow.id).where(MonitorRow.name == name)
+    found = session.scalar(query)
     if found is not None:
         return found
-    row = MonitorRow(name=name, created_at=now)
-    session.add(row)
-    session.flush()
-    return row.id
+    backend = session.get_bind().dialect.name
+    if backend not in ("postgresql", "sqlite"):
+        row = MonitorRow(name=name, created_at=now)
+        session.add(row)
+        session.flush()
+        return row.id
+    # Two processes meeting a new monitor at once (a daemon and `once`): the second waits
+    # for the first's row instead of failing on the unique name.
+    dialect_insert = postgresql.insert if backend == "postgresql" else sqlite.insert
+    session.execute(
+        dialect_insert(MonitorRow)
+        .values(name=name, created_at=now)
+        .on_conflict_do_nothing(index_elements=[MonitorRow.name])
+    )
+    return int(session.scalars(query).one())
 
 
 def watermark(session: Session, monitor: str) -> tuple[str, datetime] | None:
@@ -72,7 +86,7 @@ def watermark(session: Session, monitor: str) -> tuple[str, datetime] | None:
 
 def _new_quarantine(session: Session, mid: int, rejected: Sequence[Rejected]) -> list[Rejected]:
     """Rows not quarantined before (a row without a timestamp is seen by every read)."""
-    ids = list({r.row_id for r in rejected})
+    ids = list({without_nul(r.row_id) for r in rejected})
     known: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         known |= set(
@@ -85,8 +99,9 @@ def _new_quarantine(session: Session, mid: int, rejected: Sequence[Rejected]) ->
         )
     fresh: dict[str, Rejected] = {}
     for row in rejected:
-        if row.row_id not in known and row.row_id not in fresh:
-            fresh[row.row_id] = row
+        stored_id = without_nul(row.row_id)  # the id as the store keeps it
+        if stored_id not in known and stored_id not in fresh:
+            fresh[stored_id] = row
     return list(fresh.values())
 
 
@@ -201,7 +216,9 @@ def run_summaries(
     ids = [run.id for run, _ in rows]
     for start in range(0, len(ids), _CHUNK):
         for value in session.scalars(
-            select(MetricValueRow).where(MetricValueRow.run_id.in_(ids[start : start + _CHUNK]))
+            select(MetricValueRow)
+            .where(MetricValueRow.run_id.in_(ids[start : start + _CHUNK]))
+            .order_by(MetricValueRow.id)  # insertion order: the same JSON on every backend
         ):
             values.setdefault(value.run_id, []).append(value)
     summaries = []
@@ -240,9 +257,9 @@ def drift_details(session: Session, run_id: int) -> list[MetricValueRow]:
     """Every drift test of a run (features, prediction, embedding)."""
     return list(
         session.scalars(
-            select(MetricValueRow).where(
-                MetricValueRow.run_id == run_id, MetricValueRow.method.is_not(None)
-            )
+            select(MetricValueRow)
+            .where(MetricValueRow.run_id == run_id, MetricValueRow.method.is_not(None))
+            .order_by(MetricValueRow.id)
         )
     )
 

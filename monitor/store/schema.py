@@ -1,7 +1,13 @@
-"""SQLAlchemy models of everything driftwarden keeps: runs, metric values, predictions, state."""
+"""SQLAlchemy models of everything driftwarden keeps: runs, metric values, predictions, state.
+
+The column types keep what is stored alike on every backend: aware UTC datetimes, NaN
+stored as NULL, and text without NUL characters (PostgreSQL refuses them).
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +48,51 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def without_nul(text: str) -> str:
+    """`text` as the store keeps it: each NUL character replaced by U+FFFD."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def _bind_without_nul(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if type(value) is str and "\x00" in value else value
+
+
+class NulFreeText(TypeDecorator[str]):
+    """Text of any length; a NUL character (a stray byte in a stream) is stored as U+FFFD."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _bind_without_nul(value)  # SQL rendered with literals; binds: bind_processor
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        # one plain call per value: the prediction log binds several per scored row
+        inner = self.impl_instance.bind_processor(dialect)
+        if inner is None:
+            return _bind_without_nul
+        return lambda value: inner(_bind_without_nul(value))
+
+
+class NulFreeString(NulFreeText):
+    """A bounded name (monitor, rule, hook, status): `String(length)` without NULs."""
+
+    impl = String  # type: ignore[assignment]
+    cache_ok = True
+
+
+class MeasuredFloat(TypeDecorator[float]):
+    """A float where NaN (nothing measured) is stored as NULL, as SQLite itself does."""
+
+    impl = Float
+    cache_ok = True
+
+    def process_bind_param(self, value: float | None, dialect: Dialect) -> float | None:
+        if value is None or math.isnan(value):
+            return None
+        return float(value)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -49,7 +100,7 @@ class Base(DeclarativeBase):
 class MonitorRow(Base):
     __tablename__ = "monitors"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(NulFreeString(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -59,11 +110,11 @@ class RunRow(Base):
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))
-    error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(NulFreeString(16))
+    error: Mapped[str | None] = mapped_column(NulFreeText)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
-    model_version: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(NulFreeString(200))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stage_seconds: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
@@ -74,11 +125,11 @@ class MetricValueRow(Base):
     __tablename__ = "metric_values"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    feature: Mapped[str] = mapped_column(String(200), default="")
-    value: Mapped[float | None] = mapped_column(Float)
-    method: Mapped[str | None] = mapped_column(String(50))
-    threshold: Mapped[float | None] = mapped_column(Float)
+    name: Mapped[str] = mapped_column(NulFreeString(100))
+    feature: Mapped[str] = mapped_column(NulFreeText, default="")  # a column name
+    value: Mapped[float | None] = mapped_column(MeasuredFloat)
+    method: Mapped[str | None] = mapped_column(NulFreeString(50))
+    threshold: Mapped[float | None] = mapped_column(MeasuredFloat)
     drifted: Mapped[bool | None] = mapped_column(Boolean)
 
 
@@ -86,13 +137,13 @@ class PredictionRow(Base):
     __tablename__ = "predictions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    row_id: Mapped[str] = mapped_column(String(200))
+    row_id: Mapped[str] = mapped_column(NulFreeText)  # a stream's own ids: any length
     position: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(NulFreeText)
     predicted_id: Mapped[int | None] = mapped_column(Integer)
-    predicted_name: Mapped[str] = mapped_column(String(200))
+    predicted_name: Mapped[str] = mapped_column(NulFreeText)
     probabilities: Mapped[list[float] | None] = mapped_column(JSON)
-    target: Mapped[str | None] = mapped_column(String(200))
+    target: Mapped[str | None] = mapped_column(NulFreeText)
 
 
 class QuarantinedRow(Base):
@@ -100,8 +151,8 @@ class QuarantinedRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    row_id: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(Text)
+    row_id: Mapped[str] = mapped_column(NulFreeText)
+    reason: Mapped[str] = mapped_column(NulFreeText)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     __table_args__ = (UniqueConstraint("monitor_id", "row_id", name="uq_quarantine_row"),)
@@ -120,7 +171,7 @@ class WatermarkRow(Base):
     monitor_id: Mapped[int] = mapped_column(
         ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True
     )
-    position: Mapped[str] = mapped_column(Text)
+    position: Mapped[str] = mapped_column(NulFreeText)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -134,12 +185,12 @@ class AlertStateRow(Base):
     __tablename__ = "alert_states"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
-    rule: Mapped[str] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(16))  # ok | pending | firing | resolved
+    rule: Mapped[str] = mapped_column(NulFreeString(100))
+    state: Mapped[str] = mapped_column(NulFreeString(16))  # ok | pending | firing | resolved
     breaches: Mapped[int] = mapped_column(Integer, default=0)
     clears: Mapped[int] = mapped_column(Integer, default=0)
     episode: Mapped[int] = mapped_column(Integer, default=0)
-    value: Mapped[float | None] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(MeasuredFloat)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_run_id: Mapped[int | None] = mapped_column(Integer)
@@ -153,8 +204,8 @@ class AlertEventRow(Base):
     __tablename__ = "alert_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
-    rule: Mapped[str] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(16))  # firing | resolved
+    rule: Mapped[str] = mapped_column(NulFreeString(100))
+    state: Mapped[str] = mapped_column(NulFreeString(16))  # firing | resolved
     episode: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -165,12 +216,12 @@ class HookDeliveryRow(Base):
     """The outbox: one row per (event, hook); `delivery_id` is the receivers' idempotency key."""
 
     __tablename__ = "hook_deliveries"
-    delivery_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(NulFreeString(36), primary_key=True)
     event_id: Mapped[int] = mapped_column(
         ForeignKey("alert_events.id", ondelete="CASCADE"), index=True
     )
-    hook: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    hook: Mapped[str] = mapped_column(NulFreeString(100))
+    status: Mapped[str] = mapped_column(NulFreeString(16))  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -187,16 +238,16 @@ class HookAttemptRow(Base):
     delivery_id: Mapped[str] = mapped_column(
         ForeignKey("hook_deliveries.delivery_id", ondelete="CASCADE"), index=True
     )
-    monitor: Mapped[str] = mapped_column(String(100))
-    rule: Mapped[str] = mapped_column(String(100))
-    hook: Mapped[str] = mapped_column(String(100))
-    event: Mapped[str] = mapped_column(String(50))
+    monitor: Mapped[str] = mapped_column(NulFreeString(100))
+    rule: Mapped[str] = mapped_column(NulFreeString(100))
+    hook: Mapped[str] = mapped_column(NulFreeString(100))
+    event: Mapped[str] = mapped_column(NulFreeString(50))
     attempt: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16))  # delivered | retry | failed
+    outcome: Mapped[str] = mapped_column(NulFreeString(16))  # delivered | retry | failed
     status_code: Mapped[int | None] = mapped_column(Integer)  # HTTP response code
     exit_status: Mapped[int | None] = mapped_column(Integer)  # command exit status
-    detail: Mapped[str | None] = mapped_column(Text)
-    duration_seconds: Mapped[float] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(NulFreeText)
+    duration_seconds: Mapped[float] = mapped_column(MeasuredFloat)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -206,9 +257,9 @@ class ModelVersionRow(Base):
     __tablename__ = "model_versions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
-    version: Mapped[str] = mapped_column(String(200))
-    path: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(20))  # configured | retrain
+    version: Mapped[str] = mapped_column(NulFreeString(200))
+    path: Mapped[str] = mapped_column(NulFreeText)
+    source: Mapped[str] = mapped_column(NulFreeString(20))  # configured | retrain
     live: Mapped[bool] = mapped_column(Boolean, default=False)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -222,15 +273,15 @@ class RetrainDecisionRow(Base):
     __tablename__ = "retrain_decisions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
-    delivery_id: Mapped[str | None] = mapped_column(String(36))
-    current_version: Mapped[str | None] = mapped_column(String(200))
-    candidate_version: Mapped[str | None] = mapped_column(String(200))
-    current_accuracy: Mapped[float | None] = mapped_column(Float)
-    candidate_accuracy: Mapped[float | None] = mapped_column(Float)
-    margin: Mapped[float] = mapped_column(Float)
+    delivery_id: Mapped[str | None] = mapped_column(NulFreeString(36))
+    current_version: Mapped[str | None] = mapped_column(NulFreeString(200))
+    candidate_version: Mapped[str | None] = mapped_column(NulFreeString(200))
+    current_accuracy: Mapped[float | None] = mapped_column(MeasuredFloat)
+    candidate_accuracy: Mapped[float | None] = mapped_column(MeasuredFloat)
+    margin: Mapped[float] = mapped_column(MeasuredFloat)
     windows: Mapped[int] = mapped_column(Integer)
     train_rows: Mapped[int] = mapped_column(Integer)
     holdout_rows: Mapped[int] = mapped_column(Integer)
     promoted: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(NulFreeText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
