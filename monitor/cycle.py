@@ -27,7 +27,7 @@ from monitor.models.base import Model, ModelInputs, Scores
 from monitor.sources.base import Source, Window
 from monitor.sources.rows import ROW_ID, Rejected, split_usable
 from monitor.store import RunRecord, Store
-from monitor.store.repository import record_run, set_stage_seconds, watermark
+from monitor.store.repository import WindowTaken, record_run, set_stage_seconds, watermark
 
 log = logging.getLogger("driftwarden.cycle")
 EMPTY_REASONS = ("empty text", "missing text")
@@ -295,21 +295,26 @@ def run_cycle(
             return CycleOutcome(config.name, "waiting")
         start = window.start or (mark[1] if mark else started)
         end = window.end or started
-        record, result = _score_window(runtime, window, watch, start, end, started, clock)
+        after = mark[0] if mark else None
+        record, result = _score_window(runtime, window, watch, start, end, started, clock, after)
     except DriftwardenError as exc:
         return _record_error(runtime, store, clock, watch, window, started, exc)
     except Exception as exc:  # a bug or a library surprise: record it, never lose the daemon
         log.exception("monitor %s: unexpected failure", config.name)
         return _record_error(runtime, store, clock, watch, window, started, exc)
     store_started = time.perf_counter()
-    with store.transaction() as session:
-        run_id = record_run(session, record)
-        # same transaction: the run, its rule states and their outbox rows commit together
-        transitions = evaluate_rules(session, config, run_id, record.finished_at)
-        # the store stage as far as the commit, and the total, go into the run row itself
-        seconds = {**watch.seconds, "store": time.perf_counter() - store_started}
-        seconds["total"] = sum(seconds.values())
-        set_stage_seconds(session, run_id, seconds)
+    try:
+        with store.transaction() as session:
+            run_id = record_run(session, record)
+            # same transaction: the run, its rule states and their outbox rows commit together
+            transitions = evaluate_rules(session, config, run_id, record.finished_at)
+            # the store stage as far as the commit, and the total, go into the run row itself
+            seconds = {**watch.seconds, "store": time.perf_counter() - store_started}
+            seconds["total"] = sum(seconds.values())
+            set_stage_seconds(session, run_id, seconds)
+    except WindowTaken as exc:  # rolled back whole: the other process's run stands
+        log.warning("%s", exc)
+        return CycleOutcome(config.name, "waiting")
     outcome = CycleOutcome(
         config.name,
         "ok",
@@ -336,6 +341,7 @@ def _score_window(
     end: datetime,
     started: datetime,
     clock: Clock,
+    after: str | None,
 ) -> tuple[RunRecord, Result]:
     config, model = runtime.config, runtime.model
     rows = window.rows
@@ -408,6 +414,8 @@ def _score_window(
         stage_seconds=dict(watch.seconds),
         snapshot=snapshot,
         position=window.position,
+        guard=True,
+        after=after,
     )
     return record, result
 

@@ -142,6 +142,35 @@ def test_a_cycle_killed_before_commit_leaves_nothing(workspace: Path, monkeypatc
     assert outcome.status == "ok" and outcome.rows == 50  # the same window, whole, once
 
 
+def test_two_processes_reading_one_window_record_it_once(workspace: Path, monkeypatch) -> None:
+    config = load_config(workspace / "dw.yaml")
+    store = open_store(config.storage)
+    first, second = (MonitorRuntime.build(config.monitors[0]) for _ in range(2))
+    clock = SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC))
+    real_watermark = monitor.cycle.watermark
+
+    def read_then_let_the_other_commit(session, name):
+        mark = real_watermark(session, name)  # what the second process read...
+        monkeypatch.setattr(monitor.cycle, "watermark", real_watermark)
+        assert run_cycle(first, store, clock).status == "ok"  # ...before the first committed
+        return mark
+
+    monkeypatch.setattr(monitor.cycle, "watermark", read_then_let_the_other_commit)
+    outcome = run_cycle(second, store, clock)
+    assert outcome.status == "waiting" and not outcome.recorded
+    with store.reading() as session:
+        runs = run_summaries(session)
+        assert [r["rows"] for r in runs] == [50]
+        assert len(predictions(session, runs[0]["run_id"])) == 50
+    # the second process goes on from the window the first recorded
+    assert run_cycle(second, store, clock).status == "ok"
+    with store.reading() as session:
+        rows = [
+            {p.row_id for p in predictions(session, r["run_id"])} for r in run_summaries(session)
+        ]
+    assert len(rows) == 2 and len(rows[0] | rows[1]) == 100  # two windows, no row twice
+
+
 def test_a_model_raising_on_some_rows_quarantines_them(workspace: Path) -> None:
     config = load_config(workspace / "dw.yaml")
     runtime = MonitorRuntime.build(config.monitors[0])

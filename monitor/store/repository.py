@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from monitor.errors import StoreError
 from monitor.metrics.result import FEATURE_DRIFT, Result
 from monitor.sources.rows import Rejected
 from monitor.store.schema import (
@@ -31,9 +33,19 @@ from monitor.store.schema import (
 _CHUNK = 500  # rows per INSERT: SQLite caps bound parameters per statement
 
 
+class WindowTaken(StoreError):
+    """Another process recorded this window first: the watermark moved since it was read."""
+
+
 @dataclass
 class RunRecord:
-    """Everything one cycle stores; `position` moves the watermark (None: it stays)."""
+    """Everything one cycle stores; `position` moves the watermark (None: it stays).
+
+    With `guard`, the watermark moves only from `after`, the position the window was read
+    after (None: no watermark yet), else `record_run` raises `WindowTaken`: two processes
+    on one monitor (a daemon and `once`, two daemons on one PostgreSQL) never both record
+    a window.
+    """
 
     monitor: str
     window_start: datetime
@@ -50,6 +62,8 @@ class RunRecord:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     snapshot: bytes | None = None
     position: str | None = None
+    guard: bool = False
+    after: str | None = None
 
 
 def monitor_id(session: Session, name: str, now: datetime) -> int:
@@ -166,7 +180,9 @@ def record_run(session: Session, record: RunRecord) -> int:
     )
     if record.snapshot is not None:
         session.add(RunSnapshotRow(run_id=run.id, body=record.snapshot))
-    if record.position is not None:
+    if record.position is not None and record.guard:
+        _move_watermark(session, mid, record)
+    elif record.position is not None:
         mark = session.get(WatermarkRow, mid)
         if mark is None:
             session.add(
@@ -183,6 +199,38 @@ def record_run(session: Session, record: RunRecord) -> int:
             mark.updated_at = record.finished_at
     session.flush()
     return run.id
+
+
+def _move_watermark(session: Session, mid: int, record: RunRecord) -> None:
+    """Compare and set: from `record.after` to `record.position`, or `WindowTaken`."""
+    assert record.position is not None
+    values = {
+        "position": record.position,
+        "window_end": record.window_end,
+        "updated_at": record.finished_at,
+    }
+    taken = WindowTaken(
+        f"monitor {record.monitor}: another process recorded the window ending "
+        f"{record.window_end.isoformat()} first; this run is not stored"
+    )
+    if record.after is None:
+        if session.get(WatermarkRow, mid) is not None:
+            raise taken
+        session.add(WatermarkRow(monitor_id=mid, **values))
+        try:
+            session.flush()
+        except IntegrityError:  # the other process's first window committed meanwhile
+            raise taken from None
+        return
+    # a row lock: a second writer waits for the first to commit, then matches nothing
+    moved = session.execute(
+        update(WatermarkRow)
+        .where(WatermarkRow.monitor_id == mid, WatermarkRow.position == record.after)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise taken
 
 
 def set_stage_seconds(session: Session, run_id: int, seconds: dict[str, float]) -> None:

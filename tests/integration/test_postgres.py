@@ -48,6 +48,7 @@ from monitor.store import RunRecord, Store, open_store
 from monitor.store.alerts import alert_events, alert_states
 from monitor.store.outbox import delivery_counts
 from monitor.store.repository import (
+    WindowTaken,
     monitor_id,
     predictions,
     record_run,
@@ -303,6 +304,61 @@ def test_two_writers_meeting_a_new_monitor_share_its_row(postgres: Postgres) -> 
     store.close()
     assert "error" not in found, found.get("error")
     assert found["second"] == found["first"]
+
+
+@pytest.mark.parametrize("after", [None, '{"row": 50}'], ids=["first window", "next window"])
+def test_two_processes_recording_one_window_store_it_once(
+    postgres: Postgres, after: str | None
+) -> None:
+    """Two daemons read the same watermark and score the same window: the first to commit
+    records it; the second waits on the watermark's lock, then is refused, storing nothing."""
+    store = open_store(postgres.fresh_database())
+
+    def window(worker: str) -> RunRecord:
+        return RunRecord(
+            "twice",
+            START,
+            START + STEP,
+            START,
+            START,
+            rows=3 if worker == "first" else 4,
+            position='{"row": 100}',
+            guard=True,
+            after=after,
+        )
+
+    if after is not None:
+        with store.transaction() as session:
+            record_run(session, RunRecord("twice", START, START, START, START, position=after))
+    found: dict[str, Any] = {}
+
+    def second_writer() -> None:
+        try:
+            with store.transaction() as session:
+                record_run(session, window("second"))
+        except Exception as exc:
+            found["error"] = exc
+
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    )
+    with store.transaction() as session:
+        record_run(session, window("first"))
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        deadline = time.monotonic() + 30
+        with store.engine.connect() as watcher:  # commit only once the second one waits
+            while not watcher.execute(text(waiting)).scalar() and time.monotonic() < deadline:
+                time.sleep(0.01)
+    writer.join(30)
+    with store.reading() as session:
+        runs = run_summaries(session)
+        mark = watermark(session, "twice")
+    store.close()
+    assert isinstance(found.get("error"), WindowTaken), found.get("error")
+    assert [r["rows"] for r in runs if r["rows"]] == [3]  # the first writer's, alone
+    assert mark is not None and mark[0] == '{"row": 100}'
 
 
 # ---------------------------------------------------------------- values at the edges

@@ -12,7 +12,7 @@ from monitor.errors import StoreError
 from monitor.metrics.result import DriftScore, Result
 from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, open_store
-from monitor.store.repository import record_run, run_summaries, watermark
+from monitor.store.repository import WindowTaken, record_run, run_summaries, watermark
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -162,3 +162,19 @@ def test_a_read_only_store_fails_with_a_store_error(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///file:{path}?mode=ro&uri=true")
     with pytest.raises(StoreError, match="readonly"), store.transaction() as session:
         record_run(session, record())
+
+
+def test_a_guarded_watermark_moves_only_from_where_the_window_was_read(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'dw.db'}")
+    first, second = '{"row": 50}', '{"row": 100}'
+    with store.transaction() as session:
+        record_run(session, record(position=first, guard=True, after=None))
+    for stale in (None, '{"row": 0}'):  # a first window again; a position never stored
+        taken = pytest.raises(WindowTaken, match="another process recorded the window")
+        with taken, store.transaction() as session:
+            record_run(session, record(position=second, guard=True, after=stale))
+    with store.transaction() as session:
+        record_run(session, record(position=second, guard=True, after=first))
+    with store.reading() as session:
+        assert watermark(session, "m") == (second, T0)
+        assert len(run_summaries(session)) == 2  # the refused runs left nothing behind
