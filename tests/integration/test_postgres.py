@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -34,6 +34,7 @@ from alembic.script import ScriptDirectory
 from alerts.support import config_document, window_rows
 from prometheus_client import generate_latest
 from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.orm import Session
 
 from monitor.cli import main
 from monitor.clock import SimulatedClock
@@ -275,17 +276,19 @@ def test_two_first_starts_at_once_migrate_once_and_a_later_start_migrates_nothin
         assert _schema(fresh_url) == _schema(sqlite_url)
 
 
-def test_two_writers_meeting_a_new_monitor_share_its_row(postgres: Postgres) -> None:
-    """A daemon and `once` both meet a monitor first: the second waits for the first's row
-    (it used to fail on the unique name once the first committed)."""
-    store = open_store(postgres.fresh_database())
+def _race(
+    store: Store, first: Callable[[Session], Any], second: Callable[[Session], Any]
+) -> dict[str, Any]:
+    """`first` writes in one transaction; `second` starts in another thread and is left
+    to wait on the lock `first` holds, and only then does `first` commit. Returns what each
+    returned, and the exception `second` raised, if any, as "error"."""
     found: dict[str, Any] = {}
 
     def second_writer() -> None:
         try:
             with store.transaction() as session:
-                found["second"] = monitor_id(session, "new", START)
-        except Exception as exc:  # reported by the assertion below
+                found["second"] = second(session)
+        except Exception as exc:  # reported by the caller's assertions
             found["error"] = exc
 
     waiting = (
@@ -293,7 +296,7 @@ def test_two_writers_meeting_a_new_monitor_share_its_row(postgres: Postgres) -> 
         "AND wait_event_type = 'Lock'"
     )
     with store.transaction() as session:
-        found["first"] = monitor_id(session, "new", START)
+        found["first"] = first(session)
         writer = threading.Thread(target=second_writer)
         writer.start()
         deadline = time.monotonic() + 30
@@ -301,6 +304,18 @@ def test_two_writers_meeting_a_new_monitor_share_its_row(postgres: Postgres) -> 
             while not watcher.execute(text(waiting)).scalar() and time.monotonic() < deadline:
                 time.sleep(0.01)
     writer.join(30)
+    return found
+
+
+def test_two_writers_meeting_a_new_monitor_share_its_row(postgres: Postgres) -> None:
+    """A daemon and `once` both meet a monitor first: the second waits for the first's row
+    (it used to fail on the unique name once the first committed)."""
+    store = open_store(postgres.fresh_database())
+    found = _race(
+        store,
+        lambda session: monitor_id(session, "new", START),
+        lambda session: monitor_id(session, "new", START),
+    )
     store.close()
     assert "error" not in found, found.get("error")
     assert found["second"] == found["first"]
@@ -330,28 +345,11 @@ def test_two_processes_recording_one_window_store_it_once(
     if after is not None:
         with store.transaction() as session:
             record_run(session, RunRecord("twice", START, START, START, START, position=after))
-    found: dict[str, Any] = {}
-
-    def second_writer() -> None:
-        try:
-            with store.transaction() as session:
-                record_run(session, window("second"))
-        except Exception as exc:
-            found["error"] = exc
-
-    waiting = (
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock'"
+    found = _race(
+        store,
+        lambda session: record_run(session, window("first")),
+        lambda session: record_run(session, window("second")),
     )
-    with store.transaction() as session:
-        record_run(session, window("first"))
-        writer = threading.Thread(target=second_writer)
-        writer.start()
-        deadline = time.monotonic() + 30
-        with store.engine.connect() as watcher:  # commit only once the second one waits
-            while not watcher.execute(text(waiting)).scalar() and time.monotonic() < deadline:
-                time.sleep(0.01)
-    writer.join(30)
     with store.reading() as session:
         runs = run_summaries(session)
         mark = watermark(session, "twice")
