@@ -14,8 +14,8 @@ import monitor.cycle
 from monitor.cli import main
 from monitor.clock import SimulatedClock
 from monitor.config import load_config
-from monitor.cycle import MonitorRuntime, run_cycle
-from monitor.store import open_store
+from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
+from monitor.store import Store, open_store
 from monitor.store.repository import predictions, run_summaries, watermark
 
 
@@ -43,6 +43,14 @@ def workspace(tmp_path: Path, tiny_bert: Path, amazon_split) -> Path:
     held_out.iloc[:120].to_csv(tmp_path / "stream" / "001.csv", index=False)
     make_config(tmp_path, tiny_bert)
     return tmp_path
+
+
+def first_cycle(workspace: Path) -> tuple[Store, CycleOutcome]:
+    """The workspace's store and the outcome of one cycle of its monitor."""
+    config = load_config(workspace / "dw.yaml")
+    store = open_store(config.storage)
+    clock = SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC))
+    return store, run_cycle(MonitorRuntime.build(config.monitors[0]), store, clock)
 
 
 def test_once_records_a_run_then_waits(workspace: Path, capsys) -> None:
@@ -76,13 +84,7 @@ def test_once_records_a_run_then_waits(workspace: Path, capsys) -> None:
 def test_stored_quality_equals_sklearn_on_stored_predictions(workspace: Path) -> None:
     from sklearn.metrics import accuracy_score, f1_score
 
-    config = load_config(workspace / "dw.yaml")
-    store = open_store(config.storage)
-    outcome = run_cycle(
-        MonitorRuntime.build(config.monitors[0]),
-        store,
-        SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)),
-    )
+    store, outcome = first_cycle(workspace)
     assert outcome.run_id is not None
     with store.reading() as session:
         stored = predictions(session, outcome.run_id)
@@ -263,13 +265,7 @@ def test_snapshot_scores_equal_stored_scores(workspace: Path, tiny_bert: Path) -
     from monitor.store.repository import snapshot
 
     make_config(workspace, tiny_bert, snapshot=True)
-    config = load_config(workspace / "dw.yaml")
-    store = open_store(config.storage)
-    outcome = run_cycle(
-        MonitorRuntime.build(config.monitors[0]),
-        store,
-        SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)),
-    )
+    store, outcome = first_cycle(workspace)
     assert outcome.result is not None and outcome.run_id is not None
     with store.reading() as session:
         body = snapshot(session, outcome.run_id)
@@ -284,13 +280,7 @@ def test_snapshot_scores_equal_stored_scores(workspace: Path, tiny_bert: Path) -
 
 
 def test_stage_timings_are_stored_with_the_run(workspace: Path) -> None:
-    config = load_config(workspace / "dw.yaml")
-    store = open_store(config.storage)
-    outcome = run_cycle(
-        MonitorRuntime.build(config.monitors[0]),
-        store,
-        SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)),
-    )
+    store, outcome = first_cycle(workspace)
     with store.reading() as session:
         from monitor.store.schema import RunRow
 
