@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,8 +15,10 @@ from monitor.metrics.drift import CATEGORICAL, NUMERICAL, ColumnTest, prepare_co
 from monitor.metrics.embedding import embedding_drift
 from monitor.metrics.parallel import ColumnPool, pays_off
 from monitor.metrics.quality import classification_quality
-from monitor.metrics.result import Result
+from monitor.metrics.result import DriftScore, Result
 from monitor.models.base import Scores
+
+log = logging.getLogger("driftwarden.metrics")
 
 PREDICTED_CLASS = "predicted_class"
 CONFIDENCE = "confidence"
@@ -116,9 +120,14 @@ class MetricsEngine:
         if window.features.empty:
             raise MetricsError("the window has no usable rows to compare")
         pool = self._pool_for(len(window.features))
+        features: dict[str, DriftScore] | None = None
         if pool is not None:
-            features = pool.calculate(window.features[list(self._features)])
-        else:
+            try:
+                features = pool.calculate(window.features[list(self._features)])
+            except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
+                log.warning("drift worker process died; this window's columns run serially")
+                self.close()
+        if features is None:
             features = {
                 name: test.calculate(window.features[name]) for name, test in self._features.items()
             }

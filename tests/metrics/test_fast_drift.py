@@ -6,6 +6,10 @@ Plain paths: Evidently's own stat-test functions on Evidently's cleaning, its
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -230,3 +234,28 @@ def test_the_engine_spreads_columns_over_processes_with_the_serial_result() -> N
     assert engines[2]._pool is None
     # unset, the pool waits for windows large enough to pay for it
     assert MetricsEngine(DriftConfig())._pool_for(len(current)) is None
+
+
+def test_a_dead_drift_worker_costs_one_serial_window_not_the_monitor(caplog) -> None:
+    reference, current = frames(5_000)
+    scores = {
+        side: Scores(np.arange(len(frame)) % 2, ("neg", "pos"), None, None)
+        for side, frame in (("reference", reference), ("current", current))
+    }
+    window = Observed(current, scores["current"])
+    serial = MetricsEngine(DriftConfig(processes=1)).fit(Observed(reference, scores["reference"]))
+    pooled = MetricsEngine(DriftConfig(processes=2)).fit(Observed(reference, scores["reference"]))
+    try:
+        assert pooled.calculate(window) == serial.calculate(window)
+        assert pooled._pool is not None
+        for executor, _ in pooled._pool._remote:  # what the kernel's OOM killer would do
+            for process in list(executor._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+                process.join(10)
+        with caplog.at_level(logging.WARNING, logger="driftwarden.metrics"):
+            assert pooled.calculate(window) == serial.calculate(window)
+        assert "drift worker process died" in caplog.text
+        assert pooled.calculate(window) == serial.calculate(window)  # on a fresh pool
+        assert pooled._pool is not None
+    finally:
+        pooled.close()
