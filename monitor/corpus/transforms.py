@@ -11,7 +11,7 @@ from collections.abc import Hashable
 import numpy as np
 import pandas as pd
 
-from monitor.demo.corpus import LABELS
+from monitor.corpus.vocabulary import LABELS
 
 RandomSource = np.random.Generator | int
 
