@@ -26,7 +26,7 @@ from monitor.models.onnx_backend import (
 )
 
 if TYPE_CHECKING:
-    from monitor.config import EmbeddingHeadModelConfig
+    from monitor.models.specs import EmbeddingHeadModelConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub at run time
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
