@@ -53,10 +53,10 @@ from monitor.store.repository import (
     monitor_id,
     predictions,
     record_run,
-    run_summaries,
     watermark,
 )
 from monitor.store.schema import QuarantinedRow
+from monitor.views.runs import run_summaries
 
 pytestmark = pytest.mark.integration
 
