@@ -49,7 +49,8 @@ def _fill(template: str, spec: DomainSpec, label: str, rng: np.random.Generator)
     return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
 
-def _check_share(name: str, value: float) -> float:
+def check_share(name: str, value: float) -> float:
+    """`value` as a float in [0, 1], or a ValueError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     if not 0.0 <= float(value) <= 1.0:  # also rejects NaN
@@ -115,8 +116,8 @@ def generate_reviews(
         raise ValueError(f"n must be an integer >= 0, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise ValueError(f"seed must be an integer, got {seed!r}")
-    positive_share = _check_share("positive_share", positive_share)
-    hard_share = _check_share("hard_share", hard_share)
+    positive_share = check_share("positive_share", positive_share)
+    hard_share = check_share("hard_share", hard_share)
     names, probabilities = _domain_weights(domains)
 
     rng = np.random.default_rng(seed)
