@@ -80,7 +80,7 @@ class _Exported(torch.nn.Module):
         self.kind = kind
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        from monitor.models.encoder import mean_pool
+        from monitor.models.batching import mean_pool
 
         batch = dict(zip(self.names, inputs, strict=True))
         if self.kind == "classifier":
