@@ -91,7 +91,14 @@ class PluginRegistry:
         own = self.built_in.get(role, {})
         for entry in entry_points(group=self.groups[role]):
             if entry.name in own:
-                continue  # our own declaration of a built-in, or a clash it loses
+                if entry.value != own[entry.name]:  # not our own declaration: it loses
+                    log.warning(
+                        "%s plugin %r from %s is ignored: a built-in type has that name",
+                        role,
+                        entry.name,
+                        entry.value,
+                    )
+                continue
             try:
                 spec = entry.load()
             except Exception as exc:  # a broken third-party package must not break ours
