@@ -148,3 +148,21 @@ def test_once_runs_a_monitor_made_of_plugins(site: Path, tmp_path: Path) -> None
     assert [r["metrics"]["accuracy"] for r in runs] == [1.0, 1.0]
     (event,) = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert (event["monitor"], event["rule"], event["state"]) == ("lines", "confident", "firing")
+
+
+def test_a_plugin_config_offers_its_own_pre_flight_check(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(site))
+    from driftwarden_example.specs import TextLinesConfig
+
+    from monitor.plugins import Finding, SourceConfig
+
+    absent = TextLinesConfig(type="text-lines", path=tmp_path / "absent.txt")
+    assert absent.check(tmp_path) == [
+        Finding("path", f"{tmp_path / 'absent.txt'} does not exist yet", warning=True)
+    ]
+    (tmp_path / "absent.txt").write_text("now it does\n")
+    assert absent.check(tmp_path) == []
+    # a type that offers none finds nothing
+    assert SourceConfig(type="any").check(tmp_path) == []
