@@ -101,8 +101,8 @@ def once(
     """Run one cycle of each monitor now, deliver the hook events it raised, print a summary."""
     from monitor.clock import SystemClock
     from monitor.cycle import MonitorRuntime, run_cycle
+    from monitor.cycle.versions import activate_live_version
     from monitor.hooks import Dispatcher
-    from monitor.hooks.versions import activate_live_version
 
     settings = load_config(config)
     monitors = [settings.monitor(monitor)] if monitor else settings.monitors
@@ -123,7 +123,7 @@ def once(
             )
         failed |= outcome.status == "error"
     # no cycle runs from here on, so a retrain may reuse the loaded encoder
-    dispatcher = Dispatcher(store, settings.hooks, clock, runtimes=runtimes, share_models=True)
+    dispatcher = Dispatcher(store, settings.hooks, clock, monitors=runtimes, share_models=True)
     report = dispatcher.deliver_pending()
     if report.delivered or report.retried or report.failed or report.pending:
         typer.echo(report.summary())
@@ -144,7 +144,7 @@ def runs(
     as_json: JsonOption = False,
 ) -> None:
     """Run history with key metrics."""
-    from monitor.store.repository import run_summaries
+    from monitor.views.runs import run_summaries
 
     store = _open(_storage_url(config, db))
     with store.reading() as session:
@@ -184,7 +184,8 @@ def hooks(
     as_json: JsonOption = False,
 ) -> None:
     """Hook deliveries, attempt by attempt, and what the outbox still holds."""
-    from monitor.store.outbox import attempts, delivery_counts
+    from monitor.store.outbox import delivery_counts
+    from monitor.views.hooks import attempts
 
     store = _open(_storage_url(config, db))
     with store.reading() as session:

@@ -169,13 +169,13 @@ class Daemon:
             self.store,
             self.settings.hooks,
             self.scheduler.clock,
-            runtimes=LoadedRuntimes(self.scheduler),
+            monitors=LoadedRuntimes(self.scheduler),
         )
         self.dispatcher.start()
 
     def _use_live_version(self, runtime: MonitorRuntime) -> None:
         """A promoted or retrained head takes over at the next cycle (one SELECT otherwise)."""
-        from monitor.hooks.versions import activate_live_version
+        from monitor.cycle.versions import activate_live_version
 
         assert self.store is not None
         activate_live_version(self.store, runtime)

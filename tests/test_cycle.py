@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 import yaml
 
-import monitor.cycle
+import monitor.cycle.recording
+import monitor.cycle.run
 from monitor.cli import main
 from monitor.clock import SimulatedClock
 from monitor.config import load_config
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.store import Store, open_store
-from monitor.store.repository import predictions, run_summaries, watermark
+from monitor.store.repository import predictions, watermark
+from monitor.views.runs import run_summaries
 
 
 def make_config(tmp_path: Path, model_dir: Path, **monitor_overrides) -> Path:
@@ -110,36 +112,43 @@ def test_malformed_rows_are_quarantined_and_counted(workspace: Path, capsys) -> 
     capsys.readouterr()
     main(["runs", "--config", config, "--json"])
     run = json.loads(capsys.readouterr().out)[0]
-    assert run["quarantined"] == 2
-    assert run["rows"] == 49  # 50 usable texts read; one of them had an unknown label
+    # the next 50 usable rows: an empty text and an unknown label alike ride along, set aside
+    assert run["quarantined"] == 2 and run["rows"] == 50
+    assert run["metrics"]["quarantined_share"] == pytest.approx(2 / 52)
+    assert run["metrics"]["empty_share"] == pytest.approx(1 / 52)
     store = open_store(load_config(workspace / "dw.yaml").storage)
     with store.reading() as session:
         from sqlalchemy import select
 
         from monitor.store.schema import QuarantinedRow
 
-        reasons = sorted(q.reason for q in session.scalars(select(QuarantinedRow)))
-    assert reasons[0].startswith("label 'maybe' in column 'label' is not one the model knows")
-    assert reasons[1] == "missing text"  # CSV readers see an empty field as missing
+        quarantined = sorted((q.row_id, q.reason) for q in session.scalars(select(QuarantinedRow)))
+        scored = {p.row_id for p in predictions(session, run["run_id"])}
+    assert [row_id for row_id, _ in quarantined] == ["001.csv:4", "001.csv:8"]
+    assert quarantined[1][1].startswith(
+        "label 'maybe' in column 'label' is not one the model knows"
+    )
+    assert quarantined[0][1] == "missing text"  # CSV readers see an empty field as missing
+    assert scored == {f"001.csv:{line}" for line in range(1, 53)} - {"001.csv:4", "001.csv:8"}
 
 
 def test_a_cycle_killed_before_commit_leaves_nothing(workspace: Path, monkeypatch) -> None:
     config = load_config(workspace / "dw.yaml")
     store = open_store(config.storage)
     runtime = MonitorRuntime.build(config.monitors[0])
-    real_record_run = monitor.cycle.record_run
+    real_record_run = monitor.cycle.recording.record_run
 
     def record_then_die(session, record):
         real_record_run(session, record)  # every row written, flushed, not committed
         raise RuntimeError("killed between scoring and commit")
 
-    monkeypatch.setattr(monitor.cycle, "record_run", record_then_die)
+    monkeypatch.setattr(monitor.cycle.recording, "record_run", record_then_die)
     with pytest.raises(RuntimeError, match="killed"):
         run_cycle(runtime, store, SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)))
     with store.reading() as session:
         assert run_summaries(session) == []
         assert watermark(session, "reviews") is None
-    monkeypatch.setattr(monitor.cycle, "record_run", real_record_run)
+    monkeypatch.setattr(monitor.cycle.recording, "record_run", real_record_run)
     outcome = run_cycle(runtime, store, SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC)))
     assert outcome.status == "ok" and outcome.rows == 50  # the same window, whole, once
 
@@ -149,15 +158,15 @@ def test_two_processes_reading_one_window_record_it_once(workspace: Path, monkey
     store = open_store(config.storage)
     first, second = (MonitorRuntime.build(config.monitors[0]) for _ in range(2))
     clock = SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC))
-    real_watermark = monitor.cycle.watermark
+    real_watermark = monitor.cycle.run.watermark
 
     def read_then_let_the_other_commit(session, name):
         mark = real_watermark(session, name)  # what the second process read...
-        monkeypatch.setattr(monitor.cycle, "watermark", real_watermark)
+        monkeypatch.setattr(monitor.cycle.run, "watermark", real_watermark)
         assert run_cycle(first, store, clock).status == "ok"  # ...before the first committed
         return mark
 
-    monkeypatch.setattr(monitor.cycle, "watermark", read_then_let_the_other_commit)
+    monkeypatch.setattr(monitor.cycle.run, "watermark", read_then_let_the_other_commit)
     outcome = run_cycle(second, store, clock)
     assert outcome.status == "waiting" and not outcome.recorded
     with store.reading() as session:

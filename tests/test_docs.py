@@ -7,12 +7,13 @@ import typing
 from pathlib import Path
 
 import click
-import pytest
 import typer
 from pydantic import BaseModel
 
 from monitor import config as config_module
 from monitor.cli import app
+from monitor.exporter.series import SERIES_NAMES
+from monitor.metrics.catalog import NAMES, QUALITY_METRICS, RUN_METRICS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -63,6 +64,25 @@ def test_every_cli_command_is_in_the_readme() -> None:
 
 
 def test_every_prometheus_series_is_in_the_readme() -> None:
-    collector = pytest.importorskip("monitor.exporter.collector")
-    missing = [s for s in collector.SERIES_NAMES if s not in README]
+    missing = [s for s in SERIES_NAMES if s not in README]
     assert not missing, f"series missing from README.md: {missing}"
+
+
+def _section(title: str) -> str:
+    """The README's section under `### {title}`, up to the next heading of its level or above."""
+    start = README.index(f"### {title}\n")
+    found = re.search(r"^#{1,3} ", README[start + 4 :], flags=re.MULTILINE)
+    return README[start : start + 4 + found.start()] if found else README[start:]
+
+
+def test_every_run_metric_of_the_catalog_is_in_the_runs_json_section() -> None:
+    section = _section("`runs --json`")
+    missing = [name for name in NAMES if f"`{name}`" not in section]
+    assert not missing, f"run metrics missing from README.md's runs --json section: {missing}"
+
+
+def test_every_exported_run_metric_names_a_served_series() -> None:
+    exported = [m for m in RUN_METRICS if m.series is not None]
+    assert {m.name for m in exported} >= set(QUALITY_METRICS)
+    for metric in exported:
+        assert metric.series is not None and f"driftwarden_{metric.series.name}" in SERIES_NAMES

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from monitor.atomic import publish_folder, write_text
 from monitor.config import Config, EmbeddingHeadModelConfig, MonitorConfig, parse_config
 from monitor.cycle import MonitorRuntime
+from monitor.cycle.scoring import row_check
 from monitor.demo.stream import DEMO_SEED, DemoStream, DriftCycle, healthy_reviews
 from monitor.errors import DriftwardenError
 from monitor.models.embedding_head import HEAD_FILE, EmbeddingHeadModel, fit_head
@@ -128,7 +128,7 @@ def ensure_reference(home: Path) -> Path:
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         frame = healthy_reviews(REFERENCE_ROWS, seed=DEMO_SEED)
-        _write_atomically(path, frame.to_csv(index=False))
+        write_text(path, frame.to_csv(index=False))
     return path
 
 
@@ -140,18 +140,11 @@ def ensure_head(config: EmbeddingHeadModelConfig, encoder: SentenceEncoder) -> P
     log.info("first start: fitting the demo head on %s (cached in %s)", encoder.identity, folder)
     training = healthy_reviews(TRAINING_ROWS, seed=DEMO_SEED + 1)
     head = fit_head(encoder, training["text"].tolist(), training["label"].tolist(), seed=0)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    # fit into a private folder and rename: a second process starting at once never sees
-    # half a head, and whichever rename lands first wins
-    staging = Path(tempfile.mkdtemp(prefix=".head-", dir=folder.parent))
-    head.save(staging)
-    staging.chmod(0o755)  # mkdtemp makes it private; the cache is shared like any other
+    # a second process starting at once never sees half a head; the first to publish wins
     try:
-        staging.rename(folder)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not (folder / HEAD_FILE).is_file():
-            raise DriftwardenError(f"cannot store the demo head in {folder}") from None
+        publish_folder(folder, head.save, done=HEAD_FILE)
+    except OSError as exc:
+        raise DriftwardenError(f"cannot store the demo head in {folder}: {exc}") from None
     return folder
 
 
@@ -176,12 +169,5 @@ def build_runtime(config: MonitorConfig, home: Path) -> MonitorRuntime:
     )
     ensure_head(model_config, encoder)
     model = EmbeddingHeadModel(model_config, encoder=encoder)
-    source = DemoStream(config.columns, config.window.rows, DriftCycle())
+    source = DemoStream(config.columns, config.window.rows, DriftCycle(), row_check(model, config))
     return MonitorRuntime.build(config, model=model, source=source)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(staging, path)

@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 
 from monitor.config import ColumnsConfig
-from monitor.demo import transforms
-from monitor.demo.corpus import generate_reviews
+from monitor.corpus import generate_reviews, transforms
 from monitor.errors import SourceError
 from monitor.sources.base import Source, Window
-from monitor.sources.rows import ROW_ID, split_usable
+from monitor.sources.rows import ROW_ID, RowCheck, split_usable
 
 DEMO_SEED = 20_240_601
 BLOCK_ROWS = 16  # rows generated together; small, so phase changes are not blurred
@@ -103,9 +102,14 @@ class DemoStream(Source):
     """
 
     def __init__(
-        self, columns: ColumnsConfig, window_rows: int, cycle: DriftCycle | None = None
+        self,
+        columns: ColumnsConfig,
+        window_rows: int,
+        cycle: DriftCycle | None = None,
+        check: RowCheck | None = None,
     ) -> None:
         self.columns = columns
+        self.check = check or RowCheck(columns)
         self.window_rows = window_rows
         self.cycle = cycle or DriftCycle()
         self._blocks: OrderedDict[int, pd.DataFrame] = OrderedDict()
@@ -114,10 +118,10 @@ class DemoStream(Source):
         first = self._first_row(after)
         # generous slice: garbage rows are set aside, so more than one window may be needed
         candidates = self.rows(first, first + 2 * self.window_rows)
-        usable, rejected, consumed = split_usable(candidates, self.columns, self.window_rows)
+        usable, rejected, consumed = split_usable(candidates, self.check, self.window_rows)
         while len(usable) < self.window_rows:  # only with an absurd garbage share
             candidates = self.rows(first, first + consumed + 2 * self.window_rows)
-            usable, rejected, consumed = split_usable(candidates, self.columns, self.window_rows)
+            usable, rejected, consumed = split_usable(candidates, self.check, self.window_rows)
         last = first + consumed - 1
         return Window(
             rows=usable,

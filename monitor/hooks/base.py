@@ -8,13 +8,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.clock import Clock
 from monitor.store import Store
 
-if TYPE_CHECKING:  # the cycle imports alerts, not hooks; this is for types only
-    from monitor.cycle import MonitorRuntime
+if TYPE_CHECKING:
+    from monitor.config import MonitorConfig
+    from monitor.models.base import TextEncoder
 
 
 @dataclass(frozen=True)
@@ -32,17 +33,39 @@ class AttemptResult:
     retry_after: float | None = None  # seconds the receiver asked us to wait
 
 
+class MonitorAccess(Protocol):
+    """What a hook may read of a monitor loaded in this process; never the runtime itself.
+
+    A hook changes no monitor: what it decides goes to the store (a retrain writes a
+    version and marks it live), and each cycle takes it up before it starts.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> MonitorConfig: ...
+
+    def labelled_reference(self) -> tuple[list[str], list[str]]:
+        """The reference's labelled texts and their class names."""
+        ...
+
+    def text_encoder(self) -> TextEncoder | None:
+        """The loaded encoder, when the model has one (safe to use only with `share_models`)."""
+        ...
+
+
 @dataclass
 class HookContext:
-    """What hooks may use besides their config: the store, the clock, the live monitors.
+    """What hooks may use besides their config: the store, the clock, the loaded monitors.
 
-    `share_models`: no cycle scores while hooks run (`once`, tests), so a retrain may use
-    the live model's encoder instead of loading its own copy.
+    `share_models`: no cycle scores while hooks run (`once`, replay, tests), so a retrain may
+    use a monitor's loaded encoder instead of loading its own copy.
     """
 
     store: Store
     clock: Clock
-    runtimes: Mapping[str, MonitorRuntime] = field(default_factory=dict)
+    monitors: Mapping[str, MonitorAccess] = field(default_factory=dict)
     share_models: bool = False
 
 

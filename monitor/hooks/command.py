@@ -8,8 +8,8 @@ import signal
 import subprocess
 from typing import Any
 
-from monitor.config import CommandHook
 from monitor.hooks.base import AttemptResult, Hook, HookContext
+from monitor.hooks.specs import CommandHook
 
 EVENT_ENV = "DRIFTWARDEN_EVENT"
 

@@ -2,7 +2,7 @@
 
 For the daemon, one `Dispatcher` per process, off the scoring path::
 
-    dispatcher = Dispatcher(store, config.hooks, SystemClock(), runtimes={name: runtime})
+    dispatcher = Dispatcher(store, config.hooks, SystemClock(), monitors={name: runtime})
     dispatcher.start()                 # a polling thread and `workers` delivery threads
     run_cycle(runtime, store, clock, on_recorded=lambda outcome: dispatcher.wake())
     dispatcher.stop(timeout=10)        # stop claiming; wait for attempts in flight
@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.clock import Clock, SystemClock
-from monitor.hooks.base import AttemptResult, Hook, HookContext, redact
+from monitor.hooks.base import AttemptResult, Hook, HookContext, MonitorAccess, redact
 from monitor.hooks.registry import build_hook
 from monitor.store import Store
 from monitor.store.outbox import (
@@ -39,9 +39,6 @@ from monitor.store.outbox import (
     pending,
     record_attempt,
 )
-
-if TYPE_CHECKING:
-    from monitor.cycle import MonitorRuntime
 
 log = logging.getLogger("driftwarden.hooks")
 _MIN_PAUSE = 0.05  # never spin on a row another process holds
@@ -74,8 +71,9 @@ class DeliveryReport:
 class Dispatcher:
     """Delivers the store's outbox through the configured hooks.
 
-    `hooks`: the config's `hooks:` mapping. `runtimes`: the monitors running in this
-    process, by name (retrain-head needs them; a live mapping is read at each delivery).
+    `hooks`: the config's `hooks:` mapping. `monitors`: the monitors loaded in this
+    process, by name, read-only (retrain-head needs them; a live mapping is read at each
+    delivery).
     `workers` bounds concurrent attempts.
     Retries wait `backoff * 2**(n-1)` seconds (capped at `max_backoff`), with jitter: a
     uniformly random point in the upper half of that delay. `sleep` replaces waiting (a
@@ -88,7 +86,7 @@ class Dispatcher:
         hooks: Mapping[str, Any],
         clock: Clock | None = None,
         *,
-        runtimes: Mapping[str, MonitorRuntime] | None = None,
+        monitors: Mapping[str, MonitorAccess] | None = None,
         workers: int = 4,
         poll_interval: float = 1.0,
         backoff: float = 1.0,
@@ -103,7 +101,7 @@ class Dispatcher:
         self.clock: Clock = clock or SystemClock()
         # kept as given, not copied: a daemon passes a live view of monitors still loading
         context = HookContext(
-            store, self.clock, runtimes if runtimes is not None else {}, share_models
+            store, self.clock, monitors if monitors is not None else {}, share_models
         )
         self.hooks: dict[str, Hook] = {
             name: build_hook(name, config, context) for name, config in hooks.items()

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from monitor.config import PythonHook
 from monitor.hooks.base import AttemptResult, Hook, HookContext
+from monitor.hooks.specs import PythonHook
+from monitor.plugins.spec import import_object
 
 
 def resolve_target(target: str) -> Callable[[dict[str, Any]], Any]:
     """`package.module:function` (or `module:Class.method`) as a callable."""
-    module_name, _, attribute = target.partition(":")
-    found: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        found = getattr(found, part)
+    found = import_object(target)
     if not callable(found):
         raise TypeError(f"{target} is a {type(found).__name__}, not a callable")
     return found

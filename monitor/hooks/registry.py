@@ -1,23 +1,18 @@
-"""Hook plugins by config `type`: the built-ins and any `driftwarden.hooks` entry point."""
+"""Building the hook a config's `hooks.<name>` entry describes, through the plugin registry."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from monitor.errors import ConfigError
 from monitor.hooks.base import Hook, HookContext
-from monitor.plugins import load_plugin
-
-GROUP = "driftwarden.hooks"
-BUILT_IN = {
-    "webhook": "monitor.hooks.webhook:Webhook",
-    "command": "monitor.hooks.command:Command",
-    "python": "monitor.hooks.python:PythonCall",
-    "retrain-head": "monitor.hooks.retrain_head:RetrainHead",
-}
+from monitor.plugins import HOOKS, REGISTRY, HookConfig
 
 
-def build_hook(name: str, config: Any, context: HookContext) -> Hook:
-    """The hook that the config entry `hooks.<name>` describes."""
-    factory = load_plugin(GROUP, BUILT_IN, config.type, f"hooks.{name}.type")
-    hook: Hook = factory(name, config, context)
+def build_hook(name: str, config: HookConfig, context: HookContext) -> Hook:
+    """The hook of type `config.type`, called `name`, with what hooks may use."""
+    hook = REGISTRY.create(HOOKS, config.type, name, config, context)
+    if not isinstance(hook, Hook):
+        raise ConfigError(
+            f"hooks.{name}: plugin {config.type!r} built a {type(hook).__name__}, "
+            "not a monitor.hooks.base.Hook"
+        )
     return hook

@@ -1,20 +1,18 @@
-"""Head versions of embedding-head monitors: listing them, choosing the live one (rollback),
-and switching a running monitor to it. Imports no torch until a switch needs it."""
+"""Head versions of embedding-head monitors in the store: listing them and choosing the live
+one (forward or back). A running monitor takes the live one up before its next cycle
+(`monitor.cycle.versions`); nothing here touches a monitor. Imports no torch."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.config import EmbeddingHeadModelConfig, MonitorConfig
 from monitor.errors import UsageError
 from monitor.store import Store
 from monitor.store.model_versions import add_version, live_version, set_live, versions
-
-if TYPE_CHECKING:
-    from monitor.cycle import MonitorRuntime
 
 META_FILE = "head.json"  # as monitor.models.embedding_head writes it
 
@@ -39,6 +37,15 @@ def _head_config(monitor: MonitorConfig) -> EmbeddingHeadModelConfig:
             "only embedding-head models have head versions"
         )
     return monitor.model
+
+
+def live_head_folder(store: Store, monitor: MonitorConfig) -> Path:
+    """Where the head the monitor scores with lives: the store's live version, else the
+    configured head."""
+    head = _head_config(monitor).head
+    with store.reading() as session:
+        row = live_version(session, monitor.name)
+    return head if row is None else Path(row.path)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -100,26 +107,3 @@ def promote_version(store: Store, monitor: MonitorConfig, version: str, now: dat
             add_version(session, monitor.name, version, str(head), "configured", now)
         set_live(session, monitor.name, version, now)
     return folder
-
-
-def activate_live_version(store: Store, runtime: MonitorRuntime) -> str | None:
-    """Switch `runtime` to its monitor's live version from the store, if that differs.
-
-    Call it after building a runtime (the live version wins over the configured head) and
-    before each cycle in a daemon (so `driftwarden model promote` takes effect; one SELECT
-    when nothing changed). Returns the live version, or None when the store names none or
-    the model is no embedding head. Raises ModelError when the version's folder is unusable.
-    """
-    if runtime.config.model.type != "embedding-head":
-        return None
-    with store.reading() as session:
-        row = live_version(session, runtime.name)
-    if row is None:
-        return None
-    if row.version != runtime.model.version:
-        # torch only now: most commands that reach here never need it
-        from monitor.hooks.retrain_head import switch_head
-        from monitor.models.embedding_head import Head
-
-        switch_head(runtime, Head.load(Path(row.path)))
-    return row.version

@@ -11,9 +11,9 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.config import WebhookHook
 from monitor.errors import ConfigError
 from monitor.hooks.base import AttemptResult, Hook, HookContext, secret_value
+from monitor.hooks.specs import WebhookHook
 
 DELIVERY_HEADER = "X-Driftwarden-Delivery"
 SIGNATURE_HEADER = "X-Driftwarden-Signature"

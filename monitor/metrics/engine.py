@@ -15,7 +15,7 @@ from monitor.metrics.drift import CATEGORICAL, NUMERICAL, ColumnTest, prepare_co
 from monitor.metrics.embedding import embedding_drift
 from monitor.metrics.parallel import ColumnPool, pays_off
 from monitor.metrics.quality import classification_quality
-from monitor.metrics.result import DriftScore, Result
+from monitor.metrics.result import DriftScore, Result, SetAside
 from monitor.models.base import Scores
 
 log = logging.getLogger("driftwarden.metrics")
@@ -113,8 +113,17 @@ class MetricsEngine:
     def fitted(self) -> bool:
         return bool(self._features)
 
-    def calculate(self, window: Observed, target_ids: np.ndarray | None = None) -> Result:
-        """Compare `window` with the reference; `target_ids` holds -1 where a row has no label."""
+    def calculate(
+        self,
+        window: Observed,
+        target_ids: np.ndarray | None = None,
+        set_aside: SetAside | None = None,
+    ) -> Result:
+        """Compare `window` with the reference: the complete Result of the window.
+
+        `target_ids` holds -1 where a row has no label; `set_aside` counts the window's
+        quarantined rows (its shares are run metrics too).
+        """
         if not self.fitted:
             raise MetricsError("metrics engine used before fit(reference)")
         if window.features.empty:
@@ -154,11 +163,27 @@ class MetricsEngine:
                     window.scores.predicted_ids[labelled],
                     None if probabilities is None else probabilities[labelled],
                 )
-        extras: dict[str, float] = {}
-        if target_ids is not None:
-            extras["labelled_rows"] = float((target_ids >= 0).sum())
-        if window.scores.confidence is not None:
-            extras["mean_confidence"] = float(np.mean(window.scores.confidence))
+        extras = _estimates_and_counts(window, target_ids, set_aside or SetAside())
         return Result(
             features, drifted_share, dataset_drift, prediction, embedding, quality, extras
         )
+
+
+def _estimates_and_counts(
+    window: Observed, target_ids: np.ndarray | None, set_aside: SetAside
+) -> dict[str, float]:
+    """Labelled rows, confidence and its accuracy estimate, and the quarantined shares."""
+    extras: dict[str, float] = {}
+    if target_ids is not None:
+        extras["labelled_rows"] = float((target_ids >= 0).sum())
+    if window.scores.confidence is not None:
+        extras["mean_confidence"] = float(np.mean(window.scores.confidence))
+        # For a calibrated classifier the top-class probability is the chance its prediction
+        # is right, so the mean is the expected accuracy. A model that stays confident while
+        # drift makes it wrong pushes this above the truth: an early warning while labels
+        # are late, never a replacement for measured accuracy.
+        extras["estimated_accuracy"] = extras["mean_confidence"]
+    total = len(window.features) + set_aside.rows
+    extras["quarantined_share"] = set_aside.rows / total if total else 0.0
+    extras["empty_share"] = set_aside.empty / total if total else 0.0
+    return extras

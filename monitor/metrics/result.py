@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from monitor.metrics.catalog import BY_NAME, NAMES
+
 # Names of the long-format metric rows that carry a drift test (method, threshold, flag).
 FEATURE_DRIFT = "feature_drift"
 PREDICTION_DRIFT = "prediction_drift"
 EMBEDDING_DRIFT = "embedding_drift"
-QUALITY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,21 @@ class DriftScore:
     drifted: bool
 
 
+@dataclass(frozen=True)
+class SetAside:
+    """The window's rows that were quarantined instead of scored (`empty`: for empty text)."""
+
+    rows: int = 0
+    empty: int = 0
+
+
 @dataclass
 class Result:
-    """Everything one window's metrics computation found, against the reference."""
+    """Everything one window's metrics computation found, against the reference.
+
+    `quality` holds the catalog's quality metrics, `extras` its estimates and counts; the
+    engine fills both, and nothing changes a Result after `calculate`.
+    """
 
     features: dict[str, DriftScore]
     drifted_share: float
@@ -36,7 +49,8 @@ class Result:
     extras: dict[str, float] = field(default_factory=dict)
 
     def run_metrics(self) -> dict[str, float]:
-        """The flat run-level numbers (`runs --json` "metrics", alert rule inputs)."""
+        """The flat run-level numbers (`runs --json` "metrics", alert rule inputs), by the
+        catalog's names in its order."""
         values: dict[str, float] = {
             "drifted_share": self.drifted_share,
             "dataset_drift": float(self.dataset_drift),
@@ -49,7 +63,14 @@ class Result:
             values["embedding_drift_score"] = self.embedding.score
         values.update(self.quality)
         values.update(self.extras)
-        return {k: v for k, v in values.items() if v is not None and not math.isnan(v)}
+        unknown = set(values) - set(BY_NAME)
+        if unknown:
+            raise ValueError(f"run metric(s) {sorted(unknown)} are not in the catalog")
+        return {
+            name: values[name]
+            for name in NAMES
+            if name in values and values[name] is not None and not math.isnan(values[name])
+        }
 
     def drift_rows(self) -> list[tuple[str, DriftScore]]:
         """Every drift test with the long-format name it is stored under."""

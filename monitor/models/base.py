@@ -5,7 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from pathlib import Path
+from typing import ClassVar, Protocol, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -39,11 +40,24 @@ class Scores:
         return len(self.predicted_ids)
 
 
+class TextEncoder(Protocol):
+    """A foundation model's embedding of texts, as a retrain needs it (one vector per text)."""
+
+    identity: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class Model(ABC):
-    """A deployed classifier. Public `score` wraps `_score` and translates foreign errors."""
+    """A deployed classifier. Public `score` wraps `_score` and translates foreign errors.
+
+    A model with `versioned = True` has versions stored beside its config (retrained heads);
+    `at_version` loads one as a new model, leaving this one as it is.
+    """
 
     #: what the model reads: "text" (a list of strings) or "features" (a DataFrame)
     reads: str = "text"
+    versioned: ClassVar[bool] = False
     class_names: tuple[str, ...]
     #: identifies the exact weights that scored a run (stored with every run)
     version: str
@@ -72,6 +86,14 @@ class Model(ABC):
 
     @abstractmethod
     def _score(self, inputs: ModelInputs) -> Scores: ...
+
+    def at_version(self, version: str, folder: Path) -> Model:
+        """This model with the weights of a stored `version` (kept in `folder`)."""
+        raise ModelError(f"model {self.name} has no stored versions (asked for {version})")
+
+    def text_encoder(self) -> TextEncoder | None:
+        """The encoder whose embeddings the model classifies, when it has one."""
+        return None
 
     def class_id(self, label: object) -> int | None:
         """A target value as a class id: numbers are ids, strings are class names."""

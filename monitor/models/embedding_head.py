@@ -13,10 +13,10 @@ import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from monitor.config import EmbeddingHeadModelConfig
 from monitor.errors import ModelError
-from monitor.models.base import Model, ModelInputs, Scores
+from monitor.models.base import Model, ModelInputs, Scores, TextEncoder
 from monitor.models.encoder import SentenceEncoder
+from monitor.models.specs import EmbeddingHeadModelConfig
 
 HEAD_FILE = "head.joblib"
 META_FILE = "head.json"
@@ -65,7 +65,7 @@ class Head:
 
 
 def fit_head(
-    encoder: SentenceEncoder,
+    encoder: TextEncoder,
     texts: list[str],
     labels: list[str],
     *,
@@ -93,17 +93,23 @@ def fit_head(
 
 
 class EmbeddingHeadModel(Model):
-    """Scores texts with the head; the FM's embedding of each text goes to embedding drift."""
+    """Scores texts with the head; the FM's embedding of each text goes to embedding drift.
+
+    Its versions are heads fitted on the same encoder: `at_version` gives a model that
+    shares this one's encoder (and its cache) with another head.
+    """
+
+    versioned = True
 
     def __init__(
-        self, config: EmbeddingHeadModelConfig, encoder: SentenceEncoder | None = None
+        self,
+        config: EmbeddingHeadModelConfig,
+        encoder: SentenceEncoder | None = None,
+        head: Head | None = None,
     ) -> None:
         self.config = config
         self.encoder = encoder or SentenceEncoder.from_config(config)
-        self.use_head(Head.load(config.head))
-
-    def use_head(self, head: Head) -> None:
-        """Switch to `head` (a retrain or a rollback); refuses one fitted on another encoder."""
+        head = head or Head.load(config.head)
         if head.encoder != self.encoder.identity:
             raise ModelError(
                 f"head {head.version} was fitted on encoder {head.encoder}, "
@@ -114,11 +120,22 @@ class EmbeddingHeadModel(Model):
         self.version = head.version
         self.name = self.encoder.identity.split("@")[0]
 
+    def at_version(self, version: str, folder: Path) -> EmbeddingHeadModel:
+        head = Head.load(folder)
+        if head.version != version:
+            raise ModelError(f"{folder} holds head {head.version}, not version {version}")
+        return EmbeddingHeadModel(self.config, encoder=self.encoder, head=head)
+
+    def text_encoder(self) -> SentenceEncoder:
+        return self.encoder
+
     def _score(self, inputs: ModelInputs) -> Scores:
-        # one head for the whole window, even if a retrain promotes another meanwhile
-        head = self.head
         embeddings = self.encoder.encode(list(inputs))
-        probabilities = head.classifier.predict_proba(embeddings)
+        probabilities = self.head.classifier.predict_proba(embeddings)
         return Scores(
-            probabilities.argmax(axis=1), head.labels, probabilities, embeddings, head.version
+            probabilities.argmax(axis=1),
+            self.head.labels,
+            probabilities,
+            embeddings,
+            self.head.version,
         )

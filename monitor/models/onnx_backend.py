@@ -13,7 +13,6 @@ import inspect
 import logging
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from monitor.atomic import write_file
 from monitor.errors import ModelError
 
 log = logging.getLogger("driftwarden.models")
@@ -80,7 +80,7 @@ class _Exported(torch.nn.Module):
         self.kind = kind
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        from monitor.models.encoder import mean_pool
+        from monitor.models.batching import mean_pool
 
         batch = dict(zip(self.names, inputs, strict=True))
         if self.kind == "classifier":
@@ -90,20 +90,6 @@ class _Exported(torch.nn.Module):
 
 
 OUTPUTS = {"encoder": ["embedding"], "classifier": ["logits", "embedding"]}
-
-
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    # Two processes may export at once: each writes its own file, the rename is atomic.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-    os.close(handle)
-    try:
-        write(Path(scratch))
-        os.chmod(scratch, 0o644)  # mkstemp's 0600 would hide the cache from other users
-        os.replace(scratch, target)
-    finally:
-        if os.path.exists(scratch):
-            os.remove(scratch)
 
 
 def export_encoder(
@@ -137,7 +123,7 @@ def export_encoder(
                 dynamo=False,  # the TorchScript exporter needs no onnxscript and takes 2 s
             )
 
-    _write_atomically(target, write)
+    write_file(target, write)
 
 
 def quantize_encoder(source: Path, target: Path) -> None:
@@ -164,7 +150,7 @@ def quantize_encoder(source: Path, target: Path) -> None:
         finally:
             logging.disable(previous)
 
-    _write_atomically(target, write)
+    write_file(target, write)
 
 
 class OnnxEncoder:

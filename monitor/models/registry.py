@@ -1,22 +1,18 @@
-"""Model plugins by config `type`: the built-ins and any `driftwarden.models` entry point."""
+"""Building the model a monitor's `model:` block names, through the plugin registry."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from monitor.errors import ModelError
 from monitor.models.base import Model
-from monitor.plugins import load_plugin
-
-GROUP = "driftwarden.models"
-BUILT_IN = {
-    "transformers": "monitor.models.transformers:TransformersModel",
-    "embedding-head": "monitor.models.embedding_head:EmbeddingHeadModel",
-    "sklearn": "monitor.models.sklearn:SklearnModel",
-}
+from monitor.plugins import MODELS, REGISTRY, ModelConfig
 
 
-def load_model(config: Any) -> Model:
-    """Build the model a monitor's `model:` block names."""
-    factory = load_plugin(GROUP, BUILT_IN, config.type, "model.type")
-    model: Model = factory(config)
+def load_model(config: ModelConfig) -> Model:
+    """The model of type `config.type`, built from its config (weights loaded now)."""
+    model = REGISTRY.create(MODELS, config.type, config)
+    if not isinstance(model, Model):
+        raise ModelError(
+            f"model plugin {config.type!r} built a {type(model).__name__}, "
+            "not a monitor.models.base.Model"
+        )
     return model

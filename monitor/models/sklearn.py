@@ -8,9 +8,9 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from monitor.config import SklearnModelConfig
 from monitor.errors import ModelError
 from monitor.models.base import Model, ModelInputs, Scores
+from monitor.models.specs import SklearnModelConfig
 
 
 class SklearnModel(Model):

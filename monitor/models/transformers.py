@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monitor.config import TransformersModelConfig
 from monitor.errors import ModelError
 from monitor.models.base import Model, ModelInputs, Scores
-from monitor.models.encoder import TextRunner, directory_identity
+from monitor.models.encoder import directory_identity
+from monitor.models.specs import TransformersModelConfig
+from monitor.models.text_runner import TextRunner
 
 
 def _check_classifier(path: Path) -> None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from monitor.atomic import publish_folder
 from monitor.demo.app import data_dir
 from monitor.errors import DriftwardenError
 from monitor.models.embedding_head import HEAD_FILE, META_FILE, fit_head
@@ -46,16 +45,9 @@ def ensure_reference_head(
     usable = reference[reference[TEXT].astype(str).str.strip() != ""]
     log.info("fitting a head on the %d reference rows (cached in %s)", len(usable), folder)
     head = fit_head(encoder, usable[TEXT].astype(str).tolist(), usable[LABEL].tolist(), seed=0)
+    # a replay running beside this one never reads half a head; the first to publish wins
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        # fit into a private folder and rename: a replay running beside this one never
-        # reads half a head, and whichever rename lands first wins
-        staging = Path(tempfile.mkdtemp(prefix=".head-", dir=folder.parent))
-        head.save(staging)
-        try:
-            staging.rename(folder)
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
+        publish_folder(folder, head.save, done=META_FILE)
     except OSError as exc:
         raise DriftwardenError(f"cannot store the scenario head in {folder}: {exc}") from None
     if not (folder / HEAD_FILE).is_file():

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from monitor.demo import transforms
-from monitor.demo.corpus import LABELS, generate_reviews
+from monitor.corpus import LABELS, generate_reviews, transforms
 from monitor.replay.scenario import LABEL, TEXT, Phase, Scenario, SourceSpec
 
 log = logging.getLogger("driftwarden.replay")

@@ -20,6 +20,7 @@ import pandas as pd
 from monitor.clock import SimulatedClock
 from monitor.config import EmbeddingHeadModelConfig, MonitorConfig
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
+from monitor.cycle.scoring import row_check
 from monitor.errors import DriftwardenError, UsageError
 from monitor.exporter.collector import MonitorInfo, StoreCollector
 from monitor.models.base import Model
@@ -29,7 +30,8 @@ from monitor.replay.scenario import LABEL, TEXT, Scenario
 from monitor.replay.scoring import RuleScore, check_expectations, score_rule
 from monitor.replay.source import ScenarioSource
 from monitor.store import Store, open_store
-from monitor.store.repository import run_summaries, watermark
+from monitor.store.repository import watermark
+from monitor.views.runs import run_summaries
 
 log = logging.getLogger("driftwarden.replay")
 
@@ -101,7 +103,8 @@ def replay(
         reference = planner.reference()  # first: CSV pools serve the reference before windows
         planned = planner.windows()
         model, config = _build_model(scenario, reference, home)
-        source = ScenarioSource(planned, config.columns, spec.clock.start, spec.clock.step)
+        check = row_check(model, config)
+        source = ScenarioSource(planned, config.columns, spec.clock.start, spec.clock.step, check)
         runtime = MonitorRuntime(config, source, model, reference[[TEXT, LABEL]])
         windows, series = _run_windows(scenario, runtime, store, source, planned, progress)
     finally:
@@ -226,7 +229,7 @@ def _dispatcher(
         store,
         scenario.spec.hooks,
         clock,
-        runtimes={runtime.name: runtime},
+        monitors={runtime.name: runtime},
         workers=1,
         share_models=True,
         # retries wait on the simulated clock: a replay never sleeps

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from monitor.config import (
     PACKAGED_ENCODER,
     Duration,
-    HookConfig,
+    HookChoice,
     MonitorConfig,
     RelPath,
     Strict,
@@ -27,7 +27,7 @@ from monitor.config import (
     load_yaml,
     problems_of,
 )
-from monitor.demo.corpus import DOMAINS, LABELS
+from monitor.corpus import DOMAINS, LABELS
 from monitor.errors import ConfigError, SourceError
 from monitor.sources.files import read_table
 
@@ -156,7 +156,7 @@ class ScenarioSpec(Strict):
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     reference: ReferenceSpec
     monitor: MonitorBlock = Field(default_factory=lambda: MonitorBlock())
-    hooks: dict[str, HookConfig] = Field(default_factory=dict)
+    hooks: dict[str, HookChoice] = Field(default_factory=dict)
     phases: list[Phase] = Field(min_length=1)
     expect: dict[str, Expectation] = Field(default_factory=dict)
 
@@ -336,7 +336,7 @@ def _cross_check(spec: ScenarioSpec, monitor: MonitorConfig | None) -> list[str]
     if monitor is None:
         return problems
     rules = [rule.name for rule in monitor.alerts]
-    problems += alert_rule_problems(monitor.alerts, spec.hooks, "monitor", monitor.model.type)
+    problems += alert_rule_problems(monitor.alerts, spec.hooks, "monitor", monitor.model)
     has_onset = any(phase.drift for phase in spec.phases)
     for name, expectation in spec.expect.items():
         if name not in rules:

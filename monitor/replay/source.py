@@ -11,7 +11,7 @@ from monitor.config import ColumnsConfig
 from monitor.errors import SourceError
 from monitor.replay.mix import PlannedWindow
 from monitor.sources.base import Source, Window
-from monitor.sources.rows import ROW_ID, split_usable
+from monitor.sources.rows import ROW_ID, RowCheck, split_usable
 
 
 class ScenarioSource(Source):
@@ -27,9 +27,11 @@ class ScenarioSource(Source):
         columns: ColumnsConfig,
         start: datetime,
         step: timedelta,
+        check: RowCheck | None = None,
     ) -> None:
         self.windows = list(windows)
         self.columns = columns
+        self.check = check or RowCheck(columns)
         self.start = start
         self.step = step
 
@@ -45,7 +47,7 @@ class ScenarioSource(Source):
             return None
         planned = self.windows[index]
         rows = planned.rows.assign(**{ROW_ID: [f"w{index}:{i}" for i in range(len(planned.rows))]})
-        usable, rejected, _ = split_usable(rows, self.columns, limit=None)
+        usable, rejected, _ = split_usable(rows, self.check, limit=None)
         return Window(
             rows=usable,
             rejected=rejected,

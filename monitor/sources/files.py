@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from monitor.config import ColumnsConfig, StreamConfig, WindowConfig
 from monitor.errors import SourceError
-from monitor.sources.base import FILE, LINE, TabularSource
+from monitor.sources.base import SourceContext
+from monitor.sources.specs import FilesStreamConfig
+from monitor.sources.tabular import FILE, LINE, TabularSource
 
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
 _FORMATS[".ndjson"] = "jsonl"
@@ -48,10 +49,15 @@ def read_table(path: Path, declared: str | None = None) -> pd.DataFrame:
 class FileSource(TabularSource):
     """Every file the glob matches, re-read only when its size or mtime changes."""
 
-    def __init__(self, stream: StreamConfig, columns: ColumnsConfig, window: WindowConfig) -> None:
-        super().__init__(columns, window, stream.timestamp_column)
-        self.stream = stream
+    def __init__(self, config: FilesStreamConfig, context: SourceContext) -> None:
+        super().__init__(context, config.timestamp_column)
+        self.stream = config
         self._cache: dict[str, tuple[tuple[int, int], pd.DataFrame]] = {}
+
+    def waiting_reason(self) -> str | None:
+        if glob.glob(self.stream.path):
+            return None
+        return f"no stream files match {self.stream.path} yet; waiting for them"
 
     def _frame(self) -> pd.DataFrame:
         paths = sorted(glob.glob(self.stream.path))

@@ -5,11 +5,17 @@ from __future__ import annotations
 import pandas as pd
 
 from monitor.config import ColumnsConfig, WindowConfig
-from monitor.sources.base import FILE, LINE, TabularSource
+from monitor.sources.base import SourceContext
+from monitor.sources.rows import RowCheck
+from monitor.sources.tabular import FILE, LINE, TabularSource
 
 
 class MemorySource(TabularSource):
-    """Rows held in memory; `append` adds more, as a new file would."""
+    """Rows held in memory; `append` adds more, as a new file would.
+
+    Not a plugin (nothing in a config could fill it): tests and embedding code build it.
+    `check` is the row rule; by default the columns' input check, labels unchecked.
+    """
 
     def __init__(
         self,
@@ -17,8 +23,10 @@ class MemorySource(TabularSource):
         window: WindowConfig,
         timestamp_column: str | None = None,
         name: str = "memory",
+        check: RowCheck | None = None,
     ) -> None:
-        super().__init__(columns, window, timestamp_column)
+        context = SourceContext(name, columns, window, check or RowCheck(columns))
+        super().__init__(context, timestamp_column)
         self.name = name
         self._parts: list[pd.DataFrame] = []
         self._lines = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -15,12 +14,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from monitor.errors import StoreError
+from monitor.store.urls import safe_url, with_driver
 
 log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).parent / "alembic"
@@ -72,7 +72,7 @@ def create_store_engine(url: str) -> Engine:
     except ArgumentError:
         raise StoreError(f"{url!r} is not a SQLAlchemy database URL") from None
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(_with_driver(parsed), pool_pre_ping=True, json_serializer=dump_json)
+        return create_engine(with_driver(parsed), pool_pre_ping=True, json_serializer=dump_json)
     memory = parsed.database in (None, "", ":memory:")
     if not memory and not (parsed.database or "").startswith("file:"):
         folder = Path(parsed.database or "").expanduser().resolve().parent
@@ -86,15 +86,6 @@ def create_store_engine(url: str) -> Engine:
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def _with_driver(url: URL) -> URL:
-    """`postgresql://` with psycopg 3 when psycopg2 (SQLAlchemy 2.0's default) is absent."""
-    if url.drivername != "postgresql":
-        return url
-    if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
-        return url.set(drivername="postgresql+psycopg")
-    return url
 
 
 def _lock_for_migrations(connection: Connection) -> None:
@@ -131,9 +122,9 @@ class Store:
         try:
             migrate(self.engine)
         except OperationalError as exc:
-            raise StoreError(f"cannot open store {_safe(url)}: {exc.orig}") from None
+            raise StoreError(f"cannot open store {safe_url(url)}: {exc.orig}") from None
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate store {_safe(url)}: {exc}") from None
+            raise StoreError(f"cannot migrate store {safe_url(url)}: {exc}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -144,7 +135,7 @@ class Store:
             with session.begin():
                 yield session
         except OperationalError as exc:
-            raise StoreError(f"store {_safe(self.url)} failed: {exc.orig}") from exc
+            raise StoreError(f"store {safe_url(self.url)} failed: {exc.orig}") from exc
         finally:
             session.close()
 
@@ -154,20 +145,12 @@ class Store:
         try:
             yield session
         except OperationalError as exc:
-            raise StoreError(f"store {_safe(self.url)} failed: {exc.orig}") from exc
+            raise StoreError(f"store {safe_url(self.url)} failed: {exc.orig}") from exc
         finally:
             session.close()
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid url>"
 
 
 def open_store(url: str) -> Store:

@@ -1,21 +1,24 @@
-"""Read-only queries behind the Prometheus exporter: new runs, latest values, alert and hook state.
-
-The alert-state and hook-delivery tables belong to later migrations; their readers find them
-by reflection and return None while a store does not have them.
-"""
+"""Read-only queries behind the Prometheus exporter: new runs, latest values, alert rule
+states and hook attempts, on the tables the migrations create (`monitor.store.schema`)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, bindparam, func, inspect, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from monitor.store.schema import MetricValueRow, MonitorRow, RunRow
+from monitor.store.schema import (
+    AlertStateRow,
+    HookAttemptRow,
+    MetricValueRow,
+    MonitorRow,
+    RunRow,
+)
+
+FIRING = "firing"  # AlertStateRow.state of a firing rule (monitor.alerts.rules.FIRING)
 
 _CHUNK = 500
 # A Connection is cheaper than a Session for a scrape's few plain reads; both work.
@@ -117,131 +120,25 @@ def store_reachable(session: Reader) -> None:
     session.execute(select(func.count()).select_from(MonitorRow).limit(1)).scalar()
 
 
-# ---------------------------------------------------------------- optional tables
+# ---------------------------------------------------------------- alerts and hook attempts
+
+_ALERT_STATES = select(MonitorRow.name, AlertStateRow.rule, AlertStateRow.state).join(
+    MonitorRow, MonitorRow.id == AlertStateRow.monitor_id
+)
+# `hook_deliveries_total` counts attempts: the audit table has one row per attempt
+_ATTEMPT_COUNTS = select(
+    HookAttemptRow.monitor, HookAttemptRow.hook, HookAttemptRow.outcome, func.count()
+).group_by(HookAttemptRow.monitor, HookAttemptRow.hook, HookAttemptRow.outcome)
 
 
-@dataclass(frozen=True)
-class _Shape:
-    """A table found by reflection, the columns that play each role in it, and the query."""
-
-    table: Table
-    monitor: str  # a monitor id (joined to `monitors`) or a monitor name column
-    by_id: bool
-    key: str  # rule name, or hook name
-    state: str  # rule state, or delivery outcome
-    query: Any = None
+def alert_states(session: Reader) -> list[tuple[str, str, bool]]:
+    """(monitor, rule, firing) for every stored rule state."""
+    return [
+        (monitor, rule, state == FIRING) for monitor, rule, state in session.execute(_ALERT_STATES)
+    ]
 
 
-_ALERT_TABLES = ("alert_states", "alert_rule_states", "alert_state", "rule_states")
-# `hook_deliveries_total` counts attempts: the audit table has one row per attempt; an
-# outbox table (one row per delivery, no monitor column) is passed over.
-_DELIVERY_TABLES = ("hook_attempts", "hook_delivery_attempts", "delivery_attempts")
-_RULE_COLUMNS = ("rule", "rule_name", "name")
-_HOOK_COLUMNS = ("hook", "hook_name")
-_STATE_COLUMNS = ("state", "status")
-_OUTCOME_COLUMNS = ("outcome", "status", "state")
-# Stored delivery statuses as the exporter's `outcome` label (DESIGN: delivered|retry|failed).
-_OUTCOMES = {
-    "delivered": "delivered",
-    "ok": "delivered",
-    "success": "delivered",
-    "succeeded": "delivered",
-    "retry": "retry",
-    "retrying": "retry",
-    "error": "retry",
-    "failed": "failed",
-    "gave_up": "failed",
-    "dead": "failed",
-}
-
-
-def _pick(columns: Collection[str], candidates: Sequence[str]) -> str | None:
-    return next((name for name in candidates if name in columns), None)
-
-
-class OptionalTables:
-    """Finds the alert-state and hook-delivery tables when a store has them.
-
-    A table that is absent is looked for again at most every `recheck_s` seconds, so a
-    scrape does not reflect the schema each time; a found table is kept.
-    """
-
-    def __init__(self, engine: Engine, recheck_s: float = 60.0) -> None:
-        self.engine = engine
-        self.recheck_s = recheck_s
-        self._alerts: _Shape | None = None
-        self._deliveries: _Shape | None = None
-        self._checked_at = -float("inf")
-
-    def _refresh(self) -> None:
-        if (self._alerts and self._deliveries) or (
-            time.monotonic() - self._checked_at < self.recheck_s
-        ):
-            return
-        self._checked_at = time.monotonic()
-        names = set(inspect(self.engine).get_table_names())
-        if self._alerts is None:
-            shape = self._shape(names, _ALERT_TABLES, _RULE_COLUMNS, _STATE_COLUMNS)
-            self._alerts = shape and replace(shape, query=self._alert_query(shape))
-        if self._deliveries is None:
-            shape = self._shape(names, _DELIVERY_TABLES, _HOOK_COLUMNS, _OUTCOME_COLUMNS)
-            self._deliveries = shape and replace(shape, query=self._delivery_query(shape))
-
-    def _shape(
-        self, names: set[str], tables: Sequence[str], keys: Sequence[str], states: Sequence[str]
-    ) -> _Shape | None:
-        for name in tables:
-            if name not in names:
-                continue
-            table = Table(name, MetaData(), autoload_with=self.engine)
-            columns = set(table.c.keys())
-            monitor = _pick(columns, ("monitor_id", "monitor"))
-            key = _pick(columns, keys)
-            state = _pick(columns, [s for s in states if s != key])
-            if monitor and key and state:
-                return _Shape(table, monitor, monitor == "monitor_id", key, state)
-        return None
-
-    def _alert_query(self, shape: _Shape) -> Any:
-        return self._select(shape, shape.table.c[shape.state])
-
-    def _delivery_query(self, shape: _Shape) -> Any:
-        monitor, key, status = self._columns(shape)
-        return self._select(shape, status, func.count()).group_by(monitor, key, status)
-
-    def alert_states(self, session: Reader) -> list[tuple[str, str, bool]] | None:
-        """(monitor, rule, firing) per stored rule state; None without an alert-state table."""
-        self._refresh()
-        shape = self._alerts
-        if shape is None:
-            return None
-        rows = session.execute(shape.query)
-        return [(monitor, str(key), str(state) == "firing") for monitor, key, state in rows]
-
-    def delivery_counts(self, session: Reader) -> list[tuple[str, str, str, int]] | None:
-        """(monitor, hook, outcome, attempts); None without a hook-delivery table."""
-        self._refresh()
-        shape = self._deliveries
-        if shape is None:
-            return None
-        rows = session.execute(shape.query)
-        counts: dict[tuple[str, str, str], int] = {}
-        for monitor, hook, outcome, count in rows:
-            label = _OUTCOMES.get(str(outcome).lower(), str(outcome).lower())
-            key = (monitor, str(hook), label)
-            counts[key] = counts.get(key, 0) + int(count)
-        return [(*key, count) for key, count in sorted(counts.items())]
-
-    @staticmethod
-    def _columns(shape: _Shape) -> tuple[Any, Any, Any]:
-        """The monitor-name, key and state columns of a shape."""
-        table = shape.table
-        monitor = MonitorRow.name if shape.by_id else table.c[shape.monitor]
-        return monitor, table.c[shape.key], table.c[shape.state]
-
-    def _select(self, shape: _Shape, *extra: Any) -> Any:
-        monitor, key, _ = self._columns(shape)
-        query = select(monitor, key, *extra).select_from(shape.table)
-        if shape.by_id:
-            query = query.join(MonitorRow, MonitorRow.id == shape.table.c[shape.monitor])
-        return query
+def attempt_counts(session: Reader) -> list[tuple[str, str, str, int]]:
+    """(monitor, hook, outcome, attempts), sorted; outcomes: delivered, retry, failed."""
+    rows = session.execute(_ATTEMPT_COUNTS)
+    return sorted((monitor, hook, outcome, int(count)) for monitor, hook, outcome, count in rows)

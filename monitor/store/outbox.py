@@ -175,10 +175,10 @@ def record_attempt(
     row.updated_at = started_at
 
 
-def attempts(
+def attempt_rows(
     session: Session, *, monitor: str | None = None, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """Delivery attempts, oldest first (the newest `limit`), in the `hooks --json` shape."""
+) -> list[tuple[HookAttemptRow, str]]:
+    """Delivery attempts with their delivery's status, oldest first (the newest `limit`)."""
     query = select(HookAttemptRow, HookDeliveryRow.status).join(
         HookDeliveryRow, HookDeliveryRow.delivery_id == HookAttemptRow.delivery_id
     )
@@ -187,26 +187,7 @@ def attempts(
     query = query.order_by(HookAttemptRow.id.desc())
     if limit is not None:
         query = query.limit(limit)
-    rows = list(reversed(session.execute(query).all()))
-    return [
-        {
-            "attempt_id": row.id,
-            "delivery_id": row.delivery_id,
-            "monitor": row.monitor,
-            "rule": row.rule,
-            "hook": row.hook,
-            "event": row.event,
-            "attempt": row.attempt,
-            "outcome": row.outcome,
-            "status_code": row.status_code,
-            "exit_status": row.exit_status,
-            "duration_seconds": round(row.duration_seconds, 4),
-            "started_at": row.started_at.isoformat().replace("+00:00", "Z"),
-            "detail": row.detail,
-            "delivery_status": status,
-        }
-        for row, status in rows
-    ]
+    return [(row, status) for row, status in reversed(session.execute(query).all())]
 
 
 def delivery_counts(session: Session) -> dict[str, int]:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
-from monitor.metrics.result import FEATURE_DRIFT, Result
+from monitor.metrics.result import Result
 from monitor.sources.rows import Rejected
 from monitor.store.schema import (
     MetricValueRow,
@@ -240,17 +240,22 @@ def set_stage_seconds(session: Session, run_id: int, seconds: dict[str, float]) 
         run.stage_seconds = dict(seconds)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+@dataclass(frozen=True)
+class StoredRun:
+    """A run row, its monitor's name, and its metric values in insertion order."""
+
+    run: RunRow
+    monitor: str
+    values: list[MetricValueRow]
 
 
-def run_summaries(
+def stored_runs(
     session: Session,
     monitor: str | None = None,
     limit: int | None = None,
     run_ids: Sequence[int] | None = None,
-) -> list[dict[str, Any]]:
-    """Runs in the `runs --json` shape, oldest first (the newest `limit` when given)."""
+) -> list[StoredRun]:
+    """Runs with their metric values, oldest first (the newest `limit` when given)."""
     query = select(RunRow, MonitorRow.name).join(MonitorRow, MonitorRow.id == RunRow.monitor_id)
     if monitor is not None:
         query = query.where(MonitorRow.name == monitor)
@@ -266,39 +271,10 @@ def run_summaries(
         for value in session.scalars(
             select(MetricValueRow)
             .where(MetricValueRow.run_id.in_(ids[start : start + _CHUNK]))
-            .order_by(MetricValueRow.id)  # insertion order: the same JSON on every backend
+            .order_by(MetricValueRow.id)  # insertion order: the same on every backend
         ):
             values.setdefault(value.run_id, []).append(value)
-    summaries = []
-    for run, name in rows:
-        metrics: dict[str, Any] = {}
-        features: dict[str, Any] = {}
-        for value in values.get(run.id, []):
-            if value.name == FEATURE_DRIFT:
-                features[value.feature] = {
-                    "method": value.method,
-                    "score": value.value,
-                    "threshold": value.threshold,
-                    "drifted": value.drifted,
-                }
-            elif not value.feature:
-                metrics[value.name] = value.value
-        summaries.append(
-            {
-                "run_id": run.id,
-                "monitor": name,
-                "window_start": _iso(run.window_start),
-                "window_end": _iso(run.window_end),
-                "status": run.status,
-                "error": run.error,
-                "rows": run.rows,
-                "quarantined": run.quarantined,
-                "model_version": run.model_version,
-                "metrics": metrics,
-                "features": features,
-            }
-        )
-    return summaries
+    return [StoredRun(run, name, values.get(run.id, [])) for run, name in rows]
 
 
 def drift_details(session: Session, run_id: int) -> list[MetricValueRow]:

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from monitor.alerts import evaluate_rules
+from monitor.config import MonitorConfig, parse_config
 from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_registry
 from monitor.metrics.result import DriftScore, Result
 from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store
+from monitor.store.outbox import DELIVERED, FAILED, RETRY, pending, record_attempt
 from monitor.store.repository import record_run
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.txt"
@@ -43,7 +45,7 @@ def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float)
         {"predicted_class": DriftScore("predicted_class", "jensenshannon", 0.125, 0.1, True)},
         DriftScore("embedding", "model", 0.8125, 0.625, True),
         {"accuracy": accuracy, "precision": 0.5, "recall": 0.75, "f1": 0.625, "roc_auc": 0.875},
-        {"mean_confidence": 0.875, "labelled_rows": 64.0},
+        {"mean_confidence": 0.875, "estimated_accuracy": 0.875, "labelled_rows": 64.0},
     )
 
 
@@ -59,6 +61,38 @@ TABULAR_FEATURES = {
     "tenure": ("psi", 0.125, 0.1, True),
     "region": ("jensenshannon", 0.0625, 0.1, False),
 }
+# The rules the stored alert states come from: data-drift fires on the first reviews window
+# (drifted share 1/3 > 0.2) and queues a retrain and a page; accuracy-drop is pending after
+# the third (accuracy 0.625 < 0.7, once of twice). The retired monitor's rule fires too.
+RULES = [
+    {"name": "data-drift", "metric": "drifted_share", "above": 0.2, "hooks": ["retrain", "page"]},
+    {"name": "accuracy-drop", "metric": "accuracy", "below": 0.7, "for": 2},
+]
+
+
+def monitor_configs() -> dict[str, MonitorConfig]:
+    def monitor(name: str, alerts: list[dict[str, object]]) -> dict[str, object]:
+        return {
+            "name": name,
+            "model": {"type": "sklearn", "path": "model.joblib"},
+            "reference": {"path": "reference.csv"},
+            "stream": {"path": "stream/*.csv"},
+            "columns": {"features": ["x"], "target": "y"},
+            "alerts": alerts,
+        }
+
+    document = {
+        "hooks": {
+            "retrain": {"type": "webhook", "url": "http://127.0.0.1:9/retrain"},
+            "page": {"type": "command", "argv": ["true"]},
+        },
+        "monitors": [
+            monitor("reviews", RULES),
+            monitor("tabular", []),
+            monitor("retired", [{**RULES[0], "hooks": []}]),
+        ],
+    }
+    return {m.name: m for m in parse_config(document).monitors}
 
 
 def rejected(n: int, batch: str) -> list[Rejected]:
@@ -66,11 +100,12 @@ def rejected(n: int, batch: str) -> list[Rejected]:
 
 
 def record(
-    store: Store, monitor: str, minute: int, *, status: str = "ok", **fields: object
+    store: Store, monitor: MonitorConfig, minute: int, *, status: str = "ok", **fields: object
 ) -> None:
+    """Record a run as a cycle does: the run and its alert rules in one transaction."""
     start = T0 + timedelta(minutes=minute)
     run = RunRecord(
-        monitor=monitor,
+        monitor=monitor.name,
         window_start=start,
         window_end=start + timedelta(minutes=5),
         started_at=start + timedelta(minutes=5),
@@ -79,51 +114,32 @@ def record(
         **fields,  # type: ignore[arg-type]
     )
     with store.transaction() as session:
-        record_run(session, run)
+        run_id = record_run(session, run)
+        if status == "ok":
+            evaluate_rules(session, monitor, run_id, run.finished_at)
 
 
-def add_alert_and_hook_tables(store: Store) -> None:
-    """The shapes the alerts migration gives these tables, reduced to what /metrics reads
-    (so this golden file does not depend on that migration being present)."""
-    with store.engine.begin() as connection:
-        for table in ("hook_attempts", "hook_deliveries", "alert_events", "alert_states"):
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-        connection.execute(
-            text(
-                "CREATE TABLE alert_states "
-                "(id INTEGER PRIMARY KEY, monitor_id INTEGER, rule TEXT, state TEXT)"
-            )
-        )
-        connection.execute(
-            text(
-                "CREATE TABLE hook_attempts "
-                "(id INTEGER PRIMARY KEY, monitor TEXT, hook TEXT, outcome TEXT)"
-            )
-        )
-        connection.execute(
-            text(
-                "INSERT INTO alert_states (monitor_id, rule, state) SELECT id, 'data-drift', "
-                "'firing' FROM monitors WHERE name = 'reviews' UNION ALL SELECT id, "
-                "'accuracy-drop', 'pending' FROM monitors WHERE name = 'reviews' UNION ALL "
-                "SELECT id, 'data-drift', 'firing' FROM monitors WHERE name = 'retired'"
-            )
-        )
-        connection.execute(
-            text(
-                "INSERT INTO hook_attempts (monitor, hook, outcome) VALUES "
-                "('reviews', 'retrain', 'retry'), ('reviews', 'retrain', 'delivered'), "
-                "('reviews', 'page', 'failed'), ('reviews', 'retrain', 'retry')"
-            )
-        )
+def attempt_deliveries(store: Store, outcomes: dict[str, list[str]]) -> None:
+    """Record each pending delivery's attempts, hook by hook, as the dispatcher does."""
+    started = T0 + timedelta(hours=1)
+    for hook, planned in outcomes.items():
+        for outcome in planned:
+            with store.transaction() as session:
+                (delivery,) = [d for d in pending(session) if d.hook == hook]
+                record_attempt(
+                    session, delivery, outcome=outcome, started_at=started, duration_seconds=0.5
+                )
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
+    """A store created by the real migrations, filled through the real repository."""
     opened = Store(f"sqlite:///{tmp_path / 'fixed.db'}")
+    monitors = monitor_configs()
     stages = {"read": 0.02, "score": 0.7, "metrics": 0.3}
     record(
         opened,
-        "reviews",
+        monitors["reviews"],
         0,
         rows=64,
         quarantined=rejected(2, "a"),
@@ -133,7 +149,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     )
     record(
         opened,
-        "reviews",
+        monitors["reviews"],
         5,
         status="error",
         error="SourceError: stream.csv is unreadable",
@@ -142,7 +158,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     )
     record(
         opened,
-        "reviews",
+        monitors["reviews"],
         10,
         rows=60,
         quarantined=rejected(4, "b"),
@@ -152,15 +168,22 @@ def store(tmp_path: Path) -> Iterator[Store]:
     )
     record(
         opened,
-        "tabular",
+        monitors["tabular"],
         0,
         rows=1000,
         model_version="sk-1",
         result=result(TABULAR_FEATURES, 0.75),
         stage_seconds={"read": 0.2, "metrics": 1.5},
     )
-    record(opened, "retired", 0, rows=10, model_version="old", result=result(TEXT_FEATURES, 1.0))
-    add_alert_and_hook_tables(opened)
+    record(
+        opened,
+        monitors["retired"],
+        0,
+        rows=10,
+        model_version="old",
+        result=result(TEXT_FEATURES, 1.0),
+    )
+    attempt_deliveries(opened, {"retrain": [RETRY, RETRY, DELIVERED], "page": [FAILED]})
     yield opened
     opened.close()
 
@@ -214,7 +237,8 @@ def test_the_feature_cap_keeps_the_most_drifted(store: Store) -> None:
 def test_new_runs_are_folded_in_and_a_restart_reads_the_same(store: Store) -> None:
     first = StoreCollector(store, MONITORS)
     exposition(build_registry(first))
-    record(store, "fresh", 20, rows=7, model_version="head-x", result=result(TEXT_FEATURES, 1.0))
+    fresh = monitor_configs()["tabular"].model_copy(update={"name": "fresh", "alerts": []})
+    record(store, fresh, 20, rows=7, model_version="head-x", result=result(TEXT_FEATURES, 1.0))
     later = exposition(build_registry(first))
     assert 'driftwarden_rows_scored_total{monitor="fresh"} 7.0' in later
     assert 'driftwarden_runs_total{monitor="reviews",outcome="error"} 1.0' in later
@@ -222,13 +246,14 @@ def test_new_runs_are_folded_in_and_a_restart_reads_the_same(store: Store) -> No
     assert restarted == later
 
 
-def test_without_alert_and_hook_tables_those_families_are_absent(store: Store) -> None:
-    with store.engine.begin() as connection:
-        connection.execute(text("DROP TABLE alert_states"))
-        connection.execute(text("DROP TABLE hook_attempts"))
+def test_a_store_without_rules_or_deliveries_serves_those_families_empty(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'quiet.db'}")
+    record(store, monitor_configs()["tabular"], 0, rows=10, result=result(TABULAR_FEATURES, 1.0))
     body = exposition(build_registry(StoreCollector(store, MONITORS)))
-    assert "driftwarden_alert_firing" not in body
-    assert "driftwarden_hook_deliveries_total" not in body
+    store.close()
+    assert "# TYPE driftwarden_alert_firing gauge" in body
+    assert "driftwarden_alert_firing{" not in body
+    assert "driftwarden_hook_deliveries_total{" not in body
     assert 'driftwarden_dataset_drift{monitor="tabular"} 1.0' in body
 
 
@@ -240,5 +265,6 @@ def test_an_unreadable_store_answers_the_scrape_with_store_up_0(
 
     monkeypatch.setattr(store.engine, "connect", locked)
     body = exposition(build_registry(StoreCollector(store, MONITORS)))
-    assert "driftwarden_store_up 0.0" in body
+    for monitor in ("fresh", "reviews", "tabular"):  # one sample per configured monitor
+        assert f'driftwarden_store_up{{monitor="{monitor}"}} 0.0' in body
     assert "database is locked" in caplog.text

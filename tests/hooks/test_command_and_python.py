@@ -14,7 +14,7 @@ from alerts.support import Rig, make_rig
 
 from hooks.receiver import Receiver
 from monitor.hooks import Dispatcher
-from monitor.store.outbox import attempts
+from monitor.views.hooks import attempts
 
 RULE = {"name": "accuracy-drop", "metric": "accuracy", "below": 0.8, "for": 2}
 RECORDER = """

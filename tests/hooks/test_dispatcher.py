@@ -14,7 +14,8 @@ from alerts.support import make_rig
 from hooks.receiver import Receiver
 from monitor.config import RetrainHeadHook
 from monitor.hooks import Dispatcher
-from monitor.store.outbox import attempts, delivery_counts
+from monitor.store.outbox import delivery_counts
+from monitor.views.hooks import attempts
 
 RULE = {"name": "accuracy-drop", "metric": "accuracy", "below": 0.8, "for": 1}
 
@@ -92,8 +93,8 @@ def test_retrain_deliveries_wait_for_a_process_running_their_monitor(tmp_path: P
     with rig.store.reading() as session:
         assert delivery_counts(session)["pending"] == 1
     # the monitor's own process takes it; an sklearn model cannot be retrained: failed, once
-    runtimes = {rig.monitor: rig.runtime}
-    report = Dispatcher(rig.store, rig.config.hooks, runtimes=runtimes).deliver_pending()
+    monitors = {rig.monitor: rig.runtime}
+    report = Dispatcher(rig.store, rig.config.hooks, monitors=monitors).deliver_pending()
     assert report.failed == 1
     with rig.store.reading() as session:
         (row,) = attempts(session)

@@ -15,12 +15,13 @@ import pytest
 from monitor.clock import SimulatedClock
 from monitor.config import parse_config
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
+from monitor.cycle.versions import activate_live_version
 from monitor.hooks import Dispatcher
-from monitor.hooks.versions import activate_live_version, list_versions, versions_folder
+from monitor.hooks.versions import list_versions, versions_folder
 from monitor.sources.memory import MemorySource
 from monitor.store import open_store
-from monitor.store.model_versions import decisions
-from monitor.store.repository import run_summaries
+from monitor.store.model_versions import decisions, versions
+from monitor.views.runs import run_summaries
 
 pytestmark = pytest.mark.slow
 WINDOW = 100
@@ -76,7 +77,7 @@ class HeadMonitor:
             self.store,
             self.config.hooks,
             self.clock,
-            runtimes={"reviews": self.runtime},
+            monitors={"reviews": self.runtime},
             share_models=True,  # cycles and deliveries take turns on this one thread
         )
 
@@ -117,8 +118,13 @@ def test_the_promoted_head_scores_later_imdb_windows_better(
     assert decision.promoted, decision.reason
     assert decision.candidate_accuracy - decision.current_accuracy >= 0.02
     assert (decision.train_rows, decision.holdout_rows) == (350, 150)
-    promoted = monitor.runtime.model.version
-    assert promoted == decision.candidate_version != original
+    promoted = decision.candidate_version
+    assert promoted is not None and promoted != original
+    # the hook wrote the version and marked it live; the monitor takes it up at its next cycle
+    assert monitor.runtime.model.version == original
+    with monitor.store.reading() as session:
+        (live,) = [v for v in versions(session, "reviews") if v.live]
+    assert live.version == promoted
     later = [monitor.window(imdb.iloc[i : i + WINDOW]) for i in range(5 * WINDOW, 1000, WINDOW)]
     runs = monitor.runs()
     assert [r["model_version"] for r in runs] == [original] * 5 + [promoted] * 5

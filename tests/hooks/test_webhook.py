@@ -16,7 +16,7 @@ from hooks.receiver import Receiver, free_port
 from monitor.cli import main
 from monitor.hooks import Dispatcher
 from monitor.store import open_store
-from monitor.store.outbox import attempts
+from monitor.views.hooks import attempts
 
 SECRET = "whsec-Zq81-never-in-the-store"
 FIELDS = {

@@ -17,7 +17,7 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-import monitor.models.encoder as encoder_module
+import monitor.models.text_runner as text_runner_module
 from monitor.config import EmbeddingHeadModelConfig
 from monitor.errors import ModelError
 from monitor.models.embedding_head import EmbeddingHeadModel
@@ -120,7 +120,7 @@ def test_onnx_is_the_default_and_runs_on_onnx_runtime(tiny_encoders) -> None:
     assert tiny_encoders["int8"].runtime == "onnxruntime"
     assert tiny_encoders["torch"].runtime == "torch"
     assert EmbeddingHeadModelConfig.model_fields["backend"].default == "onnx"
-    assert encoder_module.DEFAULT_BACKEND == "onnx"
+    assert text_runner_module.DEFAULT_BACKEND == "onnx"
 
 
 def test_cache_hits_and_repeats_equal_fresh_computation(tiny_encoders, texts) -> None:
@@ -150,7 +150,7 @@ def test_a_failed_export_falls_back_to_torch_with_a_reason(tiny_bert, monkeypatc
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("tracer says no")
 
-    monkeypatch.setattr(encoder_module, "load_encoder", broken)
+    monkeypatch.setattr(text_runner_module, "load_encoder", broken)
     with caplog.at_level(logging.WARNING, logger="driftwarden.models"):
         encoder = SentenceEncoder(str(tiny_bert), max_length=128)
     assert encoder.runtime == "torch" and encoder.backend == "onnx"

@@ -17,7 +17,7 @@ from monitor.replay import load_scenario, parse_scenario
 from monitor.replay.mix import WindowPlanner
 from monitor.replay.runner import ReplayReport, replay
 from monitor.store import open_store
-from monitor.store.repository import run_summaries
+from monitor.views.runs import run_summaries
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from monitor.clock import SimulatedClock
 from monitor.config import MonitorConfig
+from monitor.corpus import generate_reviews
 from monitor.cycle import MonitorRuntime
-from monitor.demo.corpus import generate_reviews
 from monitor.models.base import Model, ModelInputs, Scores
 from monitor.sources.memory import MemorySource
 

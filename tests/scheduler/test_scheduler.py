@@ -25,9 +25,12 @@ from monitor.config import ScheduleConfig
 from monitor.cycle import MonitorRuntime
 from monitor.errors import ConfigError, ModelError
 from monitor.scheduler import MonitorScheduler, build_trigger, schedule_period
-from monitor.sources.files import FileSource
+from monitor.sources.base import SourceContext
+from monitor.sources.registry import build_source
+from monitor.sources.rows import RowCheck
 from monitor.store import Store
-from monitor.store.repository import run_summaries, watermark
+from monitor.store.repository import watermark
+from monitor.views.runs import run_summaries
 
 
 def summaries(store: Store, monitor: str | None = None) -> list[dict[str, Any]]:
@@ -192,13 +195,13 @@ def test_backoff_is_capped_and_resets_after_a_success(clock: SimulatedClock, sto
     job = monitors.jobs["fake"]
     model.fail = True
     for _ in range(10):
-        job.failures += 1
+        job.backoff.failures += 1
     job._failed()
-    assert job.skip == 2  # 15 minutes of 5-minute wake-ups: at most 2 skipped
-    job.skip = 0
+    assert job.backoff.skip == 2  # 15 minutes of 5-minute wake-ups: at most 2 skipped
+    job.backoff.skip = 0
     model.fail = False
     job.wake()
-    assert job.failures == 0 and job.skip == 0
+    assert job.backoff.failures == 0 and job.backoff.skip == 0
 
 
 def test_a_read_only_store_is_a_counted_failure_not_a_crash(
@@ -249,7 +252,10 @@ def test_missing_then_unreadable_stream_files_are_logged_and_counted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = monitor_config(stream={"path": str(tmp_path / "stream" / "*.parquet")})
-    source = FileSource(config.stream, config.columns, config.window)
+    check = RowCheck(config.columns)
+    source = build_source(
+        config.stream, SourceContext(config.name, config.columns, config.window, check)
+    )
     runtime = MonitorRuntime(config, source, FakeModel(), REFERENCE)
     monitors = MonitorScheduler(
         [config], store, build=lambda _: runtime, clock=clock, scheduler=ManualScheduler()

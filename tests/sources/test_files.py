@@ -9,11 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from monitor.config import ColumnsConfig, StreamConfig, WindowConfig
+from monitor.config import ColumnsConfig, FilesStreamConfig, WindowConfig
 from monitor.errors import SourceError
+from monitor.sources.base import SourceContext
 from monitor.sources.files import FileSource
 from monitor.sources.memory import MemorySource
-from monitor.sources.rows import ROW_ID
+from monitor.sources.rows import ROW_ID, RowCheck
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TEXT = ColumnsConfig(text="text", target="label")
@@ -27,8 +28,12 @@ def source(
     pattern: str = "*.csv",
 ) -> FileSource:
     window = WindowConfig.model_validate({"rows": rows} if rows else {"duration": duration})
-    stream = StreamConfig(path=str(folder / pattern), timestamp_column=ts)
-    return FileSource(stream, TEXT, window)
+    stream = FilesStreamConfig(path=str(folder / pattern), timestamp_column=ts)
+    return FileSource(stream, context(TEXT, window))
+
+
+def context(columns: ColumnsConfig, window: WindowConfig) -> SourceContext:
+    return SourceContext("files", columns, window, RowCheck(columns))
 
 
 def drain(src, now=NOW):
@@ -131,8 +136,8 @@ def test_duration_windows_are_aligned_and_wait_for_completion(tmp_path: Path):
 
 def test_id_column_becomes_the_row_id(tmp_path: Path):
     pd.DataFrame({"id": ["x1", "x2"], "text": ["a", "b"]}).to_csv(tmp_path / "s.csv", index=False)
-    stream = StreamConfig(path=str(tmp_path / "*.csv"))
-    src = FileSource(stream, ColumnsConfig(text="text", id="id"), WindowConfig(rows=2))
+    stream = FilesStreamConfig(path=str(tmp_path / "*.csv"))
+    src = FileSource(stream, context(ColumnsConfig(text="text", id="id"), WindowConfig(rows=2)))
     window = src.read(None, NOW)
     assert window is not None and window.rows[ROW_ID].tolist() == ["x1", "x2"]
 

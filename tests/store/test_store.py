@@ -12,7 +12,8 @@ from monitor.errors import StoreError
 from monitor.metrics.result import DriftScore, Result
 from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, open_store
-from monitor.store.repository import WindowTaken, record_run, run_summaries, watermark
+from monitor.store.repository import WindowTaken, record_run, watermark
+from monitor.views.runs import run_summaries
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,8 @@ from collections.abc import Hashable
 import numpy as np
 import pandas as pd
 
-from monitor.demo.corpus import LABELS
+from monitor.corpus.reviews import check_share
+from monitor.corpus.vocabulary import LABELS
 
 RandomSource = np.random.Generator | int
 
@@ -27,14 +28,6 @@ def _generator(rng: RandomSource) -> np.random.Generator:
     if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise ValueError(f"rng must be a numpy.random.Generator or an int seed, got {rng!r}")
-
-
-def _check_fraction(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    if not 0.0 <= float(value) <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _check_columns(name: str, df: pd.DataFrame, *columns: Hashable) -> None:
@@ -73,7 +66,7 @@ def flip_labels(df: pd.DataFrame, rate: float, rng: RandomSource) -> pd.DataFram
     ['positive', 'negative']
     """
     _check_columns("df", df, "text", "label")
-    rate = _check_fraction("rate", rate)
+    rate = check_share("rate", rate)
     generator = _generator(rng)
     present = list(pd.unique(df["label"].dropna()))
     classes: list[Hashable]
@@ -105,7 +98,7 @@ def shift_class_prior(
     otherwise; the result is shuffled and gets a fresh ``RangeIndex``.
     """
     _check_columns("df", df, "text", "label")
-    positive_share = _check_fraction("positive_share", positive_share)
+    positive_share = check_share("positive_share", positive_share)
     generator = _generator(rng)
     is_positive = (df["label"] == positive_label).to_numpy()
     positive_rows = np.flatnonzero(is_positive)
@@ -146,7 +139,7 @@ def add_typos(df: pd.DataFrame, rate: float, rng: RandomSource) -> pd.DataFrame:
     adjacent-letter swap, dropped letter or duplicated letter. Whitespace is kept as it was.
     """
     _check_columns("df", df, "text")
-    rate = _check_fraction("rate", rate)
+    rate = check_share("rate", rate)
     generator = _generator(rng)
     texts = []
     for text in df["text"]:
@@ -167,7 +160,7 @@ def add_typos(df: pd.DataFrame, rate: float, rng: RandomSource) -> pd.DataFrame:
 def truncate(df: pd.DataFrame, rate: float, rng: RandomSource, max_words: int = 3) -> pd.DataFrame:
     """Cut exactly ``round(rate * len(df))`` random rows to their first ``max_words`` words."""
     _check_columns("df", df, "text")
-    rate = _check_fraction("rate", rate)
+    rate = check_share("rate", rate)
     if isinstance(max_words, bool) or not isinstance(max_words, int | np.integer) or max_words < 1:
         raise ValueError(f"max_words must be an integer >= 1, got {max_words!r}")
     generator = _generator(rng)
@@ -192,7 +185,7 @@ def inject_garbage(df: pd.DataFrame, rate: float, rng: RandomSource) -> pd.DataF
     whitespace or symbol/digit garbage such as ``"%%%% 1234 ####"``; labels are kept.
     """
     _check_columns("df", df, "text")
-    rate = _check_fraction("rate", rate)
+    rate = check_share("rate", rate)
     generator = _generator(rng)
     positions = _pick_rows(len(df), rate, generator)
     return _set_text(df, positions, [_garbage(generator) for _ in positions])
@@ -205,7 +198,7 @@ def ramp_mix(a: pd.DataFrame, b: pd.DataFrame, progress: float, rng: RandomSourc
     """
     _check_columns("a", a)
     _check_columns("b", b, *a.columns)
-    progress = _check_fraction("progress", progress)
+    progress = check_share("progress", progress)
     if len(b) < len(a):
         raise ValueError(f"b must have at least as many rows as a ({len(a)}), got {len(b)}")
     generator = _generator(rng)

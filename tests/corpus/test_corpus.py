@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor.demo import transforms
-from monitor.demo.corpus import DOMAINS, LABELS, generate_reviews
+from monitor.corpus import DOMAINS, LABELS, generate_reviews, transforms
 
 ALL_DOMAINS = dict.fromkeys(DOMAINS, 1.0)
 HARD_MARKERS = re.compile(

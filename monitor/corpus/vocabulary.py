@@ -1,4 +1,4 @@
-"""Generated review-like sentences with sentiment labels, the demo's own data (nothing downloaded).
+"""The vocabulary and sentence templates of each review domain, and of the hard cases.
 
 Each domain has its own vocabulary, templates and length profile, so mixing domains is a
 realistic covariate shift for an embedding model trained on one of them.
@@ -6,15 +6,8 @@ realistic covariate shift for an embedding model trained on one of them.
 
 from __future__ import annotations
 
-import math
-import re
-import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-
-import numpy as np
-import pandas as pd
 
 LABELS: tuple[str, str] = ("negative", "positive")
 
@@ -25,7 +18,7 @@ def _split(words: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class _DomainSpec:
+class DomainSpec:
     """Vocabulary and templates of one domain; templates use ``{field}`` placeholders."""
 
     be: str  # "is" for products used now, "was" for experiences told afterwards
@@ -35,7 +28,7 @@ class _DomainSpec:
     templates: tuple[str, ...]
 
 
-_ELECTRONICS = _DomainSpec(
+_ELECTRONICS = DomainSpec(
     be="is",
     neutral={
         "item": _split(
@@ -107,7 +100,7 @@ _ELECTRONICS = _DomainSpec(
     ),
 )
 
-_RESTAURANTS = _DomainSpec(
+_RESTAURANTS = DomainSpec(
     be="was",
     neutral={
         "item": _split(
@@ -170,7 +163,7 @@ _RESTAURANTS = _DomainSpec(
     ),
 )
 
-_MOVIES = _DomainSpec(
+_MOVIES = DomainSpec(
     be="was",
     neutral={
         "item": _split(
@@ -256,7 +249,7 @@ _MOVIES = _DomainSpec(
     ),
 )
 
-_HOTELS = _DomainSpec(
+_HOTELS = DomainSpec(
     be="was",
     neutral={
         "item": _split(
@@ -320,7 +313,7 @@ _HOTELS = _DomainSpec(
     ),
 )
 
-_BOOKS = _DomainSpec(
+_BOOKS = DomainSpec(
     be="was",
     neutral={
         "item": _split(
@@ -378,7 +371,7 @@ _BOOKS = _DomainSpec(
 
 # Hard cases shared by all domains: negation, mixed sentiment where the final clause decides,
 # and sarcasm. ``adj``/``clause``/``verdict`` follow the row's label, ``opp_*`` the other one.
-_HARD_EITHER = (
+HARD_EITHER = (
     "not {opp_adj} at all. the {aspect} {be} actually {intens} {adj}.",
     "the {aspect} {be} not {opp_adj} in the slightest; if anything it {be} {adj}.",
     "the {aspect} {be} {opp_adj} and the {aspect2} {be} {opp_adj2}, but the {item} {clause},"
@@ -386,7 +379,7 @@ _HARD_EITHER = (
     "at first glance the {aspect} {be} {intens} {opp_adj}, yet in the end the {item} {clause}.",
     "despite the {opp_adj} {aspect}, the {item} {clause}.",
 )
-_HARD_ONLY: Mapping[str, tuple[str, ...]] = {
+HARD_ONLY: Mapping[str, tuple[str, ...]] = {
     "positive": (
         "I expected to hate this {item}, but it {clause}.",
         "I was ready to complain about the {aspect}, but honestly it {be} {adj}.",
@@ -408,135 +401,11 @@ _HARD_ONLY: Mapping[str, tuple[str, ...]] = {
     ),
 }
 
-_SPECS: Mapping[str, _DomainSpec] = {
+SPECS: Mapping[str, DomainSpec] = {
     "electronics": _ELECTRONICS,
     "restaurants": _RESTAURANTS,
     "movies": _MOVIES,
     "hotels": _HOTELS,
     "books": _BOOKS,
 }
-DOMAINS: tuple[str, ...] = tuple(_SPECS)
-
-_SENTENCE_START = re.compile(r"(^|[.!?]\s+)([a-z])")
-
-
-@cache
-def _fields(template: str) -> tuple[str, ...]:
-    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
-
-
-def _fill(template: str, spec: _DomainSpec, label: str, rng: np.random.Generator) -> str:
-    own = spec.positive if label == "positive" else spec.negative
-    other = spec.negative if label == "positive" else spec.positive
-    used: dict[str, set[int]] = {}
-    values: dict[str, str] = {}
-    for name in _fields(template):
-        if name == "be":
-            values[name] = spec.be
-            continue
-        base = name.rstrip("0123456789")
-        if base.startswith("opp_"):
-            pool = other[base.removeprefix("opp_")]
-        elif base in own:
-            pool = own[base]
-        else:
-            pool = spec.neutral[base]
-        # "{aspect} ... {aspect2}" must name two different aspects, never the same one twice.
-        taken = used.setdefault(base, set())
-        free = [i for i in range(len(pool)) if i not in taken]
-        index = free[int(rng.integers(len(free)))]
-        taken.add(index)
-        values[name] = pool[index]
-    text = " ".join(template.format(**values).split())
-    text = text.replace(" ,", ",").replace(" .", ".")
-    return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
-
-
-def _check_share(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    if not 0.0 <= float(value) <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _domain_weights(domains: Mapping[str, float] | None) -> tuple[list[str], np.ndarray]:
-    if domains is None:
-        return ["electronics"], np.array([1.0])
-    unknown = sorted(name for name in domains if name not in _SPECS)
-    if unknown:
-        raise ValueError(
-            f"domains: unknown domain(s) {', '.join(map(repr, unknown))}; "
-            f"valid domains are {', '.join(DOMAINS)}"
-        )
-    names = list(domains)
-    weights = []
-    for name in names:
-        weight = domains[name]
-        if isinstance(weight, bool) or not isinstance(weight, int | float | np.number):
-            raise ValueError(f"domains: weight of {name!r} must be a number, got {weight!r}")
-        if not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"domains: weight of {name!r} must be finite and >= 0, got {weight!r}")
-        weights.append(float(weight))
-    total = sum(weights)
-    if total <= 0:
-        raise ValueError("domains: weights must sum to more than 0")
-    return names, np.array(weights) / total
-
-
-def generate_reviews(
-    n: int,
-    *,
-    seed: int,
-    domains: Mapping[str, float] | None = None,
-    positive_share: float = 0.5,
-    hard_share: float = 0.1,
-) -> pd.DataFrame:
-    """Generate ``n`` labelled review sentences, identical for the same arguments.
-
-    Args:
-        n: number of rows (>= 0).
-        seed: seed of the ``numpy.random.Generator`` that draws everything.
-        domains: domain name -> weight (normalised to probabilities); each row's domain is
-            drawn independently. Defaults to electronics only.
-        positive_share: probability that a row is labelled ``"positive"``.
-        hard_share: probability that a row is a hard case (negation, mixed sentiment
-            decided by the final clause, sarcasm) rather than a plain review.
-
-    Returns:
-        A DataFrame with string columns ``text``, ``label`` (one of ``LABELS``) and ``domain``.
-
-    Raises:
-        ValueError: on a negative ``n``, an unknown domain (the message lists the valid
-            ones), a negative or non-finite weight, weights summing to 0, or a share
-            outside [0, 1].
-
-    >>> generate_reviews(3, seed=7).shape
-    (3, 3)
-    """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"n must be an integer >= 0, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    positive_share = _check_share("positive_share", positive_share)
-    hard_share = _check_share("hard_share", hard_share)
-    names, probabilities = _domain_weights(domains)
-
-    rng = np.random.default_rng(seed)
-    domain_index = rng.choice(len(names), size=int(n), p=probabilities)
-    positive = rng.random(int(n)) < positive_share
-    hard = rng.random(int(n)) < hard_share
-
-    texts: list[str] = []
-    labels: list[str] = []
-    row_domains: list[str] = []
-    for i in range(int(n)):
-        domain = names[int(domain_index[i])]
-        label = LABELS[1] if positive[i] else LABELS[0]
-        spec = _SPECS[domain]
-        templates: Sequence[str] = _HARD_EITHER + _HARD_ONLY[label] if hard[i] else spec.templates
-        template = templates[int(rng.integers(len(templates)))]
-        texts.append(_fill(template, spec, label, rng))
-        labels.append(label)
-        row_domains.append(domain)
-    return pd.DataFrame({"text": texts, "label": labels, "domain": row_domains})
+DOMAINS: tuple[str, ...] = tuple(SPECS)

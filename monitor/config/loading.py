@@ -1,0 +1,148 @@
+"""Reading a config file: YAML, `${ENV}` interpolation, validation, and every problem as one
+`path.to.key: message` line."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from monitor.config.monitor import AlertRule, Config
+from monitor.errors import ConfigError
+from monitor.plugins.registry import REGISTRY
+from monitor.plugins.spec import HookConfig, ModelConfig
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+# Blocks whose `type` picks a plugin's config model; pydantic puts the type in error paths.
+_PLUGIN_BLOCKS = ("model", "stream", "labels")
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    tags = REGISTRY.names()
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        parent = loc[i - 1] if i >= 1 else None
+        grandparent = loc[i - 2] if i >= 2 else None
+        if item in tags and (parent in _PLUGIN_BLOCKS or grandparent == "hooks"):
+            continue  # pydantic's discriminator step, not a key the user wrote
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def problems_of(error: ValidationError) -> list[str]:
+    """One `path.to.key: message` line per problem."""
+    lines = []
+    for err in error.errors():
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{_format_loc(tuple(err['loc']))}: {message}")
+    return lines
+
+
+def interpolate_env(value: Any, path: str = "") -> tuple[Any, list[str]]:
+    """Replace `${NAME}` and `${NAME:-default}` in every string; report unset names."""
+    problems: list[str] = []
+
+    def walk(node: Any, where: str) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, f"{where}.{k}" if where else str(k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(node)]
+        if isinstance(node, str):
+
+            def sub(match: re.Match[str]) -> str:
+                name, default = match[1], match[2]
+                if name in os.environ:
+                    return os.environ[name]
+                if default is not None:
+                    return default
+                problems.append(f"{where}: environment variable {name} is not set")
+                return ""
+
+            return _ENV.sub(sub, node)
+        return node
+
+    return walk(value, path), problems
+
+
+def alert_rule_problems(
+    alerts: list[AlertRule],
+    hooks: Mapping[str, HookConfig],
+    where: str,
+    model: ModelConfig | None,
+) -> list[str]:
+    """Duplicate rule names and hooks a rule names that are not defined (or cannot apply)."""
+    problems = []
+    seen: set[str] = set()
+    for j, rule in enumerate(alerts):
+        at = f"{where}.alerts[{j}]"
+        if rule.name in seen:
+            problems.append(f"{at}.name: duplicate rule name {rule.name!r}")
+        seen.add(rule.name)
+        for hook in rule.hooks:
+            if hook not in hooks:
+                known = ", ".join(sorted(hooks)) or "none defined"
+                problems.append(f"{at}.hooks: unknown hook {hook!r} (hooks: {known})")
+            elif model is not None and (misfit := hooks[hook].misfit(model)) is not None:
+                kind = hooks[hook].type
+                problems.append(f"{at}.hooks: {hook!r} is a {kind} hook, which {misfit}")
+    return problems
+
+
+def _cross_check(config: Config) -> list[str]:
+    problems = []
+    names: set[str] = set()
+    for i, monitor in enumerate(config.monitors):
+        if monitor.name in names:
+            problems.append(f"monitors[{i}].name: duplicate monitor name {monitor.name!r}")
+        names.add(monitor.name)
+        problems += alert_rule_problems(
+            monitor.alerts, config.hooks, f"monitors[{i}]", monitor.model
+        )
+    return problems
+
+
+def parse_config(raw: Any, base_dir: Path | None = None, *, source: str = "config") -> Config:
+    """Validate an already-parsed YAML document; raise ConfigError listing every problem."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    raw, problems = interpolate_env(raw)
+    try:
+        config = Config.model_validate(raw, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        problems += problems_of(exc)
+        raise ConfigError(f"{source} is invalid", problems) from None
+    problems += _cross_check(config)
+    if problems:
+        raise ConfigError(f"{source} is invalid", problems)
+    return config
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: {exc}") from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, interpolate, validate and resolve relative paths against the file's folder."""
+    path = Path(path)
+    return parse_config(load_yaml(path), path.resolve().parent, source=str(path))

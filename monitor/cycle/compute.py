@@ -1,0 +1,162 @@
+"""The pure part of a cycle: read the window, score it, compute its metrics, and return the
+complete record to store. It writes nothing, so it can run wherever the model is loaded.
+
+A window that cannot be scored gives an error record (kept with its window's bounds), not an
+exception: the store part records whatever this part returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from monitor.clock import Clock
+from monitor.config import MonitorConfig
+from monitor.cycle.outcome import Stopwatch
+from monitor.cycle.runtime import Scoring
+from monitor.cycle.scoring import input_features, model_inputs, score_isolating, target_ids
+from monitor.errors import DriftwardenError
+from monitor.metrics.engine import Observed
+from monitor.metrics.result import SetAside
+from monitor.sources.base import Source, Window
+from monitor.sources.rows import EMPTY_REASONS, ROW_ID, Rejected
+from monitor.store import RunRecord
+
+log = logging.getLogger("driftwarden.cycle")
+
+
+@dataclass(frozen=True)
+class CycleStart:
+    """Where a cycle starts: the watermark it reads after, and when it began."""
+
+    after: str | None
+    #: the end of the last recorded window (the next one starts there without timestamps)
+    last_end: datetime | None
+    started: datetime
+
+
+def compute_window(
+    config: MonitorConfig,
+    source: Source,
+    scoring: Scoring,
+    start: CycleStart,
+    clock: Clock,
+    watch: Stopwatch,
+) -> RunRecord | None:
+    """The record of the next complete window (None when there is none yet)."""
+    window: Window | None = None
+    try:
+        with watch.stage("read"):
+            window = source.read(start.after, start.started)
+        if window is None:
+            return None
+        return _score_window(config, scoring, window, start, clock, watch)
+    except DriftwardenError as exc:
+        return error_record(config.name, scoring, start, clock, watch, window, str(exc))
+    except Exception as exc:  # a bug or a library surprise: record it, never lose the daemon
+        log.exception("monitor %s: unexpected failure", config.name)
+        message = f"{type(exc).__name__}: {exc}"
+        return error_record(config.name, scoring, start, clock, watch, window, message)
+
+
+def _score_window(
+    config: MonitorConfig,
+    scoring: Scoring,
+    window: Window,
+    start: CycleStart,
+    clock: Clock,
+    watch: Stopwatch,
+) -> RunRecord:
+    model = scoring.model
+    rows = window.rows
+    rejected = list(window.rejected)
+    ids, unknown = target_ids(model, rows, config)
+    if unknown:  # a source that did not apply the row rule: its rows are set aside here
+        keep = ~rows[ROW_ID].astype(str).isin({r.row_id for r in unknown}).to_numpy()
+        rows, ids = rows[keep], None if ids is None else ids[keep]
+        rejected += unknown
+    with watch.stage("score"):
+        scores, failing = score_isolating(model, model_inputs(model, rows, config))
+    if failing:
+        rejected += [
+            Rejected(
+                str(rows[ROW_ID].iloc[i]), "the model raised on this row", {"position": int(i)}
+            )
+            for i in failing
+        ]
+        keep = np.ones(len(rows), dtype=bool)
+        keep[failing] = False
+        rows, ids = rows[keep], None if ids is None else ids[keep]
+    with watch.stage("metrics"):
+        observed = Observed(input_features(rows, config), scores)
+        set_aside = SetAside(len(rejected), sum(r.reason in EMPTY_REASONS for r in rejected))
+        result = scoring.engine.calculate(observed, ids, set_aside)
+        snapshot = None
+        if config.snapshot:
+            from monitor.metrics.snapshot import build_snapshot
+
+            snapshot = build_snapshot(
+                scoring.engine,
+                scoring.reference,
+                observed,
+                scoring.names_of(scoring.reference_target_ids),
+                scoring.names_of(ids),
+            )
+    texts = rows[config.columns.text].astype(str).tolist() if config.columns.text else None
+    probabilities = scores.probabilities
+    target_names = scoring.names_of(ids)
+    predictions = [
+        {
+            "row_id": str(row_id),
+            "position": i,
+            "text": texts[i] if texts is not None else None,
+            "predicted_id": int(scores.predicted_ids[i]),
+            "predicted_name": scores.class_names[int(scores.predicted_ids[i])],
+            "probabilities": None if probabilities is None else probabilities[i].tolist(),
+            "target": None if target_names is None else target_names[i],
+        }
+        for i, row_id in enumerate(rows[ROW_ID])
+    ]
+    return RunRecord(
+        monitor=config.name,
+        window_start=window.start or start.last_end or start.started,
+        window_end=window.end or start.started,
+        started_at=start.started,
+        finished_at=clock.now(),
+        rows=len(rows),
+        model_version=scores.version or model.version,
+        result=result,
+        predictions=predictions,
+        quarantined=rejected,
+        stage_seconds=dict(watch.seconds),
+        snapshot=snapshot,
+        position=window.position,
+        guard=True,
+        after=start.after,
+    )
+
+
+def error_record(
+    monitor: str,
+    scoring: Scoring | None,
+    start: CycleStart,
+    clock: Clock,
+    watch: Stopwatch,
+    window: Window | None,
+    message: str,
+) -> RunRecord:
+    """A failed run of `window` (or of the cycle's start, when no window was read)."""
+    return RunRecord(
+        monitor=monitor,
+        window_start=(window.start if window else None) or start.started,
+        window_end=(window.end if window else None) or start.started,
+        started_at=start.started,
+        finished_at=clock.now(),
+        status="error",
+        error=message,
+        model_version=None if scoring is None else scoring.model.version,
+        stage_seconds=dict(watch.seconds),
+    )

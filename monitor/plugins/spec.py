@@ -1,0 +1,103 @@
+"""What a plugin is: a name, a pydantic config model, and where its implementation lives.
+
+A spec module must stay light (pydantic and the standard library): `check-config` resolves
+every plugin's config model without importing torch, transformers or evidently. The
+implementation is imported only when a monitor or hook is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from monitor.errors import DriftwardenError
+from monitor.plugins.fields import Duration, Strict
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a plugin's pre-flight check: `key` is relative to the plugin's block."""
+
+    key: str
+    message: str
+    warning: bool = False
+
+
+class PluginConfig(Strict):
+    """Base of every plugin's config model; a subclass narrows `type` to `Literal["its-name"]`."""
+
+    type: str
+
+    def check(self, base_dir: Path | None) -> list[Finding]:
+        """Cheap pre-flight checks for `check-config` (a file exists, a column is there).
+
+        Must not load a model or read more than a header. The default finds nothing.
+        """
+        return []
+
+
+class SourceConfig(PluginConfig):
+    """A stream (or, later, a labels) source: where rows come from and how they are dated."""
+
+    timestamp_column: str | None = Field(None, description="dates rows; duration windows need it")
+
+    def duration_problem(self) -> str | None:
+        """Why this source cannot cut `window.duration` windows (None: it can)."""
+        if self.timestamp_column is None:
+            return "a `window.duration` needs `stream.timestamp_column`"
+        return None
+
+
+class ModelConfig(PluginConfig):
+    """A model: `reads` says which `columns:` key feeds it (`text`, or tabular `features`)."""
+
+    reads: ClassVar[Literal["text", "features"]] = "text"
+
+
+class HookConfig(PluginConfig):
+    """A hook: every delivery attempt is bounded by `timeout` and retried `retries` times."""
+
+    retries: int = Field(5, ge=0, le=100)
+    timeout: Duration = timedelta(seconds=10)
+
+    def misfit(self, model: ModelConfig) -> str | None:
+        """Why this hook cannot serve a monitor with `model` (None: it can)."""
+        return None
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """A plugin type as the registry knows it.
+
+    `implementation` is `"package.module:attribute"`, imported on first use: for a source a
+    class taking `(config, context)`, for a model `(config)`, for a hook
+    `(name, config, context)`.
+    """
+
+    name: str
+    config: type[PluginConfig]
+    implementation: str
+
+    def load(self) -> Any:
+        """The implementation; a plugin that cannot be imported is a runtime failure."""
+        try:
+            return import_object(self.implementation)
+        except (ImportError, AttributeError) as exc:
+            raise DriftwardenError(
+                f"plugin {self.name!r}: cannot import {self.implementation} "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
+
+
+def import_object(target: str) -> Any:
+    """The object `"package.module:attribute"` (or `module:Class.attribute`) names."""
+    module_name, _, attribute = target.partition(":")
+    found: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        found = getattr(found, part)
+    return found

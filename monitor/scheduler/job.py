@@ -1,0 +1,226 @@
+"""One monitor's wake-up: build its runtime once, run its due windows, back off on failure.
+
+A wake-up runs the due window and then up to `catch_up` missed complete windows, in order,
+stopping early when the monitor is waiting for data; a longer backlog drains over the next
+wake-ups (rows are never skipped). Each monitor runs in its own executor thread, so a slow
+or failing monitor delays no other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from monitor.clock import Clock
+from monitor.config import MonitorConfig
+from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
+from monitor.errors import DriftwardenError
+from monitor.scheduler.backoff import Backoff
+from monitor.scheduler.counters import DaemonCounters
+from monitor.scheduler.cycle_log import describe, log_outcome
+from monitor.scheduler.memory import return_free_memory
+from monitor.store import RunRecord, Store
+from monitor.store.repository import record_run
+
+log = logging.getLogger("driftwarden.scheduler")
+
+Builder = Callable[[MonitorConfig], MonitorRuntime]
+
+
+class MonitorJob:
+    """One monitor's wake-up: build its runtime once, run its due windows, back off on failure."""
+
+    def __init__(
+        self,
+        config: MonitorConfig,
+        store: Store,
+        *,
+        build: Builder,
+        clock: Clock,
+        period: timedelta,
+        counters: DaemonCounters,
+        stopping: threading.Event,
+        max_cycles: int | None = None,
+        on_done: Callable[[str], None] | None = None,
+        on_recorded: Callable[[CycleOutcome], None] | None = None,
+        before_cycle: Callable[[MonitorRuntime], object] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.build = build
+        self.clock = clock
+        self.period = period
+        self.counters = counters
+        self.stopping = stopping
+        self.max_cycles = max_cycles
+        self.on_done = on_done
+        self.on_recorded = on_recorded
+        self.before_cycle = before_cycle
+        self.runtime: MonitorRuntime | None = None
+        self.cycles = 0
+        self.backoff = Backoff(period)
+        self.idle = threading.Event()
+        self.idle.set()
+        self._warned_waiting = False
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def done(self) -> bool:
+        return self.max_cycles is not None and self.cycles >= self.max_cycles
+
+    def wake(self) -> list[CycleOutcome]:
+        """Run the due window and missed ones; never raises (the scheduler thread is shared)."""
+        if not self._lock.acquire(blocking=False):
+            return []
+        # busy before looking at `stopping`: a stop that saw this job idle must not see it
+        # start a cycle afterwards
+        self.idle.clear()
+        try:
+            if self.done or self.stopping.is_set():
+                return []
+            if self.backoff.sit_out():
+                log.debug(
+                    "monitor %s: backing off (%d wake-ups to skip)", self.name, self.backoff.skip
+                )
+                return []
+            return self._run_due()
+        finally:
+            self.idle.set()
+            self._lock.release()
+            if self.done and self.on_done is not None:
+                self.on_done(self.name)
+
+    def _run_due(self) -> list[CycleOutcome]:
+        runtime = self._ensure_runtime()
+        if runtime is None:
+            return []
+        outcomes: list[CycleOutcome] = []
+        for _ in range(1 + self.config.catch_up):
+            if self.stopping.is_set() or self.done:
+                break
+            if not self._prepare(runtime):
+                self.cycles += 1
+                break
+            outcome = self._one_cycle(runtime)
+            self.cycles += 1
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+            if outcome.status == "error":
+                self._failed()
+                break
+            self.backoff.succeeded()
+            if outcome.status == "waiting":
+                self._explain_waiting(runtime)
+                break
+        return outcomes
+
+    def _one_cycle(self, runtime: MonitorRuntime) -> CycleOutcome | None:
+        started = time.perf_counter()
+        try:
+            outcome = run_cycle(runtime, self.store, self.clock, self.on_recorded)
+        except Exception as exc:  # the store refused the run itself: nothing could record it
+            message = describe(exc)
+            log.error(
+                "monitor %s: cycle failed and could not be recorded: %s",
+                self.name,
+                message,
+                extra={"monitor": self.name, "status": "error", "error": message},
+            )
+            self.counters.count_unrecorded(self.name)
+            self._failed()
+            return None
+        log_outcome(outcome, time.perf_counter() - started)
+        return_free_memory()
+        return outcome
+
+    def _prepare(self, runtime: MonitorRuntime) -> bool:
+        """Run `before_cycle` (e.g. switch to a newly promoted model); False when it failed."""
+        if self.before_cycle is None:
+            return True
+        try:
+            self.before_cycle(runtime)
+        except Exception as exc:  # recorded like any failed cycle; the monitor carries on
+            self._record_failure("cannot prepare the cycle", describe(exc))
+            self._failed()
+            return False
+        return True
+
+    def _explain_waiting(self, runtime: MonitorRuntime) -> None:
+        """Say once why a source may wait for good (a glob that matches nothing at all)."""
+        reason = runtime.source.waiting_reason()
+        if reason is None:
+            self._warned_waiting = False
+        elif not self._warned_waiting:
+            self._warned_waiting = True
+            log.warning(
+                "monitor %s: %s",
+                self.name,
+                reason,
+                extra={"monitor": self.name, "status": "waiting"},
+            )
+
+    def _ensure_runtime(self) -> MonitorRuntime | None:
+        if self.runtime is not None:
+            return self.runtime
+        started = time.perf_counter()
+        try:
+            self.runtime = self.build(self.config)
+        except Exception as exc:  # a broken monitor is recorded and retried, never fatal
+            message = describe(exc)
+            if not isinstance(exc, DriftwardenError):
+                log.exception("monitor %s: unexpected failure while loading", self.name)
+            self._record_failure("cannot load the monitor", message)
+            self.cycles += 1
+            self._failed()
+            return None
+        log.info(
+            "monitor %s: loaded model %s in %.1fs",
+            self.name,
+            getattr(self.runtime.model, "version", "?"),
+            time.perf_counter() - started,
+        )
+        return self.runtime
+
+    def _record_failure(self, what: str, message: str) -> None:
+        """An error run for a failure outside `run_cycle`, so `runs_total` counts it too."""
+        now = self.clock.now()
+        record = RunRecord(
+            monitor=self.name,
+            window_start=now,
+            window_end=now,
+            started_at=now,
+            finished_at=now,
+            status="error",
+            error=f"{what}: {message}",
+        )
+        try:
+            with self.store.transaction() as session:
+                record_run(session, record)
+        except DriftwardenError as exc:
+            log.error("monitor %s: could not record the failure: %s", self.name, exc)
+            self.counters.count_unrecorded(self.name)
+        log.error(
+            "monitor %s: %s: %s (retrying with backoff)",
+            self.name,
+            what,
+            message,
+            extra={"monitor": self.name, "status": "error", "error": message},
+        )
+
+    def _failed(self) -> None:
+        skip = self.backoff.failed()
+        if skip:
+            log.warning(
+                "monitor %s: %d failures in a row; skipping the next %d wake-ups",
+                self.name,
+                self.backoff.failures,
+                skip,
+            )

@@ -1,0 +1,63 @@
+"""The built-in stream types' config models and plugin specs (light: no pandas imported here)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from monitor.plugins.fields import DatabaseUrl, RelGlob
+from monitor.plugins.spec import PluginSpec, SourceConfig
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9_$]*$"
+_TABLE = r"^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$"  # table or schema.table
+
+
+class FilesStreamConfig(SourceConfig):
+    """CSV, Parquet or JSON Lines files matched by a glob; new files are picked up."""
+
+    type: Literal["files"] = "files"
+    path: RelGlob
+    format: Literal["csv", "parquet", "jsonl"] | None = None
+
+
+class SqlStreamConfig(SourceConfig):
+    """Rows of a database table or query, read past the last `order_by` value recorded."""
+
+    type: Literal["sql"]
+    url: DatabaseUrl = Field(description="SQLAlchemy URL of the database holding the rows")
+    table: str | None = Field(None, pattern=_TABLE, description="a table, or schema.table")
+    query: str | None = Field(None, description="a SELECT whose rows are the stream")
+    order_by: str | None = Field(
+        None, pattern=_NAME, description="an increasing id or timestamp column: the watermark"
+    )
+    timestamp_column: str | None = Field(None, pattern=_NAME)
+    batch_rows: int = Field(10_000, ge=10, description="rows fetched per query")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Self:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("set exactly one of `table` or `query`")
+        if self.query is not None and not re.match(r"^\s*(select|with)\b", self.query, re.I):
+            raise ValueError("`query` must be one SELECT (or WITH ... SELECT) statement")
+        if self.query is not None and ";" in self.query.strip().rstrip(";"):
+            raise ValueError("`query` must be one statement")
+        if self.order_by is None:
+            if self.timestamp_column is None:
+                raise ValueError("set `order_by` (an increasing id or timestamp column)")
+            self.order_by = self.timestamp_column
+        return self
+
+    def duration_problem(self) -> str | None:
+        problem = super().duration_problem()
+        if problem is None and self.order_by != self.timestamp_column:
+            return (
+                "a `window.duration` over an sql stream reads rows in time order: "
+                "leave `order_by` unset or set it to `timestamp_column`"
+            )
+        return problem
+
+
+FILES = PluginSpec("files", FilesStreamConfig, "monitor.sources.files:FileSource")
+SQL = PluginSpec("sql", SqlStreamConfig, "monitor.sources.sql:SqlSource")

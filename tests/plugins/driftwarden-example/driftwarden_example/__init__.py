@@ -1,0 +1,1 @@
+"""Example driftwarden plugins (see specs.py for what they declare)."""
