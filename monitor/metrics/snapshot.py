@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,3 +92,7 @@ def snapshot_values(body: bytes) -> dict[str, float]:
         if isinstance(value, int | float | np.floating):
             values[item["metric_name"] if "metric_name" in item else item["id"]] = float(value)
     return values
+
+
+def report_html(body: bytes, run: dict[str, Any]) -> str:
+    return snapshot_html(body)
