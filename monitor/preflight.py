@@ -54,6 +54,7 @@ def check_config(config: Config) -> list[Finding]:
 
 def check_monitor(at: str, monitor: MonitorConfig) -> list[Finding]:
     findings = _model(f"{at}.model", monitor)
+    findings += _schedule(f"{at}.schedule", monitor)
     findings += _reference(at, monitor)
     findings += _stream(at, monitor)
     return findings
@@ -90,6 +91,29 @@ def _find_module(name: str) -> object | None:
         return importlib.util.find_spec(name)
     except (ImportError, ValueError):  # a parent package that is missing or broken
         return None
+
+
+# ---------------------------------------------------------------- schedule
+
+
+def _schedule(at: str, monitor: MonitorConfig) -> list[Finding]:
+    """A crontab and a time zone APScheduler accepts (the schema checks only the 5 fields)."""
+    from zoneinfo import ZoneInfo
+
+    schedule = monitor.schedule
+    try:
+        zone = ZoneInfo(schedule.timezone)
+    except (KeyError, ValueError):
+        return [Finding(f"{at}.timezone", f"unknown time zone {schedule.timezone!r}")]
+    if schedule.cron is None:
+        return []
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(schedule.cron, timezone=zone)
+    except ValueError as exc:
+        return [Finding(f"{at}.cron", f"{schedule.cron!r} is not valid: {exc}")]
+    return []
 
 
 # ---------------------------------------------------------------- models
