@@ -1,4 +1,5 @@
-"""Ctrl-C or SIGTERM: the daemon process ends right after its last cycle, not seconds later.
+"""Ctrl-C or SIGTERM: the daemon process ends right after its last cycle, not seconds later
+(and, on the way, `HEAD /metrics` answers 200 as `curl -I` expects).
 
 A real `driftwarden run` process gets a real signal once it recorded a cycle. The exit is
 asserted only against a generous limit; the measured time is printed (`pytest -s`) and
@@ -7,6 +8,8 @@ recorded as a test property, never asserted.
 
 from __future__ import annotations
 
+import http.client
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +49,12 @@ def test_the_daemon_exits_after_its_last_cycle(
                 break
         else:
             pytest.fail("the daemon ended before its first cycle:\n" + "".join(log))
+        port = int(re.search(r"on http://127.0.0.1:(\d+)", "".join(log))[1])  # type: ignore[index]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("HEAD", "/metrics")  # curl -I, as an SRE checks an endpoint
+        answer = connection.getresponse()
+        connection.close()
+        assert answer.status == 200 and int(answer.getheader("Content-Length") or 0) > 0
         signalled = time.monotonic()
         daemon.send_signal(stop)
         rest = daemon.communicate(timeout=GENEROUS_S)[1]
