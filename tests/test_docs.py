@@ -66,3 +66,14 @@ def test_every_prometheus_series_is_in_the_readme() -> None:
     collector = pytest.importorskip("monitor.exporter.collector")
     missing = [s for s in collector.SERIES_NAMES if s not in README]
     assert not missing, f"series missing from README.md: {missing}"
+
+
+def test_readme_shows_the_options_of_the_first_commands() -> None:
+    for text in (
+        "driftwarden status [--config F / --db URL] [--json]",
+        "driftwarden quarantine [--config F / --db URL] [--monitor NAME] [--run ID]",
+        "driftwarden init --data CSV --text-column C --label-column L [--out DIR]",
+        "--version",
+        "--labels",
+    ):
+        assert text in README, text

@@ -159,3 +159,10 @@ def test_no_command_loads_a_model_stack_to_reject_its_input(tmp_path: Path, tabu
     ]:
         returned, heavy, err = heavy_modules_after(argv)
         assert (returned, heavy) == (code, []), (argv, err)
+
+
+def test_once_says_when_the_stream_glob_matches_nothing(tmp_path: Path, tabular, capsys) -> None:
+    tabular["monitors"][0]["stream"] = {"path": str(tmp_path / "later" / "*.csv")}
+    assert main(["once", "--config", write(tmp_path, tabular)]) == 0
+    out = capsys.readouterr().out
+    assert f"tabular: waiting (no file matches {tmp_path}/later/*.csv); nothing recorded" in out
