@@ -111,3 +111,22 @@ def test_quarantine_lists_the_rows_a_window_set_aside(tmp_path: Path, capsys) ->
     ] == ("row-11")
     code, _, err = run(["quarantine", "--config", config, "--monitor", "tabulr"], capsys)
     assert code == 2 and "did you mean tabular?" in err
+
+
+def test_hooks_and_runs_tables_show_whole_names(tmp_path: Path, capsys) -> None:
+    hook = "page-the-on-call-data-science-team"
+    rule = {"name": "accuracy-below-the-accepted-floor", "metric": "accuracy", "below": 0.9}
+    config = make_project(
+        tmp_path,
+        [{**rule, "for": 1, "hooks": [hook]}],
+        {hook: {"type": "command", "argv": ["false"], "retries": 0}},
+    )
+    assert main(["once", "--config", config]) == 0
+    capsys.readouterr()
+    code, out, _ = run(["hooks", "--config", config], capsys)
+    assert code == 0
+    header, attempt = out.splitlines()[:2]
+    assert hook in attempt.split() and f"tabular/{rule['name']}" in attempt.split()
+    # each header starts where its column starts
+    assert attempt.index(hook) == header.index("hook")
+    assert attempt.index("tabular/") == header.index("monitor/rule")
