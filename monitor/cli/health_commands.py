@@ -80,7 +80,8 @@ def status(
                 typer.echo(f"{health.monitor}: {problem}")
         if settings is None:
             typer.echo("(staleness unknown without --config: the schedule lives in the config)")
-    if not all(h.healthy for h in healths):
+    # an empty store (a mistyped --db creates one) watches nothing: not healthy either
+    if not healths or not all(h.healthy for h in healths):
         raise typer.Exit(1)
 
 

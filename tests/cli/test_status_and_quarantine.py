@@ -88,6 +88,8 @@ def test_a_configured_monitor_that_never_ran_is_unhealthy(tmp_path: Path, capsys
     config = make_project(tmp_path, [], {})
     code, out, _ = run(["status", "--config", config], capsys)
     assert code == 1 and "tabular: no run recorded yet" in out
+    code, out, _ = run(["status", "--db", f"sqlite:///{tmp_path / 'other.db'}"], capsys)
+    assert code == 1 and "no monitor recorded in this store yet" in out
 
 
 def test_quarantine_lists_the_rows_a_window_set_aside(tmp_path: Path, capsys) -> None:
