@@ -25,7 +25,9 @@ from monitor.config import Config, MonitorConfig, load_config
 from monitor.cycle import CycleOutcome, MonitorRuntime
 from monitor.errors import DriftwardenError
 from monitor.exporter import MetricsServer, MonitorInfo, StoreCollector, build_registry
-from monitor.scheduler import Builder, MonitorScheduler, schedule_period
+from monitor.scheduler.job import Builder
+from monitor.scheduler.scheduling import MonitorScheduler
+from monitor.scheduler.triggers import schedule_period
 from monitor.store import Store, open_store
 from monitor.store.latest import store_reachable
 

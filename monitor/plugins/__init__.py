@@ -20,6 +20,7 @@ other roles). README.md, "Plugins", has the whole contract.
 from monitor.plugins.fields import Duration, RelGlob, RelPath, Strict, parse_duration
 from monitor.plugins.registry import HOOKS, MODELS, REGISTRY, SOURCES, PluginRegistry
 from monitor.plugins.spec import (
+    ColumnNeeds,
     Finding,
     HookConfig,
     ModelConfig,
@@ -33,6 +34,7 @@ __all__ = [
     "MODELS",
     "REGISTRY",
     "SOURCES",
+    "ColumnNeeds",
     "Duration",
     "Finding",
     "HookConfig",

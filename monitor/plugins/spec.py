@@ -8,9 +8,9 @@ implementation is imported only when a monitor or hook is built.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import importlib.util
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -21,11 +21,31 @@ from monitor.plugins.fields import Duration, Strict
 
 @dataclass(frozen=True)
 class Finding:
-    """One result of a plugin's pre-flight check: `key` is relative to the plugin's block."""
+    """One result of a pre-flight check: an error (the config cannot run) or a warning.
+
+    A plugin's `check` gives `key` relative to its own block (`path`, `head`); `check-config`
+    prefixes the block's place in the config (`monitors[0].stream.path`).
+    """
 
     key: str
     message: str
     warning: bool = False
+
+    def at(self, prefix: str) -> Finding:
+        """The same finding, its key prefixed by the block it was found in."""
+        return replace(self, key=f"{prefix}.{self.key}" if self.key else prefix)
+
+    def line(self) -> str:
+        return f"{'warning: ' if self.warning else ''}{self.key}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ColumnNeeds:
+    """The columns a monitor reads from its data: `required` (its input, a timestamp) and
+    `optional` (target, id); a source's pre-flight check looks for them in its files."""
+
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
 
 class PluginConfig(Strict):
@@ -33,10 +53,12 @@ class PluginConfig(Strict):
 
     type: str
 
-    def check(self, base_dir: Path | None) -> list[Finding]:
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
         """Cheap pre-flight checks for `check-config` (a file exists, a column is there).
 
-        Must not load a model or read more than a header. The default finds nothing.
+        `needs` names the columns the monitor reads (sources look for them; others may
+        ignore it). Must not load a model or read more than a header; finds nothing unless
+        a plugin overrides it.
         """
         return []
 
@@ -101,3 +123,11 @@ def import_object(target: str) -> Any:
     for part in attribute.split("."):
         found = getattr(found, part)
     return found
+
+
+def module_missing(name: str) -> bool:
+    """Whether `import name` would fail to find the module (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):  # a parent package that is missing or broken
+        return True

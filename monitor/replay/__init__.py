@@ -38,11 +38,11 @@ def replay_command(
     Raises ExpectationsNotMet (exit code 1) after listing each failed expectation on
     stderr, and ConfigError (exit code 2) for a bad scenario file.
     """
+    scenario = load_scenario(path)  # a bad scenario costs a second, not the heavy imports
     from monitor.replay.progress import ProgressLine
     from monitor.replay.report import describe, summary, write_outputs
     from monitor.replay.runner import quiet_alert_logs, replay
 
-    scenario = load_scenario(path)
     folder = out if out is not None else Path(f"replay-{scenario.name}")
     bar = ProgressLine(f"replay {scenario.name}")
     with quiet_alert_logs():

@@ -6,25 +6,7 @@
 - `triggers.py`: interval and crontab triggers, and a schedule's period
 - `counters.py`: what the store cannot count (scheduler events, unrecorded failures)
 - `cycle_log.py`: the log line per cycle; `memory.py`: returning freed memory to the OS
+
+Import from the modules themselves: `triggers` is light (APScheduler and the config),
+while `job` and `scheduling` import the whole cycle.
 """
-
-from monitor.scheduler.backoff import MAX_BACKOFF
-from monitor.scheduler.counters import DaemonCounters
-from monitor.scheduler.cycle_log import describe, log_outcome
-from monitor.scheduler.job import Builder, MonitorJob
-from monitor.scheduler.memory import return_free_memory
-from monitor.scheduler.scheduling import MonitorScheduler
-from monitor.scheduler.triggers import build_trigger, schedule_period
-
-__all__ = [
-    "MAX_BACKOFF",
-    "Builder",
-    "DaemonCounters",
-    "MonitorJob",
-    "MonitorScheduler",
-    "build_trigger",
-    "describe",
-    "log_outcome",
-    "return_free_memory",
-    "schedule_period",
-]

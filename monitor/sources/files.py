@@ -10,23 +10,19 @@ import pandas as pd
 
 from monitor.errors import SourceError
 from monitor.sources.base import SourceContext
+from monitor.sources.headers import format_of
 from monitor.sources.specs import FilesStreamConfig
 from monitor.sources.tabular import FILE, LINE, TabularSource
 
-_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
-_FORMATS[".ndjson"] = "jsonl"
-
 
 def detect_format(path: Path, declared: str | None = None) -> str:
-    if declared is not None:
-        return declared
-    suffix = path.suffix.lower()
-    if suffix not in _FORMATS:
+    fmt = format_of(path, declared)
+    if fmt is None:
         raise SourceError(
-            f"{path}: cannot tell the format from {suffix!r}; use .csv, .parquet, "
+            f"{path}: cannot tell the format from {path.suffix.lower()!r}; use .csv, .parquet, "
             ".jsonl, or set stream.format"
         )
-    return _FORMATS[suffix]
+    return fmt
 
 
 def read_table(path: Path, declared: str | None = None) -> pd.DataFrame:
@@ -57,7 +53,7 @@ class FileSource(TabularSource):
     def waiting_reason(self) -> str | None:
         if glob.glob(self.stream.path):
             return None
-        return f"no stream files match {self.stream.path} yet; waiting for them"
+        return f"no stream files match {self.stream.path} yet"
 
     def _frame(self) -> pd.DataFrame:
         paths = sorted(glob.glob(self.stream.path))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import glob
 import re
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
 from monitor.plugins.fields import DatabaseUrl, RelGlob
-from monitor.plugins.spec import PluginSpec, SourceConfig
+from monitor.plugins.spec import ColumnNeeds, Finding, PluginSpec, SourceConfig
 
+FILES_CHECKED = 50  # the newest stream files check-config reads: a stream may hold thousands
 _NAME = r"^[A-Za-z_][A-Za-z0-9_$]*$"
 _TABLE = r"^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$"  # table or schema.table
 
@@ -20,6 +23,24 @@ class FilesStreamConfig(SourceConfig):
     type: Literal["files"] = "files"
     path: RelGlob
     format: Literal["csv", "parquet", "jsonl"] | None = None
+
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
+        """The newest files have the columns the monitor reads; no file yet is a warning."""
+        from monitor.sources.headers import missing_columns, table_columns
+
+        paths = sorted(glob.glob(self.path))
+        if not paths:
+            return [Finding("path", f"no file matches {self.path} yet; nothing to score", True)]
+        required = (*needs.required, *([self.timestamp_column] if self.timestamp_column else []))
+        findings: list[Finding] = []
+        for path in map(Path, paths[-FILES_CHECKED:]):
+            columns, problem = table_columns(path, self.format)
+            if problem is not None:
+                findings.append(Finding("path", problem))
+            elif columns:  # an empty file holds no rows, so it lacks nothing
+                findings += missing_columns("path", path, columns, required, warning=False)
+                findings += missing_columns("path", path, columns, needs.optional, warning=True)
+        return findings
 
 
 class SqlStreamConfig(SourceConfig):

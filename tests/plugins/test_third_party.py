@@ -117,6 +117,13 @@ def test_check_config_validates_third_party_types_without_heavy_imports(
     done = run(["-c", CHECK, str(config)], site, tmp_path)
     assert done.returncode == 2
     assert "monitors[0].model.positive:" in done.stderr
+    # ... and check-config runs the plugin's own pre-flight check, under the block's key
+    workspace(tmp_path, stream={"type": "text-lines", "path": "later.txt"})
+    done = run(["-c", CHECK, str(config)], site, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"warning: monitors[0].stream.path: {tmp_path / 'later.txt'} does not exist yet" in (
+        done.stderr
+    )
 
 
 def test_an_unknown_type_lists_the_known_ones_plugins_included(site: Path, tmp_path: Path) -> None:
@@ -156,13 +163,13 @@ def test_a_plugin_config_offers_its_own_pre_flight_check(
     monkeypatch.syspath_prepend(str(site))
     from driftwarden_example.specs import TextLinesConfig
 
-    from monitor.plugins import Finding, SourceConfig
+    from monitor.plugins import ColumnNeeds, Finding, SourceConfig
 
     absent = TextLinesConfig(type="text-lines", path=tmp_path / "absent.txt")
-    assert absent.check(tmp_path) == [
+    assert absent.check(ColumnNeeds()) == [
         Finding("path", f"{tmp_path / 'absent.txt'} does not exist yet", warning=True)
     ]
     (tmp_path / "absent.txt").write_text("now it does\n")
-    assert absent.check(tmp_path) == []
+    assert absent.check(ColumnNeeds()) == []
     # a type that offers none finds nothing
-    assert SourceConfig(type="any").check(tmp_path) == []
+    assert SourceConfig(type="any").check(ColumnNeeds()) == []

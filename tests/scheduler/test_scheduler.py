@@ -24,7 +24,8 @@ from monitor.clock import SimulatedClock
 from monitor.config import ScheduleConfig
 from monitor.cycle import MonitorRuntime
 from monitor.errors import ConfigError, ModelError
-from monitor.scheduler import MonitorScheduler, build_trigger, schedule_period
+from monitor.scheduler.scheduling import MonitorScheduler
+from monitor.scheduler.triggers import build_trigger, schedule_period
 from monitor.sources.base import SourceContext
 from monitor.sources.registry import build_source
 from monitor.sources.rows import RowCheck

@@ -6,12 +6,12 @@ nothing but `monitor.plugins` and pydantic.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from monitor.plugins import (
+    ColumnNeeds,
     Finding,
     HookConfig,
     ModelConfig,
@@ -27,7 +27,7 @@ class TextLinesConfig(SourceConfig):
     type: Literal["text-lines"]
     path: RelPath
 
-    def check(self, base_dir: Path | None) -> list[Finding]:
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
         if self.path.is_file():
             return []
         return [Finding("path", f"{self.path} does not exist yet", warning=True)]

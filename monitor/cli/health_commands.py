@@ -1,0 +1,142 @@
+"""`status` and `quarantine`: is every monitor well, and which rows were set aside."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import Command, ConfigOption, DbOption, JsonOption, MonitorOption, app
+from monitor.cli.stores import open_url, read_target, require_monitor
+from monitor.cli.tables import number, table
+from monitor.errors import UsageError
+
+RAW_SHOWN = 60  # characters of a quarantined row's text in the table (--json has it all)
+
+
+@app.command(cls=Command)
+def status(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Is every monitor healthy? (exit 1 if not).
+
+    One line per monitor: its last run (age, window, rows, key metrics), whether it is
+    stale (no run for 3 schedule periods), the rules firing and the hook outbox backlog.
+    Exits 0 when every monitor is healthy, 1 otherwise."""
+    from monitor.health import assess, format_age
+    from monitor.metrics.catalog import SUMMARY_METRICS
+    from monitor.store.status import stored_statuses
+    from monitor.views.runs import run_summaries
+
+    url, settings = read_target(config, db)
+    store = open_url(url)
+    try:
+        with store.reading() as session:
+            stored = stored_statuses(session)
+            run_ids = [s.last_run_id for s in stored.values() if s.last_run_id is not None]
+            last_runs = {r["monitor"]: r for r in run_summaries(session, run_ids=run_ids)}
+    finally:
+        store.close()
+    configured = {m.name: m for m in settings.monitors} if settings else {}
+    names = list(configured) + sorted(n for n in stored if n not in configured)
+    now = datetime.now(UTC)
+    healths = [assess(n, stored.get(n), last_runs.get(n), configured.get(n), now) for n in names]
+    if as_json:
+        typer.echo(json.dumps([h.as_json() for h in healths], indent=2))
+    elif not healths:
+        typer.echo("no monitor recorded in this store yet")
+    else:
+        rows = []
+        for health in healths:
+            run = health.last_run
+            metrics = run["metrics"] if run else {}
+            shown = ", ".join(
+                f"{key} {number(metrics[key])}" for key in SUMMARY_METRICS if key in metrics
+            )
+            stale = {True: "STALE", False: "fresh", None: "unknown"}[health.stale]
+            rows.append(
+                [
+                    health.monitor,
+                    "ok" if health.healthy else "UNHEALTHY",
+                    f"{run['run_id']}" if run else "-",
+                    format_age(health.age_seconds) if health.age_seconds is not None else "-",
+                    stale,
+                    f"{run['window_start'][:19]} -> {run['window_end'][11:19]}" if run else "-",
+                    str(run["rows"]) if run else "-",
+                    ", ".join(health.firing) or "-",
+                    f"{health.outbox['pending']}/{health.outbox['failed']}",
+                    shown or "-",
+                ]
+            )
+        headers = ["monitor", "health", "run", "age", "stale", "window", "rows", "firing"]
+        headers += ["hooks pending/failed", "key metrics"]
+        for line in table(headers, rows, "<<>><<><><"):
+            typer.echo(line)
+        for health in healths:
+            for problem in health.problems:
+                typer.echo(f"{health.monitor}: {problem}")
+        if settings is None:
+            typer.echo("(staleness unknown without --config: the schedule lives in the config)")
+    # an empty store (a mistyped --db creates one) watches nothing: not healthy either
+    if not healths or not all(h.healthy for h in healths):
+        raise typer.Exit(1)
+
+
+@app.command(cls=Command)
+def quarantine(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    monitor: MonitorOption = None,
+    run_id: Annotated[
+        int | None,
+        typer.Option("--run", min=1, help="only the rows this run set aside", metavar="RUN_ID"),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="only the newest N", metavar="N")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The rows windows set aside, with reasons.
+
+    Rows a cycle could not use (empty or non-text input, an unknown label, a bad
+    timestamp, a row the model raised on), newest last."""
+    from monitor.store.quarantine import quarantined_rows
+    from monitor.store.repository import run_exists
+
+    url, settings = read_target(config, db)
+    store = open_url(url)
+    try:
+        with store.reading() as session:
+            require_monitor(monitor, session, settings)
+            if run_id is not None and not run_exists(session, run_id):
+                raise UsageError(f"no run {run_id} in the store (see driftwarden runs)")
+            rows = quarantined_rows(session, monitor=monitor, run_id=run_id, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no row quarantined")
+        return
+    cells = [
+        [
+            str(row["run_id"]) if row["run_id"] is not None else "-",
+            row["monitor"],
+            row["row_id"],
+            row["reason"],
+            _excerpt(row["raw"]),
+        ]
+        for row in rows
+    ]
+    for line in table(["run", "monitor", "row", "reason", "row data"], cells, ">"):
+        typer.echo(line)
+
+
+def _excerpt(raw: object) -> str:
+    text = json.dumps(raw, ensure_ascii=False, default=str) if raw is not None else "-"
+    return text if len(text) <= RAW_SHOWN else text[: RAW_SHOWN - 3] + "..."

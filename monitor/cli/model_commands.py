@@ -1,0 +1,159 @@
+"""`model fit-head`, `model versions`, `model promote`: a monitor's classifier heads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from monitor.cli.app import Command, DbOption, JsonOption, MonitorOption, RequiredConfig, model_app
+from monitor.cli.stores import configured_monitor, open_url
+from monitor.cli.tables import table
+from monitor.config import PACKAGED_ENCODER, Config, MonitorConfig, load_config
+from monitor.errors import UsageError
+
+
+def split_labels(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    labels = [label.strip() for label in value.split(",") if label.strip()]
+    if len(set(labels)) < 2:
+        raise UsageError(f"--labels needs at least two class names, comma-separated: {value!r}")
+    return labels
+
+
+@model_app.command("fit-head", cls=Command)
+def fit_head_command(
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="CSV/Parquet/JSONL with texts and labels", metavar="FILE"),
+    ],
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="column holding the texts", metavar="NAME")
+    ],
+    label_column: Annotated[
+        str, typer.Option("--label-column", help="column holding the labels", metavar="NAME")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="folder to write the head to", metavar="DIR")],
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="encoder folder or package:NAME", metavar="ENCODER")
+    ] = PACKAGED_ENCODER,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels",
+            help="the class names, e.g. negative,positive; rows with other labels are left out",
+            metavar="A,B,...",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="seed of the held-out split and the fit", metavar="N")
+    ] = 0,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="torch threads (default: as is)", metavar="N"),
+    ] = None,
+) -> None:
+    """Train a classifier head on an FM's embeddings.
+
+    Prints and saves the held-out accuracy. Refuses label values with too few rows to be a
+    class unless --labels names the classes."""
+    from monitor.models.fitting import (
+        fit_head_from_table,
+        numeric_label_warning,
+        read_training_rows,
+    )
+
+    rows = read_training_rows(data, text_column, label_column, split_labels(labels))
+    warning = numeric_label_warning(rows.classes())
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
+    if rows.left_out:
+        shown = ", ".join(f"{label!r} ({n})" for label, n in rows.left_out.items())
+        typer.echo(
+            f"left out {sum(rows.left_out.values())} rows with other labels: {shown}", err=True
+        )
+    head = fit_head_from_table(
+        data, text_column, label_column, out, encoder=encoder, seed=seed, threads=threads, rows=rows
+    )
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in head.metrics.items())
+    typer.echo(
+        f"wrote head {head.version} to {out} (labels: {', '.join(head.labels)}; held-out {shown})"
+    )
+
+
+def head_monitor(settings: Config, name: str | None) -> MonitorConfig:
+    """The named monitor, or the config's only embedding-head monitor."""
+    heads = [m for m in settings.monitors if m.model.type == "embedding-head"]
+    if name is not None:
+        return configured_monitor(settings, name)
+    if len(heads) != 1:
+        names = ", ".join(m.name for m in heads) or "none"
+        raise UsageError(f"give --monitor NAME (monitors with an embedding-head model: {names})")
+    return heads[0]
+
+
+@model_app.command("versions", cls=Command)
+def model_versions(
+    config: RequiredConfig,
+    monitor: MonitorOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a monitor's head versions (* is live)."""
+    settings = load_config(config)
+    target = head_monitor(settings, monitor)
+    from monitor.hooks.versions import list_versions
+
+    store = open_url(db or settings.storage)
+    try:
+        listed = list_versions(store, target)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2))
+        return
+    rows = [_version_row(row) for row in listed]
+    lines = table(["version", "source", "created_at", "held-out acc", "path"], rows, "<<<>")
+    marks = [""] + ["*" if row["live"] else "" for row in listed]
+    for mark, line in zip(marks, lines, strict=True):
+        typer.echo(f"{mark:<2}{line}")
+
+
+def _version_row(row: dict[str, Any]) -> list[str]:
+    accuracy = row["metrics"].get("holdout_accuracy")
+    return [
+        row["version"],
+        row["source"],
+        (row["created_at"] or "-")[:19],
+        f"{accuracy:.3f}" if accuracy is not None else "-",
+        str(row["path"]),
+    ]
+
+
+@model_app.command("promote", cls=Command)
+def model_promote(
+    version: Annotated[
+        str,
+        typer.Argument(help="a version from `driftwarden model versions`", metavar="VERSION"),
+    ],
+    config: RequiredConfig,
+    monitor: MonitorOption = None,
+    db: DbOption = None,
+) -> None:
+    """Make a head version live.
+
+    Rolls forward or back; a running daemon switches at its next cycle."""
+    settings = load_config(config)
+    target = head_monitor(settings, monitor)
+    from monitor.clock import SystemClock
+    from monitor.hooks.versions import promote_version
+
+    store = open_url(db or settings.storage)
+    try:
+        folder = promote_version(store, target, version, SystemClock().now())
+    finally:
+        store.close()
+    typer.echo(f"{target.name}: head {version} is live ({folder})")

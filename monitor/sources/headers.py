@@ -1,0 +1,64 @@
+"""A data file's format and column names, read from its header alone (no pandas).
+
+`check-config` uses it to find missing columns in a second; the file source uses the same
+suffix table to pick its reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from monitor.plugins.spec import Finding
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
+FORMATS[".ndjson"] = "jsonl"
+
+
+def format_of(path: Path, declared: str | None = None) -> str | None:
+    """The declared format, else the one the suffix tells (None: it tells none)."""
+    return declared or FORMATS.get(path.suffix.lower())
+
+
+def table_columns(path: Path, declared: str | None = None) -> tuple[list[str], str | None]:
+    """A data file's column names from its header (CSV), schema (Parquet) or first line.
+
+    Returns the names and None, or no names and why the file could not be read.
+    """
+    fmt = format_of(path, declared)
+    if fmt is None:
+        return (
+            [],
+            f"{path}: cannot tell the format from {path.suffix!r}; use .csv, .parquet, .jsonl",
+        )
+    try:
+        if fmt == "csv":
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                return next(csv.reader(handle), []), None
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names), None
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    row = json.loads(line)
+                    if not isinstance(row, dict):
+                        return [], f"{path}: the first line is not a JSON object"
+                    return list(row), None
+        return [], None
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
+        return [], f"cannot read {path} as {fmt}: {exc}"
+
+
+def missing_columns(
+    key: str, path: Path, columns: list[str], wanted: tuple[str, ...] | list[str], *, warning: bool
+) -> list[Finding]:
+    """A finding naming the `wanted` columns `path` lacks (none when it has them all)."""
+    missing = [c for c in wanted if c not in columns]
+    if not missing:
+        return []
+    shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
+    message = f"{path} has no column(s) {', '.join(map(repr, missing))} (columns: {shown})"
+    return [Finding(key, message, warning=warning)]
