@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,16 +71,25 @@ def amazon_split(sentiment: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.D
 
 def build_tiny_bert(folder: Path, texts: list[str], labels: list[int], steps: int = 60) -> Path:
     """A 2-layer, hidden-64 BERT with its own WordPiece vocabulary, trained briefly."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
-    raw = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    raw.normalizer = normalizers.BertNormalizer(lowercase=True)
-    raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    raw.train_from_iterator(
-        texts, trainers.WordPieceTrainer(vocab_size=800, special_tokens=special)
-    )
+    # The vocabulary is built here, not by `WordPieceTrainer`, whose ties between equally
+    # frequent tokens fall differently in each process: every character (alone and as a
+    # continuation), then the most frequent words, ties broken alphabetically.
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    chars = sorted({c for word in words for c in word})
+    pieces = [*special, *chars, *(f"##{c}" for c in chars)]
+    frequent = sorted(words, key=lambda w: (-words[w], w))
+    pieces += [w for w in frequent if len(w) > 1][: max(0, 800 - len(pieces))]
+    raw = Tokenizer(models.WordPiece({p: i for i, p in enumerate(pieces)}, unk_token="[UNK]"))
+    raw.normalizer = normalizer
+    raw.pre_tokenizer = pre_tokenizer
     from tokenizers.processors import TemplateProcessing
 
     raw.post_processor = TemplateProcessing(
