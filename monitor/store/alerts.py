@@ -16,12 +16,15 @@ from monitor.store.schema import AlertEventRow, AlertStateRow, MetricValueRow, M
 
 @dataclass(frozen=True)
 class MetricPoint:
-    """One run as a rule sees it: its window and the metric's value (None: not measured)."""
+    """One run as a rule sees it: its window and the metric's value (None: not measured);
+    on late quality, also how many of its rows were labelled and what share."""
 
     run_id: int
     window_start: datetime
     window_end: datetime
     value: float | None
+    labelled_rows: int | None = None
+    label_coverage: float | None = None
 
 
 def metric_key(metric: str) -> tuple[str, str]:
