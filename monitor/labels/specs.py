@@ -6,9 +6,10 @@ table or query of a database, read past the last position recorded, like a strea
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
-from monitor.plugins.spec import LabelsConfig, PluginSpec
+from monitor.plugins.spec import ColumnNeeds, Finding, LabelsConfig, PluginSpec
 from monitor.sources.specs import FilesStreamConfig, SqlStreamConfig
 
 
@@ -17,6 +18,13 @@ class FilesLabelsConfig(LabelsConfig, FilesStreamConfig):
     lines are picked up, in file-name then line order."""
 
     type: Literal["files"] = "files"
+
+    def check(self, needs: ColumnNeeds) -> list[Finding]:
+        """The stream's checks on the label files (`needs`: the id and label columns)."""
+        return [
+            replace(f, message=f.message.replace("nothing to score", "no labels yet"))
+            for f in super().check(needs)
+        ]
 
 
 class SqlLabelsConfig(LabelsConfig, SqlStreamConfig):

@@ -195,15 +195,3 @@ def unknown_labels_scored_in(
             for row in rows
         ]
     return found
-
-
-def quarantined_labels(
-    session: Session, monitor_id: int | None = None, limit: int | None = None
-) -> list[QuarantinedLabelRow]:
-    """Quarantined labels, oldest first (the newest `limit`)."""
-    query = select(QuarantinedLabelRow).order_by(QuarantinedLabelRow.id.desc())
-    if monitor_id is not None:
-        query = query.where(QuarantinedLabelRow.monitor_id == monitor_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(reversed(list(session.scalars(query))))
