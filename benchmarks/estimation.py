@@ -30,6 +30,7 @@ import logging
 import os
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +60,9 @@ class Protocol:
     windows: list[tuple[str, list[str], np.ndarray]] = field(default_factory=list)
 
 
-def build_protocol(data: Path, threads: int) -> Protocol:
+def build_protocol(data: Path, threads: int, windows: Mapping[str, int] | None = None) -> Protocol:
+    """The protocol; `windows` gives the windows of each kind (the tests run a sample)."""
+    counts = dict(windows) if windows is not None else {"control": 20, "yelp": 10, "imdb": 10}
     tables = {name: pd.read_csv(data / f"{name}.csv") for name in DOMAINS}
     texts = {name: table["text"].astype(str).tolist() for name, table in tables.items()}
     labels = {name: table["label"].astype(str).to_numpy() for name, table in tables.items()}
@@ -77,14 +80,14 @@ def build_protocol(data: Path, threads: int) -> Protocol:
     order = np.random.default_rng(0).permutation(1000)
     reference, held = order[:500], order[500:]
     protocol = Protocol(model, [texts["amazon"][i] for i in reference], ids("amazon", reference))
-    for k in range(20):
+    for k in range(counts.get("control", 0)):
         rows = held[np.random.default_rng(100 + k).choice(500, WINDOW, replace=False)]
         protocol.windows.append(
             ("control", [texts["amazon"][i] for i in rows], ids("amazon", rows))
         )
     for seed, name in ((1, "yelp"), (2, "imdb")):
         shuffled = np.random.default_rng(seed).permutation(1000)
-        for k in range(10):
+        for k in range(counts.get(name, 0)):
             rows = shuffled[k * WINDOW : (k + 1) * WINDOW]
             protocol.windows.append((name, [texts[name][i] for i in rows], ids(name, rows)))
     return protocol

@@ -4,6 +4,7 @@ real files, a real tiny BERT and a real SQLite store."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import yaml
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 from sqlalchemy import select
 
+from monitor.cli import main
 from monitor.clock import SimulatedClock
 from monitor.config import load_config
 from monitor.cycle import MonitorRuntime, run_cycle
@@ -94,7 +96,7 @@ def drift_values(store) -> list[tuple]:
         ]
 
 
-def test_late_labels_version_quality_and_fire_a_rule_once(workspace: Path) -> None:
+def test_late_labels_version_quality_and_fire_a_rule_once(workspace: Path, capsys) -> None:
     clock = SimulatedClock(START)
     runtime = None
     for _ in range(WINDOWS):
@@ -161,6 +163,12 @@ def test_late_labels_version_quality_and_fire_a_rule_once(workspace: Path) -> No
         stored_events = alert_events(session, "reviews")
     assert [e.state for e in stored_events] == ["firing", "resolved"]
     assert stored_events[0].payload["labelled_rows"] == ROWS
+
+    assert main(["quarantine", "--config", str(workspace / "dw.yaml"), "--labels", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 30 and {row["monitor"] for row in listed} == {"reviews"}
+    unknown = [row for row in listed if row["kind"] == "unknown_id"]
+    assert sorted(row["row_id"] for row in unknown) == [f"x{i}" for i in range(7)]
 
     collector = StoreCollector(store)
     samples = {
