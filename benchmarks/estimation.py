@@ -100,6 +100,19 @@ def seen(model: EmbeddingHeadModel, texts: list[str]) -> EstimationInput:
     return EstimationInput(scores.probabilities, scores.embeddings, model.training_members(texts))
 
 
+def labelled_reference(protocol: Protocol) -> LabelledReference:
+    """The reference as the deployed head scores it, with its labels: what estimators fit."""
+    model = protocol.model
+    reference = seen(model, protocol.reference_texts)
+    return LabelledReference(
+        reference.probabilities,
+        reference.embeddings,
+        reference.members,
+        protocol.reference_ids,
+        model.head_refitter(),
+    )
+
+
 def nannyml_cbpe(reference: EstimationInput, ids: np.ndarray, windows: list[EstimationInput]):
     """NannyML's CBPE accuracy per window (None when nannyml is not installed)."""
     os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # it would phone home otherwise
@@ -151,14 +164,7 @@ def main() -> None:
     began = time.perf_counter()
     protocol = build_protocol(args.data, args.threads)
     model = protocol.model
-    reference_seen = seen(model, protocol.reference_texts)
-    reference = LabelledReference(
-        reference_seen.probabilities,
-        reference_seen.embeddings,
-        reference_seen.members,
-        protocol.reference_ids,
-        model.head_refitter(),
-    )
+    reference = labelled_reference(protocol)
     windows = [(kind, seen(model, texts), ids) for kind, texts, ids in protocol.windows]
     print(f"encoded 3,000 sentences and fitted the head in {time.perf_counter() - began:.1f} s")
 
@@ -176,7 +182,7 @@ def main() -> None:
     peer = nannyml_cbpe(reference, protocol.reference_ids, [w for _, w, _ in windows])
     if peer is not None:
         estimates["nannyml cbpe"] = peer
-    in_sample = np.mean(reference_seen.predicted == protocol.reference_ids)
+    in_sample = np.mean(reference.predicted == protocol.reference_ids)
     print(
         "realised accuracy: "
         + ", ".join(f"{k} {realised[kinds == k].mean():.4f}" for k in KINDS)

@@ -17,20 +17,21 @@ from monitor.sources.rows import ROW_ID, TIMESTAMP
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def labels_config(tmp_path: Path, labels: dict[str, object]):
-    document = {
-        "monitors": [
-            {
-                "name": "reviews",
-                "model": {"type": "sklearn", "path": "model.joblib"},
-                "reference": {"path": "reference.csv"},
-                "stream": {"path": "stream/*.csv"},
-                "columns": {"features": ["x"], "target": "y", "id": "id"},
-                "labels": labels,
-            }
-        ]
+def document(labels: dict[str, object], row_ids: bool = True) -> dict[str, object]:
+    columns = {"features": ["x"], "target": "y", **({"id": "id"} if row_ids else {})}
+    monitor = {
+        "name": "reviews",
+        "model": {"type": "sklearn", "path": "model.joblib"},
+        "reference": {"path": "reference.csv"},
+        "stream": {"path": "stream/*.csv"},
+        "columns": columns,
+        "labels": labels,
     }
-    return parse_config(document, tmp_path).monitors[0].labels
+    return {"monitors": [monitor]}
+
+
+def labels_config(tmp_path: Path, labels: dict[str, object]):
+    return parse_config(document(labels), tmp_path).monitors[0].labels
 
 
 def read_all(source, after=None):
@@ -126,29 +127,13 @@ def test_an_sql_table_of_labels_is_read_in_batches_past_its_last_key(tmp_path: P
 def test_a_monitor_with_labels_needs_row_ids(tmp_path: Path) -> None:
     from monitor.errors import ConfigError
 
-    document = {
-        "monitors": [
-            {
-                "name": "reviews",
-                "model": {"type": "sklearn", "path": "model.joblib"},
-                "reference": {"path": "reference.csv"},
-                "stream": {"path": "stream/*.csv"},
-                "columns": {"features": ["x"], "target": "y"},
-                "labels": {"type": "kafka"},
-            }
-        ]
-    }
     with pytest.raises(ConfigError) as caught:
-        parse_config(document, tmp_path)
-    assert any(
-        "unknown labels source type 'kafka' (known: files, sql)" in p for p in caught.value.problems
-    )
-    document["monitors"][0]["labels"] = {"path": "labels/*.csv", "final_coverage": 0}
+        parse_config(document({"type": "kafka"}), tmp_path)
+    known = "unknown labels source type 'kafka' (known: files, sql)"
+    assert any(known in problem for problem in caught.value.problems)
     with pytest.raises(ConfigError) as caught:
-        parse_config(document, tmp_path)
-    problems = "\n".join(caught.value.problems)
-    assert "final_coverage" in problems
-    document["monitors"][0]["labels"] = {"path": "labels/*.csv"}
-    with pytest.raises(ConfigError, match="invalid") as caught:
-        parse_config(document, tmp_path)
-    assert any("set `columns.id`" in p for p in caught.value.problems)
+        parse_config(document({"path": "labels/*.csv", "final_coverage": 0}), tmp_path)
+    assert any("final_coverage" in problem for problem in caught.value.problems)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(document({"path": "labels/*.csv"}, row_ids=False), tmp_path)
+    assert any("set `columns.id`" in problem for problem in caught.value.problems)

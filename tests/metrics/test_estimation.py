@@ -118,19 +118,11 @@ def test_the_default_beats_the_mean_confidence_on_a_sample_of_the_benchmark(
     sentiment_dir,
 ) -> None:
     """Four control and four yelp windows of `benchmarks/estimation.py`'s protocol."""
-    from benchmarks.estimation import build_protocol, seen
+    from benchmarks.estimation import build_protocol, labelled_reference, seen
 
     protocol = build_protocol(sentiment_dir, threads=1, windows={"control": 4, "yelp": 4})
     model = protocol.model
-    reference_seen = seen(model, protocol.reference_texts)
-    reference = LabelledReference(
-        reference_seen.probabilities,
-        reference_seen.embeddings,
-        reference_seen.members,
-        protocol.reference_ids,
-        model.head_refitter(),
-    )
-    default = build_estimator("auto", reference)
+    default = build_estimator("auto", labelled_reference(protocol))
     assert default.name == "membership"
     errors = {"membership": [], "confidence": []}
     for _, texts, ids in protocol.windows:
