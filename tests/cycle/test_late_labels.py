@@ -31,8 +31,16 @@ DEGRADED = (5, 6, 7)  # windows whose true labels are the opposite of the text's
 START = datetime(2030, 1, 1, tzinfo=UTC)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest) -> str:
+    """The store: a SQLite file beside the config, or a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return "sqlite:///dw.db"
+    return str(request.getfixturevalue("postgres").fresh_database())
+
+
 @pytest.fixture
-def workspace(tmp_path: Path, tiny_bert: Path, amazon_split) -> Path:
+def workspace(tmp_path: Path, tiny_bert: Path, amazon_split, storage: str) -> Path:
     reference, held_out = amazon_split
     reference.to_csv(tmp_path / "reference.csv", index=False)
     stream = held_out.iloc[: WINDOWS * ROWS].reset_index(drop=True)
@@ -55,7 +63,7 @@ def workspace(tmp_path: Path, tiny_bert: Path, amazon_split) -> Path:
         "snapshot": False,
         "alerts": [{"name": "accuracy-drop", "metric": "accuracy", "below": 0.5, "for": 1}],
     }
-    config = {"storage": "sqlite:///dw.db", "monitors": [monitor]}
+    config = {"storage": storage, "monitors": [monitor]}
     (tmp_path / "dw.yaml").write_text(yaml.safe_dump(config))
     return tmp_path
 
