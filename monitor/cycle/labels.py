@@ -73,6 +73,18 @@ class LabelOutcome:
     transitions: list[Transition] = field(default_factory=list)
     error: str | None = None
 
+    def summary(self) -> str | None:
+        """One line for `once` and the log (None when no label came and nothing changed)."""
+        if self.error is not None:
+            return f"labels not joined: {self.error}"
+        if not self.counts and not self.finalised:
+            return None
+        read = ", ".join(f"{count} {name}" for name, count in self.counts.items()) or "none"
+        return (
+            f"labels: {read}; {self.versions} quality version(s), "
+            f"{len(self.finalised)} window(s) final"
+        )
+
 
 def join_labels(runtime: MonitorRuntime, store: Store, clock: Clock) -> LabelOutcome:
     """Join the labels that arrived, one transaction per batch; never raises a DriftwardenError
@@ -98,6 +110,9 @@ def join_labels(runtime: MonitorRuntime, store: Store, clock: Clock) -> LabelOut
             break
         if batch is None:
             break
+    line = outcome.summary()
+    if line is not None and outcome.error is None:
+        log.info("monitor %s: %s", config.name, line)
     return outcome
 
 

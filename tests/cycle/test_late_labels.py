@@ -126,6 +126,8 @@ def test_late_labels_version_quality_and_fire_a_rule_once(workspace: Path, capsy
         runtime, store, outcome = cycle(workspace, clock, runtime)
         assert outcome.status == "waiting" and outcome.labels is not None
         assert outcome.labels.error is None
+        summary = outcome.labels.summary()
+        assert summary is not None and summary.startswith("labels: ")
         events += outcome.transitions
 
     truth = pd.read_csv(workspace / "truth.csv").set_index("id")["label"]
