@@ -23,12 +23,13 @@ from monitor.config import AlertRule, MonitorConfig
 from monitor.store.alerts import (
     MetricPoint,
     add_event,
+    final_quality_history,
     forget_rules,
     metric_history,
     rule_states,
 )
 from monitor.store.outbox import enqueue
-from monitor.store.quality import VERSIONED, final_quality_history
+from monitor.store.quality import VERSIONED
 from monitor.store.repository import monitor_id
 from monitor.store.schema import AlertStateRow
 

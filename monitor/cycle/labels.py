@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.alerts import Transition, evaluate_rules
@@ -101,8 +102,9 @@ def join_labels(runtime: MonitorRuntime, store: Store, clock: Clock) -> LabelOut
             batch = runtime.labels.read(after, now)
             with store.transaction() as session:
                 _join(session, runtime, config.labels, batch, after, now, outcome)
-        except LabelsTaken as exc:  # rolled back whole: the other process's join stands
-            log.warning("monitor %s: %s", config.name, exc)
+        except (LabelsTaken, IntegrityError) as exc:  # rolled back whole: the other stands
+            # (IntegrityError: another process created the monitor's labels state at once)
+            log.warning("monitor %s: another process joined these labels: %s", config.name, exc)
             break
         except DriftwardenError as exc:
             outcome.error = str(exc)

@@ -28,13 +28,15 @@ from monitor.metrics.result import FEATURE_DRIFT
 from monitor.store import Store
 from monitor.store.latest import (
     MetricValue,
+    MonitorQuality,
     alert_states,
     attempt_counts,
     metric_values,
     monitor_names,
+    monitor_quality,
     runs_since,
 )
-from monitor.store.quality import VERSIONED, MonitorQuality, monitor_quality, version_value
+from monitor.store.quality import VERSIONED, version_value
 
 log = logging.getLogger("driftwarden.exporter")
 

@@ -81,7 +81,7 @@ def move_position(
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise LabelsTaken("another process joined these labels first; this batch is not stored")
+        raise LabelsTaken("its position moved since it was read; this batch is not stored")
     session.refresh(state)
 
 

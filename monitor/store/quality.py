@@ -13,14 +13,11 @@ from datetime import datetime
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.store.alerts import MetricPoint
 from monitor.store.schema import (
-    LabelStateRow,
     MetricValueRow,
-    MonitorRow,
     PredictionRow,
     QualityVersionRow,
     RunRow,
@@ -213,124 +210,3 @@ def version_value(version: Versioned, metric: str) -> float | None:
         return float(version.coverage)
     value = version.metrics.get(metric)
     return None if value is None else float(value)
-
-
-def final_quality_history(
-    session: Session,
-    mid: int,
-    metric: str,
-    *,
-    after_run_id: int | None,
-    up_to_run_id: int,
-    limit: int,
-) -> list[MetricPoint]:
-    """Runs in `(after_run_id, up_to_run_id]` as a rule on late quality sees them: each with
-    its latest version's value (final, as the caller only goes up to final windows), or the
-    value it was recorded with when it has no version; oldest first, the newest `limit`."""
-    query = (
-        select(RunRow, QualityVersionRow, MetricValueRow.value)
-        .outerjoin(
-            QualityVersionRow,
-            and_(QualityVersionRow.run_id == RunRow.id, QualityVersionRow.latest.is_(True)),
-        )
-        .outerjoin(
-            MetricValueRow,
-            and_(
-                MetricValueRow.run_id == RunRow.id,
-                MetricValueRow.name == metric,
-                MetricValueRow.feature == "",
-            ),
-        )
-        .where(RunRow.monitor_id == mid, RunRow.id <= up_to_run_id)
-        .order_by(RunRow.id.desc())
-        .limit(limit)
-    )
-    if after_run_id is not None:
-        query = query.where(RunRow.id > after_run_id)
-    points = []
-    for run, version, recorded in session.execute(query):
-        value = recorded if version is None else version_value(version, metric)
-        labelled = None if version is None else version.labelled_rows
-        coverage = None if version is None else version.coverage
-        points.append(
-            MetricPoint(
-                run.id,
-                run.window_start,
-                run.window_end,
-                value if run.status == "ok" else None,
-                labelled,
-                coverage,
-            )
-        )
-    return points[::-1]
-
-
-# ---------------------------------------------------------------- what the exporter reads
-
-
-@dataclass(frozen=True)
-class FinalQuality:
-    """The latest final window's quality, as the exporter shows it."""
-
-    labelled_rows: int
-    coverage: float
-    metrics: dict[str, float]
-    window_end: datetime
-
-
-@dataclass(frozen=True)
-class MonitorQuality:
-    """A monitor's late-label picture: its latest final window's quality, the windows still
-    open, the lag of the newest labels, and how many label rows each outcome had."""
-
-    final: FinalQuality | None
-    open_windows: int
-    label_lag_seconds: float | None
-    counts: dict[str, int]
-
-
-def monitor_quality(session: Session | Connection) -> dict[str, MonitorQuality]:
-    """Per monitor with a labels state (a `labels:` source), by name."""
-    names = dict(
-        session.execute(
-            select(LabelStateRow.monitor_id, MonitorRow.name).join(
-                MonitorRow, MonitorRow.id == LabelStateRow.monitor_id
-            )
-        ).all()
-    )
-    counts = dict(session.execute(select(LabelStateRow.monitor_id, LabelStateRow.counts)).all())
-    found: dict[str, MonitorQuality] = {}
-    for mid, name in names.items():
-        latest = QualityVersionRow.latest.is_(True)
-        final = session.execute(
-            select(
-                QualityVersionRow.labelled_rows,
-                QualityVersionRow.coverage,
-                QualityVersionRow.metrics,
-                RunRow.window_end,
-            )
-            .join(RunRow, RunRow.id == QualityVersionRow.run_id)
-            .where(QualityVersionRow.monitor_id == mid, latest, QualityVersionRow.final.is_(True))
-            .order_by(QualityVersionRow.run_id.desc())
-            .limit(1)
-        ).first()
-        open_count = len(
-            session.execute(
-                select(QualityVersionRow.id).where(
-                    QualityVersionRow.monitor_id == mid, latest, QualityVersionRow.final.is_(False)
-                )
-            ).all()
-        )
-        lag = session.scalar(
-            select(QualityVersionRow.label_lag_seconds)
-            .where(QualityVersionRow.monitor_id == mid, QualityVersionRow.new_labels > 0)
-            .order_by(QualityVersionRow.id.desc())
-            .limit(1)
-        )
-        found[name] = MonitorQuality(
-            None if final is None else FinalQuality(final[0], final[1] or 0.0, final[2], final[3]),
-            open_count,
-            lag,
-            dict(counts.get(mid) or {}),
-        )
-    return found
