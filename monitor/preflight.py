@@ -30,7 +30,9 @@ def column_needs(monitor: MonitorConfig) -> ColumnNeeds:
     """The columns the monitor's data must have (its input) and may have (target, id)."""
     columns = monitor.columns
     required = [columns.text] if columns.text else list(columns.features or [])
-    optional = [c for c in (columns.target, columns.id) if c is not None]
+    # with a labels source, labels come late from it: the stream need not carry them
+    target = columns.target if monitor.labels is None else None
+    optional = [c for c in (target, columns.id) if c is not None]
     return ColumnNeeds(tuple(required), tuple(optional))
 
 
