@@ -74,7 +74,8 @@ def status_row() -> dashboard_builder.Row:
         .with_panel(
             stat(
                 "Accuracy",
-                "Measured on the latest labelled window.",
+                "Measured on the latest labelled window; with late labels, on the latest "
+                "window whose quality is final.",
                 query(f'max(driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})'),
                 unit="percentunit",
                 steps=percent_quality,
@@ -245,7 +246,9 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             timeseries(
                 "Quality metrics",
-                "Measured on labelled windows (solid) and estimated without labels (dashed).",
+                "Measured (solid: on labelled windows; with late labels, on the latest window "
+                "whose quality is final, so it trails the estimate by the labels' delay) and "
+                "estimated from the scores alone (dashed).",
                 [
                     query(
                         f"max by (metric) (driftwarden_model_quality{{{SELECTED}}})",
@@ -268,6 +271,32 @@ def build() -> dashboard.Dashboard:
                         id_val="custom.lineStyle", value={"fill": "dash", "dash": [10, 10]}
                     )
                 ],
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Label coverage",
+                "Share of the rows of the window the measured quality describes that carry "
+                "a label (late labels raise it until the window's quality is final).",
+                [query(f"max(driftwarden_label_coverage{{{SELECTED}}})", "label coverage")],
+                unit="percentunit",
+                width=6,
+            ).max(1)
+        )
+        .with_panel(
+            timeseries(
+                "Measured quality age",
+                "How long ago the window the measured quality describes ended: with late "
+                "labels, about the labels' delay (or the labels horizon).",
+                [
+                    query(
+                        f"max(time() - driftwarden_quality_window_end_timestamp_seconds"
+                        f"{{{SELECTED}}})",
+                        "age",
+                    )
+                ],
+                unit="s",
+                width=6,
             )
         )
         .with_panel(

@@ -1,10 +1,10 @@
 """What `check-config` checks beyond the schema, without loading a model or a table.
 
 The store's folder exists, the schedule is one APScheduler accepts, the reference file has
-the configured columns (its header only), and each plugin (stream, model, hook) runs its
-own `check` (files and folders exist, a head folder holds a head, stream files have the
-columns). Nothing here imports torch, transformers, Evidently or pandas, so it answers in
-about a second on any config.
+the configured columns (its header only), and each plugin (stream, labels, model, hook)
+runs its own `check` (files and folders exist, a head folder holds a head, stream and label
+files have the columns). Nothing here imports torch, transformers, Evidently or pandas, so
+it answers in about a second on any config.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def column_needs(monitor: MonitorConfig) -> ColumnNeeds:
     """The columns the monitor's data must have (its input) and may have (target, id)."""
     columns = monitor.columns
     required = [columns.text] if columns.text else list(columns.features or [])
-    optional = [c for c in (columns.target, columns.id) if c is not None]
+    # with a labels source, labels come late from it: the stream need not carry them
+    target = columns.target if monitor.labels is None else None
+    optional = [c for c in (target, columns.id) if c is not None]
     return ColumnNeeds(tuple(required), tuple(optional))
 
 
@@ -40,6 +42,11 @@ def check_monitor(at: str, monitor: MonitorConfig) -> list[Finding]:
     findings += _schedule(f"{at}.schedule", monitor)
     findings += _reference(f"{at}.reference.path", monitor, needs)
     findings += [f.at(f"{at}.stream") for f in monitor.stream.check(needs)]
+    labels = monitor.labels
+    if labels is not None:
+        assert labels.id_column is not None and labels.label_column is not None
+        label_needs = ColumnNeeds((labels.id_column, labels.label_column))
+        findings += [f.at(f"{at}.labels") for f in labels.check(label_needs)]
     return findings
 
 

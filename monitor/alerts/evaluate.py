@@ -2,11 +2,16 @@
 
 The run, the rule states, the alert events and their outbox rows commit together, so a
 window is never recorded without its alerts, nor an alert raised for an unrecorded window.
+
+On a monitor with a `labels:` source, rules on quality (accuracy, f1, ..., label coverage)
+are late rules: the label join evaluates them, in window order, over the windows whose
+quality has become final, so an episode fires once, not once per batch of labels.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Container
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -18,11 +23,13 @@ from monitor.config import AlertRule, MonitorConfig
 from monitor.store.alerts import (
     MetricPoint,
     add_event,
+    final_quality_history,
     forget_rules,
     metric_history,
     rule_states,
 )
 from monitor.store.outbox import enqueue
+from monitor.store.quality import VERSIONED
 from monitor.store.repository import monitor_id
 from monitor.store.schema import AlertStateRow
 
@@ -49,6 +56,9 @@ class Transition:
     episode: int
     event_id: int = 0
     delivery_ids: tuple[str, ...] = ()
+    #: late quality: the window's labelled rows and their share when its quality became final
+    labelled_rows: int | None = None
+    label_coverage: float | None = None
 
 
 @dataclass
@@ -63,8 +73,20 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
+def is_late(monitor: MonitorConfig, rule: AlertRule) -> bool:
+    """Whether `rule` waits for final quality (a quality rule of a monitor with late labels)."""
+    return monitor.labels is not None and rule.metric in VERSIONED
+
+
 def event_payload(transition: Transition) -> dict[str, Any]:
-    """The hook event of DESIGN.md without `delivery_id` (each delivery adds its own)."""
+    """The hook event of DESIGN.md without `delivery_id` (each delivery adds its own); a
+    late-quality event also says how many of the window's rows were labelled."""
+    late = {}
+    if transition.labelled_rows is not None:
+        late = {
+            "labelled_rows": transition.labelled_rows,
+            "label_coverage": transition.label_coverage,
+        }
     return {
         "event": f"alert_{transition.state}",
         "monitor": transition.monitor,
@@ -77,6 +99,7 @@ def event_payload(transition: Transition) -> dict[str, Any]:
         "window_end": _iso(transition.window_end),
         "run_id": transition.run_id,
         "fired_at": _iso(transition.fired_at),
+        **late,
     }
 
 
@@ -103,6 +126,8 @@ def _transition(
         point.window_end,
         state.fired_at,
         state.episode,
+        labelled_rows=point.labelled_rows,
+        label_coverage=point.label_coverage,
     )
 
 
@@ -113,9 +138,16 @@ def _plan(
     rule: AlertRule,
     row: AlertStateRow | None,
     run_id: int,
+    fresh: Container[int] | None,
 ) -> _Plan | None:
-    """Step the rule over the runs it has not seen; decide the events. Reads only."""
-    history = metric_history(
+    """Step the rule over the runs it has not seen; decide the events. Reads only.
+
+    The news are the newest run (`fresh` None: the run just recorded), or the runs in
+    `fresh` (late rules: the windows whose quality just became final). Earlier runs are
+    history (a rule new to it) and raise no events of their own: an episode they started
+    or ended is announced once, at the first news, so receivers stay balanced.
+    """
+    history = (metric_history if fresh is None else final_quality_history)(
         session,
         mid,
         rule.metric,
@@ -127,19 +159,27 @@ def _plan(
         return None
     state = _state_of(row)
     plan = _Plan(rule, state, history[-1].run_id)
-    *earlier, current = history
-    was_firing = state.state == FIRING
-    for point in earlier:
-        step(rule, state, point.value, point.window_end)
-    # Windows evaluated late (a rule new to this history) raise no events of their own: an
-    # episode they started or ended is announced once, now, so receivers stay balanced.
-    if state.state == FIRING and not was_firing:
-        plan.transitions.append(_transition(monitor, rule, FIRING, state, current))
-    elif was_firing and state.state != FIRING:
-        plan.transitions.append(_transition(monitor, rule, RESOLVED, state, current))
-    change = step(rule, state, current.value, current.window_end)
-    if change is not None:
-        plan.transitions.append(_transition(monitor, rule, change, state, current))
+    was_firing: bool | None = state.state == FIRING  # None once the history is announced
+
+    def announce_history(at: MetricPoint) -> None:
+        if state.state == FIRING and not was_firing:
+            plan.transitions.append(_transition(monitor, rule, FIRING, state, at))
+        elif was_firing and state.state != FIRING:
+            plan.transitions.append(_transition(monitor, rule, RESOLVED, state, at))
+
+    for point in history:
+        news = point is history[-1] if fresh is None else point.run_id in fresh
+        if not news:
+            step(rule, state, point.value, point.window_end)
+            continue
+        if was_firing is not None:
+            announce_history(point)
+            was_firing = None
+        change = step(rule, state, point.value, point.window_end)
+        if change is not None:
+            plan.transitions.append(_transition(monitor, rule, change, state, point))
+    if was_firing is not None:
+        announce_history(history[-1])
     return plan
 
 
@@ -161,24 +201,34 @@ def _save(
 
 
 def evaluate_rules(
-    session: Session, monitor: MonitorConfig, run_id: int, now: datetime
+    session: Session,
+    monitor: MonitorConfig,
+    run_id: int,
+    now: datetime,
+    *,
+    finalised: Container[int] | None = None,
 ) -> list[Transition]:
-    """Evaluate every rule of `monitor` up to run `run_id`; queue one delivery per hook.
+    """Evaluate the rules of `monitor` up to run `run_id`; queue one delivery per hook.
 
-    Call it in the transaction that recorded the run. A rule that has already seen the run
-    is left alone, so evaluating twice raises nothing twice. A bug in one rule is logged
-    and skips that rule (it catches up on the next run); it never loses the run.
+    Call it in the transaction that recorded the run (every rule but the late ones), or in
+    the label join's with `finalised`, the runs whose quality just became final (the late
+    rules, up to `run_id`: the last run before the first window whose quality is open). A
+    rule that has already seen the run is left alone, so evaluating twice raises nothing
+    twice. A bug in one rule is logged and skips that rule (it catches up on the next run);
+    it never loses the run.
     """
     mid = monitor_id(session, monitor.name, now)
     stored = rule_states(session, mid)
     forget_rules(session, mid, {rule.name for rule in monitor.alerts})
     transitions: list[Transition] = []
     for rule in monitor.alerts:
+        if is_late(monitor, rule) != (finalised is not None):
+            continue
         row = stored.get(rule.name)
         if row is not None and row.last_run_id is not None and row.last_run_id >= run_id:
             continue
         try:
-            plan = _plan(session, mid, monitor.name, rule, row, run_id)
+            plan = _plan(session, mid, monitor.name, rule, row, run_id, finalised)
         except Exception:
             log.exception("monitor %s: rule %s could not be evaluated", monitor.name, rule.name)
             continue

@@ -67,6 +67,9 @@ def once(
             outcome = run_cycle(runtime, store, clock)
         reason = runtime.source.waiting_reason() if outcome.status == "waiting" else None
         typer.echo(format_outcome(outcome, monitor_config.window.rows, reason))
+        labels = outcome.labels.summary() if outcome.labels is not None else None
+        if labels is not None:
+            typer.echo(f"{outcome.monitor}: {labels}")
         for change in outcome.transitions:
             typer.echo(
                 f"{outcome.monitor}: alert {change.rule} {change.state} "

@@ -98,15 +98,21 @@ def quarantine(
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", min=1, help="only the newest N", metavar="N")
     ] = None,
+    labels: Annotated[
+        bool, typer.Option("--labels", help="the late labels set aside instead of rows")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """The rows windows set aside, with reasons.
 
     Rows a cycle could not use (empty or non-text input, an unknown label, a bad
-    timestamp, a row the model raised on), newest last."""
-    from monitor.store.quarantine import quarantined_rows
+    timestamp, a row the model raised on), newest last; with --labels, the late labels the
+    label join set aside (unknown id, duplicate, conflicting, ambiguous, invalid)."""
+    from monitor.store.quarantine import quarantined_label_rows, quarantined_rows
     from monitor.store.repository import run_exists
 
+    if labels and run_id is not None:
+        raise UsageError("--run and --labels do not go together: labels belong to no run")
     url, settings = read_target(config, db)
     store = open_url(url)
     try:
@@ -114,9 +120,15 @@ def quarantine(
             require_monitor(monitor, session, settings)
             if run_id is not None and not run_exists(session, run_id):
                 raise UsageError(f"no run {run_id} in the store (see driftwarden runs)")
-            rows = quarantined_rows(session, monitor=monitor, run_id=run_id, limit=limit)
+            if labels:
+                rows = quarantined_label_rows(session, monitor=monitor, limit=limit)
+            else:
+                rows = quarantined_rows(session, monitor=monitor, run_id=run_id, limit=limit)
     finally:
         store.close()
+    if labels:
+        _show_labels(rows, as_json)
+        return
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -134,6 +146,27 @@ def quarantine(
         for row in rows
     ]
     for line in table(["run", "monitor", "row", "reason", "row data"], cells, ">"):
+        typer.echo(line)
+
+
+def _show_labels(rows: list[dict[str, object]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no label quarantined")
+        return
+    cells = [
+        [
+            str(row["monitor"]),
+            str(row["row_id"]),
+            str(row["label"]),
+            str(row["kind"]) + (" (released)" if row["released"] else ""),
+            str(row["reason"]),
+        ]
+        for row in rows
+    ]
+    for line in table(["monitor", "row", "label", "kind", "reason"], cells, ">"):
         typer.echo(line)
 
 

@@ -1,8 +1,8 @@
 """The YAML config as pydantic models: validation only, every problem reported at start-up.
 
 `monitor.py` holds the monitor's blocks and the document, `drift.py` the drift block,
-`loading.py` reading a file; the plugin types' own blocks (`stream:`, `model:`, `hooks:`)
-come from their plugins' spec modules through the registry.
+`loading.py` reading a file; the plugin types' own blocks (`stream:`, `labels:`, `model:`,
+`hooks:`) come from their plugins' spec modules through the registry.
 """
 
 from monitor.config.drift import DRIFT_METHODS, ColumnDrift, DriftConfig, EmbeddingDrift
@@ -17,10 +17,13 @@ from monitor.config.loading import (
 from monitor.config.monitor import (
     DEFAULT_METRICS_PORT,
     DEFAULT_STORAGE,
+    ESTIMATION_METHODS,
     AlertRule,
     ColumnsConfig,
     Config,
+    EstimationConfig,
     HookChoice,
+    LabelsChoice,
     MetricsEndpoint,
     ModelChoice,
     MonitorConfig,
@@ -30,6 +33,7 @@ from monitor.config.monitor import (
     WindowConfig,
 )
 from monitor.hooks.specs import CommandHook, PythonHook, RetrainHeadHook, WebhookHook
+from monitor.labels.specs import FilesLabelsConfig, SqlLabelsConfig
 from monitor.metrics.catalog import FEATURE_METRIC_PREFIX
 from monitor.models.specs import (
     PACKAGED_ENCODER,
@@ -44,6 +48,7 @@ __all__ = [
     "DEFAULT_METRICS_PORT",
     "DEFAULT_STORAGE",
     "DRIFT_METHODS",
+    "ESTIMATION_METHODS",
     "FEATURE_METRIC_PREFIX",
     "PACKAGED_ENCODER",
     "AlertRule",
@@ -55,8 +60,11 @@ __all__ = [
     "Duration",
     "EmbeddingDrift",
     "EmbeddingHeadModelConfig",
+    "EstimationConfig",
+    "FilesLabelsConfig",
     "FilesStreamConfig",
     "HookChoice",
+    "LabelsChoice",
     "MetricsEndpoint",
     "ModelChoice",
     "MonitorConfig",
@@ -68,6 +76,7 @@ __all__ = [
     "ScheduleConfig",
     "SklearnModelConfig",
     "SourceChoice",
+    "SqlLabelsConfig",
     "SqlStreamConfig",
     "Strict",
     "TransformersModelConfig",

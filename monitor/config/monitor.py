@@ -1,12 +1,12 @@
 """The monitor's blocks and the whole config document as pydantic models: validation only.
 
-The `stream:`, `model:` and `hooks:` blocks are unions built at import from the plugin
+The `stream:`, `labels:`, `model:` and `hooks:` blocks are unions built at import from the plugin
 registry, so a type that a third-party package registers validates like a built-in one.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -14,18 +14,20 @@ from monitor.config.drift import DriftConfig
 from monitor.errors import ConfigError
 from monitor.metrics.catalog import rule_metric_problem
 from monitor.plugins.fields import DatabaseUrl, Duration, RelPath, Strict
-from monitor.plugins.registry import HOOKS, MODELS, REGISTRY, SOURCES
-from monitor.plugins.spec import HookConfig, ModelConfig, SourceConfig
+from monitor.plugins.registry import HOOKS, LABELS, MODELS, REGISTRY, SOURCES
+from monitor.plugins.spec import HookConfig, LabelsConfig, ModelConfig, SourceConfig
 
 DEFAULT_STORAGE = "sqlite:///driftwarden.db"
 DEFAULT_METRICS_PORT = 9108
 
 if TYPE_CHECKING:  # the unions hold subclasses of these; mypy sees the bases
     SourceChoice = SourceConfig
+    LabelsChoice = LabelsConfig
     ModelChoice = ModelConfig
     HookChoice = HookConfig
 else:
     SourceChoice = REGISTRY.union(SOURCES)
+    LabelsChoice = REGISTRY.union(LABELS)
     ModelChoice = REGISTRY.union(MODELS)
     HookChoice = REGISTRY.union(HOOKS)
 
@@ -101,17 +103,28 @@ class AlertRule(Strict):
         return self
 
 
+ESTIMATION_METHODS = ("auto", "membership", "cbpe", "atc", "confidence")
+
+
+class EstimationConfig(Strict):
+    """How `estimated_accuracy` (and `estimated_f1`) are estimated from the scores alone."""
+
+    method: Literal[ESTIMATION_METHODS] = "auto"  # type: ignore[valid-type]
+
+
 class MonitorConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)
     model: ModelChoice
     reference: ReferenceConfig
     stream: SourceChoice
+    labels: LabelsChoice | None = None
     columns: ColumnsConfig
     schedule: ScheduleConfig = Field(
         default_factory=lambda: ScheduleConfig.model_validate({"every": "5m"})
     )
     window: WindowConfig = Field(default_factory=lambda: WindowConfig(rows=500))
     drift: DriftConfig = Field(default_factory=lambda: DriftConfig())
+    estimation: EstimationConfig = Field(default_factory=lambda: EstimationConfig())
     alerts: list[AlertRule] = Field(default_factory=list)
     catch_up: int = Field(10, ge=0, description="missed complete windows processed per wake-up")
     snapshot: bool = Field(True, description="store an Evidently snapshot per run for `report`")
@@ -125,6 +138,13 @@ class MonitorConfig(Strict):
             problem = self.stream.duration_problem()
             if problem is not None:
                 raise ValueError(problem)
+        if self.labels is not None:
+            if self.columns.id is None:
+                raise ValueError(
+                    "a `labels` source joins labels to predictions by row id: set `columns.id`"
+                )
+            self.labels.id_column = self.labels.id_column or self.columns.id
+            self.labels.label_column = self.labels.label_column or self.columns.target or "label"
         return self
 
 

@@ -79,7 +79,8 @@ def _score_window(
         rows, ids = rows[keep], None if ids is None else ids[keep]
         rejected += unknown
     with watch.stage("score"):
-        scores, failing = score_isolating(model, model_inputs(model, rows, config))
+        inputs = model_inputs(model, rows, config)
+        scores, failing = score_isolating(model, inputs)
     if failing:
         rejected += [
             Rejected(
@@ -90,10 +91,13 @@ def _score_window(
         keep = np.ones(len(rows), dtype=bool)
         keep[failing] = False
         rows, ids = rows[keep], None if ids is None else ids[keep]
+        inputs = model_inputs(model, rows, config)
     with watch.stage("metrics"):
         observed = Observed(input_features(rows, config), scores)
         set_aside = SetAside(len(rejected), sum(r.reason in EMPTY_REASONS for r in rejected))
-        result = scoring.engine.calculate(observed, ids, set_aside)
+        seen = scoring.estimation_input(scores, inputs)
+        estimates = None if seen is None else scoring.estimator.estimate(seen).run_metrics()
+        result = scoring.engine.calculate(observed, ids, set_aside, estimates)
         snapshot = None
         if config.snapshot:
             from monitor.metrics.snapshot import build_snapshot

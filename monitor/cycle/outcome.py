@@ -7,10 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from monitor.alerts import Transition
 from monitor.metrics.catalog import SUMMARY_METRICS
 from monitor.metrics.result import Result
+
+if TYPE_CHECKING:
+    from monitor.cycle.labels import LabelOutcome
 
 
 @dataclass
@@ -27,8 +31,11 @@ class CycleOutcome:
     result: Result | None = None
     error: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    #: alert episodes that fired or resolved on this run (committed with it)
+    #: alert episodes that fired or resolved on this run (committed with it), then those the
+    #: label join raised (late quality rules, committed with its labels)
     transitions: list[Transition] = field(default_factory=list)
+    #: what the label join did (None: it has not run)
+    labels: LabelOutcome | None = None
 
     @property
     def recorded(self) -> bool:

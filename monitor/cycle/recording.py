@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 from monitor.alerts import evaluate_rules
 from monitor.config import MonitorConfig
@@ -23,7 +22,6 @@ def store_window(
     config: MonitorConfig,
     record: RunRecord,
     watch: Stopwatch,
-    on_recorded: Callable[[CycleOutcome], None] | None = None,
 ) -> CycleOutcome:
     """Record a window's run with its rules in one transaction (another process that took
     the window first makes this a `waiting` outcome that stored nothing)."""
@@ -53,8 +51,6 @@ def store_window(
         seconds,
         transitions,
     )
-    if on_recorded is not None:
-        on_recorded(outcome)
     return outcome
 
 

@@ -1,7 +1,8 @@
 """`run_cycle`: one monitoring cycle, the entry point of the daemon, `once` and `replay`.
 
 The swap to the store's live model version, then the pure part (read, score, metrics),
-then one store transaction. The cycle takes its clock as an argument and knows no CLI or
+then one store transaction; then, on a monitor with a `labels:` source, the label join
+(monitor.cycle.labels). The cycle takes its clock as an argument and knows no CLI or
 scheduler.
 """
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 
 from monitor.clock import Clock
 from monitor.cycle.compute import CycleStart, compute_window, error_record
+from monitor.cycle.labels import join_labels
 from monitor.cycle.outcome import CycleOutcome, Stopwatch
 from monitor.cycle.recording import store_failure, store_window
 from monitor.cycle.runtime import MonitorRuntime
@@ -26,7 +28,21 @@ def run_cycle(
     clock: Clock,
     on_recorded: Callable[[CycleOutcome], None] | None = None,
 ) -> CycleOutcome:
-    """Run one cycle: nothing is stored unless the whole window is (watermark included)."""
+    """Run one cycle: nothing is stored unless the whole window is (watermark included).
+
+    `on_recorded` hears of a cycle that stored a window or raised alert transitions.
+    """
+    outcome = _window(runtime, store, clock)
+    labels = join_labels(runtime, store, clock)
+    outcome.labels = labels
+    outcome.transitions += labels.transitions
+    if on_recorded is not None and (outcome.recorded or outcome.transitions):
+        on_recorded(outcome)
+    return outcome
+
+
+def _window(runtime: MonitorRuntime, store: Store, clock: Clock) -> CycleOutcome:
+    """The next complete window, scored and recorded (or a failed run, or nothing yet)."""
     config = runtime.config
     watch = Stopwatch()
     started = clock.now()
@@ -45,4 +61,4 @@ def run_cycle(
         return CycleOutcome(config.name, "waiting")
     if record.status == "error":
         return store_failure(store, record)
-    return store_window(store, config, record, watch, on_recorded)
+    return store_window(store, config, record, watch)

@@ -2,8 +2,9 @@
 
 Built once per process (loading the model and scoring the reference are the slow part) and
 reused by every cycle. What depends on the model version (the model, the reference as it
-scores it, the metrics engine fitted on that) is one `Scoring`, replaced whole by `swap`,
-which only the cycle calls, before a cycle (`monitor.cycle.versions`).
+scores it, the metrics engine and the quality estimator fitted on that) is one `Scoring`,
+replaced whole by `swap`, which only the cycle calls, before a cycle
+(`monitor.cycle.versions`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from monitor.config import MonitorConfig
 from monitor.cycle.scoring import input_features, model_inputs, row_check, target_ids
 from monitor.errors import SourceError
 from monitor.metrics.engine import MetricsEngine, Observed
-from monitor.models.base import Model, TextEncoder
+from monitor.metrics.estimation import (
+    ConfidenceEstimator,
+    EstimationInput,
+    Estimator,
+    LabelledReference,
+    build_estimator,
+)
+from monitor.models.base import Model, ModelInputs, Scores, TextEncoder
 from monitor.sources.base import Source, SourceContext
 from monitor.sources.rows import ROW_ID, RowCheck, split_usable
 
@@ -36,6 +44,15 @@ class Scoring:
     reference_target_ids: np.ndarray | None
     #: fitted on `reference`
     engine: MetricsEngine
+    #: label-free quality estimates, calibrated on the labelled `reference`
+    estimator: Estimator
+
+    def estimation_input(self, scores: Scores, inputs: ModelInputs) -> EstimationInput | None:
+        """What the estimator may see of scored rows (None: the model gives no probabilities)."""
+        if scores.probabilities is None:
+            return None
+        members = self.model.training_members(inputs)
+        return EstimationInput(scores.probabilities, scores.embeddings, members)
 
     def names_of(self, ids: np.ndarray | None) -> list[str | None] | None:
         if ids is None:
@@ -51,10 +68,17 @@ class MonitorRuntime:
     """
 
     def __init__(
-        self, config: MonitorConfig, source: Source, model: Model, reference: pd.DataFrame
+        self,
+        config: MonitorConfig,
+        source: Source,
+        model: Model,
+        reference: pd.DataFrame,
+        labels: Source | None = None,
     ) -> None:
         self.config = config
         self.source = source
+        #: the `labels:` source, read by the label join (None: the monitor has none)
+        self.labels = labels
         ids = [f"reference:{i}" for i in range(len(reference))]
         usable, rejected, _ = split_usable(
             reference.assign(**{ROW_ID: ids}), RowCheck(config.columns), limit=None
@@ -82,10 +106,27 @@ class MonitorRuntime:
             raise SourceError(
                 f"reference {self.config.reference.path}: {unknown[0].reason} ({len(unknown)} rows)"
             )
-        scores = model.score(model_inputs(model, self.reference_rows, self.config))
+        inputs = model_inputs(model, self.reference_rows, self.config)
+        scores = model.score(inputs)
         reference = Observed(self.reference_features, scores)
         engine = MetricsEngine(self.config.drift).fit(reference)
-        return Scoring(model, reference, ids, engine)
+        return Scoring(model, reference, ids, engine, self._estimator(model, scores, ids, inputs))
+
+    def _estimator(
+        self, model: Model, scores: Scores, ids: np.ndarray | None, inputs: ModelInputs
+    ) -> Estimator:
+        if scores.probabilities is None:
+            return ConfidenceEstimator()  # never asked: the window gives no probabilities
+        labelled = LabelledReference(
+            scores.probabilities,
+            scores.embeddings,
+            model.training_members(inputs),
+            np.full(len(scores), -1) if ids is None else ids,
+            model.head_refitter(),
+        )
+        estimator = build_estimator(self.config.estimation.method, labelled)
+        log.info("monitor %s: quality estimated by %s", self.name, estimator.name)
+        return estimator
 
     def swap(self, model: Model) -> None:
         """Score with `model` from the next cycle on: model, reference scores and engine
@@ -97,7 +138,11 @@ class MonitorRuntime:
 
     @classmethod
     def build(
-        cls, config: MonitorConfig, model: Model | None = None, source: Source | None = None
+        cls,
+        config: MonitorConfig,
+        model: Model | None = None,
+        source: Source | None = None,
+        labels: Source | None = None,
     ) -> MonitorRuntime:
         """Load the model and reference a config names; the source cuts windows by the same
         row rule as the model reads (a label it does not know makes a row unusable)."""
@@ -126,7 +171,11 @@ class MonitorRuntime:
                 config.name, config.columns, config.window, row_check(model, config)
             )
             source = build_source(config.stream, context)
-        return cls(config, source, model, reference)
+        if labels is None and config.labels is not None:
+            from monitor.labels.base import build_labels_source
+
+            labels = build_labels_source(config.labels, config.name)
+        return cls(config, source, model, reference, labels)
 
     # -- what the cycle reads
 
@@ -163,9 +212,11 @@ class MonitorRuntime:
         return self.scoring.model.text_encoder()
 
     def close(self) -> None:
-        """Stop the metrics engine's worker processes and release the source."""
+        """Stop the metrics engine's worker processes and release the sources."""
         self.scoring.engine.close()
         self.source.close()
+        if self.labels is not None:
+            self.labels.close()
 
 
 def _needed_columns(config: MonitorConfig) -> list[str]:

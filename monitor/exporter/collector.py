@@ -22,17 +22,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.errors import DriftwardenError
 from monitor.exporter.series import Gauges, counter, gauge, histogram
 from monitor.exporter.tally import DURATION_BUCKETS, MonitorTally, stage_order
+from monitor.labels.join import OUTCOMES
 from monitor.metrics.catalog import RUN_METRICS
 from monitor.metrics.result import FEATURE_DRIFT
 from monitor.store import Store
 from monitor.store.latest import (
     MetricValue,
+    MonitorQuality,
     alert_states,
     attempt_counts,
     metric_values,
     monitor_names,
+    monitor_quality,
     runs_since,
 )
+from monitor.store.quality import VERSIONED, version_value
 
 log = logging.getLogger("driftwarden.exporter")
 
@@ -103,6 +107,7 @@ class StoreCollector(Collector):
         self._warned_at = -math.inf
         self._alerts: list[tuple[str, str, bool]] = []
         self._attempts: list[tuple[str, str, str, int]] = []
+        self._quality: dict[str, MonitorQuality] = {}
 
     # -- reading
 
@@ -132,6 +137,7 @@ class StoreCollector(Collector):
             self._values = {run_id: self._values[run_id] for run_id in latest}
             self._alerts = alert_states(session)
             self._attempts = attempt_counts(session)
+            self._quality = monitor_quality(session)
         return tallies
 
     def _wanted(self, monitor: str) -> bool:
@@ -194,6 +200,12 @@ class StoreCollector(Collector):
                 continue
             values = self._values.get(run.run_id, [])
             metrics = {v.name: v.value for v in values if not v.feature and v.value is not None}
+            late = self._quality.get(name)
+            if late is not None:  # late labels: quality is the latest final window's
+                metrics = {k: v for k, v in metrics.items() if k not in VERSIONED}
+                metrics.update(_late_quality(g, name, late))
+            elif "accuracy" in metrics:
+                g.add("quality_window_end_timestamp_seconds", [name], run.window_end.timestamp())
             g.add("window_rows", [name], float(run.rows))
             g.add("window_quarantined_rows", [name], float(run.quarantined))
             g.add("last_success_timestamp_seconds", [name], run.finished_at.timestamp())
@@ -225,6 +237,13 @@ class StoreCollector(Collector):
         yield from (runs, rows, quarantined, duration)
 
     def _alert_and_hook_families(self) -> Iterator[Metric]:
+        late = [(name, q) for name, q in sorted(self._quality.items()) if self._wanted(name)]
+        if late:  # only monitors with a labels source have label outcomes to count
+            labels = counter("labels_total")
+            for monitor, quality in late:
+                for outcome in OUTCOMES:
+                    labels.add_metric([monitor, outcome], float(quality.counts.get(outcome, 0)))
+            yield labels
         firing = gauge("alert_firing")
         for monitor, rule, is_firing in sorted(self._alerts):
             if self._wanted(monitor):
@@ -246,3 +265,15 @@ class StoreCollector(Collector):
             unrecorded.add_metric([monitor], float(count))
         yield events
         yield unrecorded
+
+
+def _late_quality(g: Gauges, monitor: str, late: MonitorQuality) -> dict[str, float]:
+    """A late-label monitor's own gauges; returns its latest final window's quality."""
+    g.add("open_quality_windows", [monitor], float(late.open_windows))
+    if late.label_lag_seconds is not None:
+        g.add("label_lag_seconds", [monitor], late.label_lag_seconds)
+    if late.final is None:
+        return {}
+    g.add("quality_window_end_timestamp_seconds", [monitor], late.final.window_end.timestamp())
+    values = {name: version_value(late.final, name) for name in VERSIONED}
+    return {name: value for name, value in values.items() if value is not None}

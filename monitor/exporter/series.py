@@ -53,14 +53,37 @@ _SPECS = (
     ),
     SeriesSpec("embedding_drift_score", GAUGE, "Embedding drift score of the latest window"),
     SeriesSpec(
-        "model_quality", GAUGE, "Measured quality on the latest labelled window", ("metric",)
+        "model_quality",
+        GAUGE,
+        "Measured quality on the latest labelled window (with late labels: on the latest "
+        "window whose quality is final)",
+        ("metric",),
     ),
     SeriesSpec(
         "estimated_model_quality",
         GAUGE,
-        "Label-free quality estimate of the latest window: accuracy as the mean top-class "
-        "probability (exact in expectation for a calibrated model)",
+        "Label-free quality estimate of the latest window, from its scores alone",
         ("metric",),
+    ),
+    SeriesSpec(
+        "quality_window_end_timestamp_seconds",
+        GAUGE,
+        "Unix time the window that model_quality describes ends",
+    ),
+    SeriesSpec(
+        "label_coverage",
+        GAUGE,
+        "Share of the rows of the window model_quality describes that carry a label",
+    ),
+    SeriesSpec(
+        "open_quality_windows",
+        GAUGE,
+        "Windows whose quality is not final yet (waiting for late labels)",
+    ),
+    SeriesSpec(
+        "label_lag_seconds",
+        GAUGE,
+        "Median delay of the newest joined labels: observed (or read) minus their window's end",
     ),
     SeriesSpec("window_rows", GAUGE, "Rows scored in the latest window"),
     SeriesSpec("window_quarantined_rows", GAUGE, "Rows set aside in the latest window"),
@@ -90,6 +113,12 @@ _SPECS = (
     ),
     SeriesSpec(
         "alert_firing", GAUGE, "1 while the monitor's alert rule is firing, else 0", ("rule",)
+    ),
+    SeriesSpec(
+        "labels_total",
+        COUNTER,
+        "Label rows read from the labels source, by outcome",
+        ("outcome",),
     ),
     SeriesSpec(
         "hook_deliveries_total",

@@ -116,6 +116,13 @@ RUN_METRICS: tuple[RunMetric, ...] = (
     ),
     RunMetric("labelled_rows", DATA, "scored rows that carry a label", "rows"),
     RunMetric(
+        "label_coverage",
+        DATA,
+        "share of the scored rows that carry a label (grows as late labels arrive)",
+        "ratio",
+        Series("label_coverage"),
+    ),
+    RunMetric(
         "mean_confidence",
         ESTIMATE,
         "mean top-class probability of the scored rows",
@@ -125,10 +132,17 @@ RUN_METRICS: tuple[RunMetric, ...] = (
     RunMetric(
         "estimated_accuracy",
         ESTIMATE,
-        "label-free accuracy estimate: the mean top-class probability (exact in "
-        "expectation for a calibrated model)",
+        "label-free accuracy estimate from the scores alone, calibrated on the labelled "
+        "reference (`estimation.method`)",
         "ratio",
         Series("estimated_model_quality", (("metric", "accuracy"),)),
+    ),
+    RunMetric(
+        "estimated_f1",
+        ESTIMATE,
+        "label-free F1 estimate (binary models: class id 1 positive), as estimated_accuracy",
+        "ratio",
+        Series("estimated_model_quality", (("metric", "f1"),)),
     ),
     RunMetric("quarantined_share", DATA, "share of the window's rows quarantined", "ratio"),
     RunMetric(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -118,11 +119,13 @@ class MetricsEngine:
         window: Observed,
         target_ids: np.ndarray | None = None,
         set_aside: SetAside | None = None,
+        estimates: Mapping[str, float] | None = None,
     ) -> Result:
         """Compare `window` with the reference: the complete Result of the window.
 
         `target_ids` holds -1 where a row has no label; `set_aside` counts the window's
-        quarantined rows (its shares are run metrics too).
+        quarantined rows (its shares are run metrics too); `estimates` are the label-free
+        quality estimates (monitor.metrics.estimation; default: the mean confidence).
         """
         if not self.fitted:
             raise MetricsError("metrics engine used before fit(reference)")
@@ -164,6 +167,8 @@ class MetricsEngine:
                     None if probabilities is None else probabilities[labelled],
                 )
         extras = _estimates_and_counts(window, target_ids, set_aside or SetAside())
+        if estimates is not None:
+            extras.update(estimates)
         return Result(
             features, drifted_share, dataset_drift, prediction, embedding, quality, extras
         )
@@ -176,12 +181,13 @@ def _estimates_and_counts(
     extras: dict[str, float] = {}
     if target_ids is not None:
         extras["labelled_rows"] = float((target_ids >= 0).sum())
+        extras["label_coverage"] = (
+            extras["labelled_rows"] / len(target_ids) if len(target_ids) else 0.0
+        )
     if window.scores.confidence is not None:
         extras["mean_confidence"] = float(np.mean(window.scores.confidence))
         # For a calibrated classifier the top-class probability is the chance its prediction
-        # is right, so the mean is the expected accuracy. A model that stays confident while
-        # drift makes it wrong pushes this above the truth: an early warning while labels
-        # are late, never a replacement for measured accuracy.
+        # is right, so the mean is the expected accuracy; the cycle passes a better estimate
         extras["estimated_accuracy"] = extras["mean_confidence"]
     total = len(window.features) + set_aside.rows
     extras["quarantined_share"] = set_aside.rows / total if total else 0.0

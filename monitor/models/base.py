@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol, TypeAlias
+from typing import Any, ClassVar, Protocol, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,16 @@ class Model(ABC):
 
     def text_encoder(self) -> TextEncoder | None:
         """The encoder whose embeddings the model classifies, when it has one."""
+        return None
+
+    def training_members(self, inputs: ModelInputs) -> np.ndarray | None:
+        """True for each input the model was trained on, where it knows (None: it does not).
+        Quality estimation calibrates training rows apart: a model is surest on those."""
+        return None
+
+    def head_refitter(self) -> Callable[[np.ndarray, np.ndarray], Any] | None:
+        """Fits a fresh classifier of this model's kind on (embeddings, class ids), where the
+        model is an embedding head (quality estimation cross-fits such heads)."""
         return None
 
     def class_id(self, label: object) -> int | None:

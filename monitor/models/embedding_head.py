@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from monitor.errors import ModelError
@@ -20,6 +22,16 @@ from monitor.models.specs import EmbeddingHeadModelConfig
 
 HEAD_FILE = "head.joblib"
 META_FILE = "head.json"
+#: hashes of the texts the head was fitted on (quality estimation tells those rows apart)
+MEMBERS_FILE = "head.members.npy"
+
+
+def text_hashes(texts: Sequence[str]) -> np.ndarray:
+    """A 64-bit hash of each text (the first 8 bytes of its SHA-256)."""
+    return np.array(
+        [int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little") for t in texts],
+        dtype=np.uint64,
+    )
 
 
 @dataclass
@@ -32,10 +44,20 @@ class Head:
     version: str
     created_at: str
     metrics: dict[str, float]
+    #: sorted hashes of the training texts (None: a head saved before they were kept)
+    members: np.ndarray | None = None
+
+    def is_member(self, texts: Sequence[str]) -> np.ndarray | None:
+        """True for each text the head was fitted on (None: the head does not know)."""
+        if self.members is None:
+            return None
+        return np.isin(text_hashes(texts), self.members)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump(self.classifier, folder / HEAD_FILE)
+        if self.members is not None:
+            np.save(folder / MEMBERS_FILE, self.members)
         meta = {
             "labels": list(self.labels),
             "encoder": self.encoder,
@@ -54,6 +76,7 @@ class Head:
             )
         meta = json.loads((folder / META_FILE).read_text())
         classifier = joblib.load(folder / HEAD_FILE)  # trusted files only, as documented
+        members_file = folder / MEMBERS_FILE
         return cls(
             classifier,
             tuple(meta["labels"]),
@@ -61,6 +84,7 @@ class Head:
             meta["version"],
             meta["created_at"],
             meta.get("metrics", {}),
+            np.load(members_file) if members_file.is_file() else None,
         )
 
 
@@ -89,6 +113,7 @@ def fit_head(
         f"head-{digest.hexdigest()[:12]}",
         datetime.now(UTC).isoformat(timespec="seconds"),
         metrics or {},
+        np.unique(text_hashes(texts)),
     )
 
 
@@ -128,6 +153,13 @@ class EmbeddingHeadModel(Model):
 
     def text_encoder(self) -> SentenceEncoder:
         return self.encoder
+
+    def training_members(self, inputs: ModelInputs) -> np.ndarray | None:
+        return self.head.is_member([str(text) for text in inputs])
+
+    def head_refitter(self) -> Callable[[np.ndarray, np.ndarray], Any]:
+        classifier = self.head.classifier
+        return lambda embeddings, ids: clone(classifier).fit(embeddings, ids)
 
     def _score(self, inputs: ModelInputs) -> Scores:
         embeddings = self.encoder.encode(list(inputs))

@@ -13,16 +13,17 @@ while plugin specs load)::
     KAFKA = PluginSpec("kafka", KafkaStreamConfig, "my_package.kafka:KafkaSource")
 
 and its package declares `kafka = "my_package.kafka_spec:KAFKA"` in the
-`driftwarden.sources` entry-point group (`driftwarden.models`, `driftwarden.hooks` for the
-other roles). README.md, "Plugins", has the whole contract.
+`driftwarden.sources` entry-point group (`driftwarden.labels`, `driftwarden.models`,
+`driftwarden.hooks` for the other roles). README.md, "Plugins", has the whole contract.
 """
 
 from monitor.plugins.fields import Duration, RelGlob, RelPath, Strict, parse_duration
-from monitor.plugins.registry import HOOKS, MODELS, REGISTRY, SOURCES, PluginRegistry
+from monitor.plugins.registry import HOOKS, LABELS, MODELS, REGISTRY, SOURCES, PluginRegistry
 from monitor.plugins.spec import (
     ColumnNeeds,
     Finding,
     HookConfig,
+    LabelsConfig,
     ModelConfig,
     PluginConfig,
     PluginSpec,
@@ -31,6 +32,7 @@ from monitor.plugins.spec import (
 
 __all__ = [
     "HOOKS",
+    "LABELS",
     "MODELS",
     "REGISTRY",
     "SOURCES",
@@ -38,6 +40,7 @@ __all__ = [
     "Duration",
     "Finding",
     "HookConfig",
+    "LabelsConfig",
     "ModelConfig",
     "PluginConfig",
     "PluginRegistry",

@@ -1,8 +1,8 @@
 """The one registry of plugin types: the built-ins and every `driftwarden.*` entry point.
 
 Both kinds are `PluginSpec` objects found the same way, and the config's `stream:`,
-`model:` and `hooks:` blocks are validated against the unions built here, so a type that a
-third-party package declares is checked like a built-in one.
+`labels:`, `model:` and `hooks:` blocks are validated against the unions built here, so a
+type that a third-party package declares is checked like a built-in one.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from monitor.plugins.spec import PluginConfig, PluginSpec, import_object
 log = logging.getLogger("driftwarden.plugins")
 
 SOURCES = "sources"
+LABELS = "labels"
 MODELS = "models"
 HOOKS = "hooks"
 GROUPS = {
     SOURCES: "driftwarden.sources",
+    LABELS: "driftwarden.labels",
     MODELS: "driftwarden.models",
     HOOKS: "driftwarden.hooks",
 }
@@ -34,6 +36,10 @@ BUILT_IN: dict[str, dict[str, str]] = {
     SOURCES: {
         "files": "monitor.sources.specs:FILES",
         "sql": "monitor.sources.specs:SQL",
+    },
+    LABELS: {
+        "files": "monitor.labels.specs:FILES",
+        "sql": "monitor.labels.specs:SQL",
     },
     MODELS: {
         "transformers": "monitor.models.specs:TRANSFORMERS",
@@ -48,8 +54,8 @@ BUILT_IN: dict[str, dict[str, str]] = {
     },
 }
 # What a role's block means when it names no `type` (the files stream of DESIGN.md).
-DEFAULT_TYPES = {SOURCES: "files"}
-_WORDS = {SOURCES: "source", MODELS: "model", HOOKS: "hook"}
+DEFAULT_TYPES = {SOURCES: "files", LABELS: "files"}
+_WORDS = {SOURCES: "source", LABELS: "labels source", MODELS: "model", HOOKS: "hook"}
 
 
 def _problem_with(spec: Any, name: str) -> str | None:

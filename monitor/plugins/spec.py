@@ -75,6 +75,26 @@ class SourceConfig(PluginConfig):
         return None
 
 
+class LabelsConfig(SourceConfig):
+    """A labels source: rows of (row id, label), read in arrival order, that reach the
+    predictions of past windows late. `timestamp_column`, when set, says when each label was
+    observed (label lag counts from it; else from when the cycle read the label)."""
+
+    id_column: str | None = Field(None, description="the row id; default: the monitor's `id`")
+    label_column: str | None = Field(
+        None, description="the label; default: the monitor's `target`, else `label`"
+    )
+    final_coverage: float = Field(
+        0.9, gt=0, le=1, description="a window's quality is final once this share is labelled"
+    )
+    horizon: Duration = Field(
+        timedelta(days=7), description="... or once this long has passed since the window ended"
+    )
+
+    def duration_problem(self) -> str | None:
+        return None  # labels are not cut into windows
+
+
 class ModelConfig(PluginConfig):
     """A model: `reads` says which `columns:` key feeds it (`text`, or tabular `features`)."""
 

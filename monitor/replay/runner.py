@@ -28,7 +28,7 @@ from monitor.replay.mix import PlannedWindow, WindowPlanner
 from monitor.replay.openmetrics import TimestampedSeries
 from monitor.replay.scenario import LABEL, TEXT, Scenario
 from monitor.replay.scoring import RuleScore, check_expectations, score_rule
-from monitor.replay.source import ScenarioSource
+from monitor.replay.source import ScenarioLabels, ScenarioSource
 from monitor.store import Store, open_store
 from monitor.store.repository import watermark
 from monitor.views.runs import run_summaries
@@ -104,8 +104,12 @@ def replay(
         planned = planner.windows()
         model, config = _build_model(scenario, reference, home)
         check = row_check(model, config)
-        source = ScenarioSource(planned, config.columns, spec.clock.start, spec.clock.step, check)
-        runtime = MonitorRuntime(config, source, model, reference[[TEXT, LABEL]])
+        late = spec.labels
+        source = ScenarioSource(
+            planned, config.columns, spec.clock.start, spec.clock.step, check, late is None
+        )
+        labels = None if late is None else ScenarioLabels(source, late, spec.seed)
+        runtime = MonitorRuntime(config, source, model, reference[[TEXT, LABEL]], labels)
         windows, series = _run_windows(scenario, runtime, store, source, planned, progress)
     finally:
         store.close()

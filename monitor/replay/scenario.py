@@ -33,10 +33,11 @@ from monitor.sources.files import read_table
 
 TEXT = "text"
 LABEL = "label"
+ROW_ID_COLUMN = "id"  # the replay's rows are told apart by window and position
 # `label` values of a CSV mapped to the scenario's labels when the source names no mapping.
 DEFAULT_LABELS = {"0": LABELS[0], "1": LABELS[1], LABELS[0]: LABELS[0], LABELS[1]: LABELS[1]}
 # Keys a config monitor has that a scenario fills in itself.
-_SCENARIO_OWNED = ("reference", "stream", "columns", "window", "schedule", "catch_up")
+_SCENARIO_OWNED = ("reference", "stream", "labels", "columns", "window", "schedule", "catch_up")
 _HEAD_PLACEHOLDER = ".head-fitted-on-the-scenario-reference"
 
 
@@ -131,6 +132,14 @@ class Phase(Strict):
     drift: bool = False
 
 
+class LabelDelay(Strict):
+    """Labels that arrive late: each window's labels come `delay` windows after it, for a
+    seeded `coverage` share of its rows (the rest never come)."""
+
+    delay: int = Field(ge=0, le=1000, description="windows between a window and its labels")
+    coverage: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+
 class Expectation(Strict):
     detected: bool | None = None
     max_delay: int | None = Field(None, ge=0)
@@ -143,6 +152,7 @@ class MonitorBlock(Strict):
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)
     model: dict[str, Any] | None = None
     drift: dict[str, Any] | None = None
+    estimation: dict[str, Any] | None = None
     alerts: list[Any] = Field(default_factory=list)
     snapshot: bool = False
 
@@ -157,6 +167,7 @@ class ScenarioSpec(Strict):
     reference: ReferenceSpec
     monitor: MonitorBlock = Field(default_factory=lambda: MonitorBlock())
     hooks: dict[str, HookChoice] = Field(default_factory=dict)
+    labels: LabelDelay | None = Field(None, description="deliver labels late, not in the rows")
     phases: list[Phase] = Field(min_length=1)
     expect: dict[str, Expectation] = Field(default_factory=dict)
 
@@ -253,7 +264,7 @@ def _monitor_config(
         # never read: the scenario hands the runtime its reference and windows directly
         "reference": {"path": f"scenario-{spec.name}-reference.csv"},
         "stream": {"path": f"scenario-{spec.name}-windows/*.csv"},
-        "columns": {"text": TEXT, "target": LABEL},
+        "columns": {"text": TEXT, "target": LABEL, "id": ROW_ID_COLUMN},
         "window": {"rows": spec.window.rows},
         "schedule": {"every": spec.clock.step},
         "catch_up": 0,
@@ -262,6 +273,16 @@ def _monitor_config(
     }
     if block.drift is not None:
         raw["drift"] = block.drift
+    if block.estimation is not None:
+        raw["estimation"] = block.estimation
+    if spec.labels is not None:  # never read either: the runner hands it the late labels
+        raw["labels"] = {
+            "path": f"scenario-{spec.name}-labels/*.csv",
+            "final_coverage": spec.labels.coverage,
+            # a window whose labels all came is final at once; one that lost rows to the
+            # quarantine is final when the next window's labels have come too
+            "horizon": spec.clock.step * (spec.labels.delay + 1),
+        }
     try:
         config = MonitorConfig.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:

@@ -31,6 +31,8 @@ _PANELS: tuple[tuple[str, str, tuple[float, float] | None], ...] = (
     ("prediction_drift_score", "prediction drift score (predicted class)", None),
     ("accuracy", "accuracy (labelled windows)", None),
 )
+# rules on these metrics are drawn on the panel of the first: (panel, rule metric)
+_SHARED_PANELS = {("drifted_share", "dataset_drift"), ("accuracy", "estimated_accuracy")}
 _QUALITY_PANEL = ("quarantined_share", "share of rows quarantined (empty, unusable)", None)
 # green and red mark detections and false alarms, so no rule is drawn in them
 _RULE_COLOURS = ("tab:purple", "tab:orange", "tab:brown", "tab:cyan", "tab:pink", "tab:olive")
@@ -60,12 +62,14 @@ def draw_timeline(report: ReplayReport, path: Path) -> None:
         if metric == "drifted_share":
             flags = [w.metrics.get("dataset_drift", float("nan")) for w in windows]
             ax.step(x, flags, where="mid", color="tab:red", lw=1, alpha=0.6)
+        if metric == "accuracy":
+            title = _estimated_against_realised(ax, report, x)
         test = next((w.tests[metric] for w in windows if metric in w.tests), None)
         if test is not None:
             ax.axhline(test["threshold"], color="grey", ls=":", lw=1)
             title += f" - {test['method']}, test threshold {test['threshold']:.3g} (dotted)"
         for rule in rules:
-            if rule.metric == metric or (metric, rule.metric) == ("drifted_share", "dataset_drift"):
+            if rule.metric == metric or (metric, rule.metric) in _SHARED_PANELS:
                 ax.axhline(
                     threshold_of(rule), color=colours[rule.name], ls="--", lw=1.2, label=_rule(rule)
                 )
@@ -96,6 +100,19 @@ def draw_timeline(report: ReplayReport, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def _estimated_against_realised(ax: Axes, report: ReplayReport, x: list[int]) -> str:
+    """The label-free estimate beside the realised accuracy; returns the panel's title."""
+    estimated = [w.metrics.get("estimated_accuracy", float("nan")) for w in report.windows]
+    ax.plot(x, estimated, "s--", color="tab:gray", ms=3, lw=1, label="estimated (scores alone)")
+    late = report.scenario.spec.labels
+    if late is None:
+        return "accuracy: realised on the window's labels (dots), estimated (dashed)"
+    return (
+        f"accuracy: realised once labels came ({late.delay} windows late, "
+        f"{late.coverage:.0%} of rows; dots), estimated from the scores at once (dashed)"
+    )
 
 
 def _rule(rule: AlertRule) -> str:

@@ -1,4 +1,5 @@
-"""Reads and writes of alert rule states, the metric history rules read, and alert events."""
+"""Reads and writes of alert rule states, the metric history rules read (late quality rules:
+each window's final quality version), and alert events."""
 
 from __future__ import annotations
 
@@ -11,17 +12,28 @@ from sqlalchemy.orm import Session
 
 from monitor.config import FEATURE_METRIC_PREFIX
 from monitor.metrics.result import FEATURE_DRIFT
-from monitor.store.schema import AlertEventRow, AlertStateRow, MetricValueRow, MonitorRow, RunRow
+from monitor.store.quality import version_value
+from monitor.store.schema import (
+    AlertEventRow,
+    AlertStateRow,
+    MetricValueRow,
+    MonitorRow,
+    QualityVersionRow,
+    RunRow,
+)
 
 
 @dataclass(frozen=True)
 class MetricPoint:
-    """One run as a rule sees it: its window and the metric's value (None: not measured)."""
+    """One run as a rule sees it: its window and the metric's value (None: not measured);
+    on late quality, also how many of its rows were labelled and what share."""
 
     run_id: int
     window_start: datetime
     window_end: datetime
     value: float | None
+    labelled_rows: int | None = None
+    label_coverage: float | None = None
 
 
 def metric_key(metric: str) -> tuple[str, str]:
@@ -139,3 +151,53 @@ def alert_events(session: Session, monitor: str | None = None) -> list[AlertEven
             MonitorRow.name == monitor
         )
     return list(session.scalars(query))
+
+
+def final_quality_history(
+    session: Session,
+    mid: int,
+    metric: str,
+    *,
+    after_run_id: int | None,
+    up_to_run_id: int,
+    limit: int,
+) -> list[MetricPoint]:
+    """Runs in `(after_run_id, up_to_run_id]` as a rule on late quality sees them: each with
+    its latest version's value (final, as the caller only goes up to final windows), or the
+    value it was recorded with when it has no version; oldest first, the newest `limit`."""
+    query = (
+        select(RunRow, QualityVersionRow, MetricValueRow.value)
+        .outerjoin(
+            QualityVersionRow,
+            and_(QualityVersionRow.run_id == RunRow.id, QualityVersionRow.latest.is_(True)),
+        )
+        .outerjoin(
+            MetricValueRow,
+            and_(
+                MetricValueRow.run_id == RunRow.id,
+                MetricValueRow.name == metric,
+                MetricValueRow.feature == "",
+            ),
+        )
+        .where(RunRow.monitor_id == mid, RunRow.id <= up_to_run_id)
+        .order_by(RunRow.id.desc())
+        .limit(limit)
+    )
+    if after_run_id is not None:
+        query = query.where(RunRow.id > after_run_id)
+    points = []
+    for run, version, recorded in session.execute(query):
+        value = recorded if version is None else version_value(version, metric)
+        labelled = None if version is None else version.labelled_rows
+        coverage = None if version is None else version.coverage
+        points.append(
+            MetricPoint(
+                run.id,
+                run.window_start,
+                run.window_end,
+                value if run.status == "ok" else None,
+                labelled,
+                coverage,
+            )
+        )
+    return points[::-1]

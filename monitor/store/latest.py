@@ -1,5 +1,6 @@
 """Read-only queries behind the Prometheus exporter: new runs, latest values, alert rule
-states and hook attempts, on the tables the migrations create (`monitor.store.schema`)."""
+states, hook attempts and late-label quality, on the tables the migrations create
+(`monitor.store.schema`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session
 from monitor.store.schema import (
     AlertStateRow,
     HookAttemptRow,
+    LabelStateRow,
     MetricValueRow,
     MonitorRow,
+    QualityVersionRow,
     RunRow,
 )
 
@@ -142,3 +145,74 @@ def attempt_counts(session: Reader) -> list[tuple[str, str, str, int]]:
     """(monitor, hook, outcome, attempts), sorted; outcomes: delivered, retry, failed."""
     rows = session.execute(_ATTEMPT_COUNTS)
     return sorted((monitor, hook, outcome, int(count)) for monitor, hook, outcome, count in rows)
+
+
+# ---------------------------------------------------------------- late labels and quality versions
+
+
+@dataclass(frozen=True)
+class FinalQuality:
+    """The latest final window's quality, as the exporter shows it."""
+
+    labelled_rows: int
+    coverage: float
+    metrics: dict[str, float]
+    window_end: datetime
+
+
+@dataclass(frozen=True)
+class MonitorQuality:
+    """A monitor's late-label picture: its latest final window's quality, the windows still
+    open, the lag of the newest labels, and how many label rows each outcome had."""
+
+    final: FinalQuality | None
+    open_windows: int
+    label_lag_seconds: float | None
+    counts: dict[str, int]
+
+
+def monitor_quality(session: Session | Connection) -> dict[str, MonitorQuality]:
+    """Per monitor with a labels state (a `labels:` source), by name."""
+    names = dict(
+        session.execute(
+            select(LabelStateRow.monitor_id, MonitorRow.name).join(
+                MonitorRow, MonitorRow.id == LabelStateRow.monitor_id
+            )
+        ).all()
+    )
+    counts = dict(session.execute(select(LabelStateRow.monitor_id, LabelStateRow.counts)).all())
+    found: dict[str, MonitorQuality] = {}
+    for mid, name in names.items():
+        latest = QualityVersionRow.latest.is_(True)
+        final = session.execute(
+            select(
+                QualityVersionRow.labelled_rows,
+                QualityVersionRow.coverage,
+                QualityVersionRow.metrics,
+                RunRow.window_end,
+            )
+            .join(RunRow, RunRow.id == QualityVersionRow.run_id)
+            .where(QualityVersionRow.monitor_id == mid, latest, QualityVersionRow.final.is_(True))
+            .order_by(QualityVersionRow.run_id.desc())
+            .limit(1)
+        ).first()
+        open_count = len(
+            session.execute(
+                select(QualityVersionRow.id).where(
+                    QualityVersionRow.monitor_id == mid, latest, QualityVersionRow.final.is_(False)
+                )
+            ).all()
+        )
+        lag = session.scalar(
+            select(QualityVersionRow.label_lag_seconds)
+            .where(QualityVersionRow.monitor_id == mid, QualityVersionRow.new_labels > 0)
+            .order_by(QualityVersionRow.id.desc())
+            .limit(1)
+        )
+        found[name] = MonitorQuality(
+            None if final is None else FinalQuality(final[0], final[1] or 0.0, final[2], final[3]),
+            open_count,
+            lag,
+            dict(counts.get(mid) or {}),
+        )
+    return found

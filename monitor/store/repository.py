@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from monitor.errors import StoreError
 from monitor.metrics.result import Result
 from monitor.sources.rows import Rejected
+from monitor.store.quality import latest_versions
 from monitor.store.schema import (
     MetricValueRow,
     MonitorRow,
     PredictionRow,
+    QualityVersionRow,
     QuarantinedRow,
     RunRow,
     RunSnapshotRow,
@@ -242,11 +244,13 @@ def set_stage_seconds(session: Session, run_id: int, seconds: dict[str, float]) 
 
 @dataclass(frozen=True)
 class StoredRun:
-    """A run row, its monitor's name, and its metric values in insertion order."""
+    """A run row, its monitor's name, its metric values in insertion order, and the latest
+    version of its quality where late labels gave it versions."""
 
     run: RunRow
     monitor: str
     values: list[MetricValueRow]
+    quality: QualityVersionRow | None = None
 
 
 def stored_runs(
@@ -274,7 +278,10 @@ def stored_runs(
             .order_by(MetricValueRow.id)  # insertion order: the same on every backend
         ):
             values.setdefault(value.run_id, []).append(value)
-    return [StoredRun(run, name, values.get(run.id, [])) for run, name in rows]
+    versions = latest_versions(session, ids)
+    return [
+        StoredRun(run, name, values.get(run.id, []), versions.get(run.id)) for run, name in rows
+    ]
 
 
 def drift_details(session: Session, run_id: int) -> list[MetricValueRow]:

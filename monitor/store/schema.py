@@ -144,6 +144,12 @@ class PredictionRow(Base):
     predicted_name: Mapped[str] = mapped_column(NulFreeText)
     probabilities: Mapped[list[float] | None] = mapped_column(JSON)
     target: Mapped[str | None] = mapped_column(NulFreeText)
+    #: when a late label was joined to the row (None: no label, or it came with the row)
+    labelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when that label was observed (the labels source's timestamp, else `labelled_at`)
+    label_observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # late labels find their rows by id
+    __table_args__ = (Index("ix_predictions_row_id", "row_id"),)
 
 
 class QuarantinedRow(Base):
@@ -174,6 +180,72 @@ class WatermarkRow(Base):
     position: Mapped[str] = mapped_column(NulFreeText)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------- late labels and quality versions
+
+
+class QualityVersionRow(Base):
+    """One version of a window's quality: a new one each time late labels change it.
+
+    Drift is never versioned (it stays in `metric_values`); the run's `latest` version is what
+    `runs`, the exporter and the rules see, and a `final` one is never followed by another.
+    """
+
+    __tablename__ = "quality_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    latest: Mapped[bool] = mapped_column(Boolean)
+    final: Mapped[bool] = mapped_column(Boolean)
+    final_reason: Mapped[str | None] = mapped_column(NulFreeString(16))  # coverage | horizon
+    rows: Mapped[int] = mapped_column(Integer)
+    labelled_rows: Mapped[int] = mapped_column(Integer)
+    coverage: Mapped[float] = mapped_column(MeasuredFloat)
+    new_labels: Mapped[int] = mapped_column(Integer, default=0)
+    label_lag_seconds: Mapped[float | None] = mapped_column(MeasuredFloat)
+    metrics: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        UniqueConstraint("run_id", "version", name="uq_quality_version"),
+        Index("ix_quality_versions_open", "monitor_id", "latest", "final"),
+    )
+
+
+class LabelStateRow(Base):
+    """Where a monitor's labels source stands: its position, the runs opened for late labels,
+    and how many label rows each outcome had (`labels_total`)."""
+
+    __tablename__ = "label_states"
+    monitor_id: Mapped[int] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[str | None] = mapped_column(NulFreeText)
+    opened_through_run_id: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuarantinedLabelRow(Base):
+    """A label that was not joined (unknown id, duplicate, conflicting, ambiguous, invalid).
+
+    An `unknown_id` label is decided again (`released`: joined, or quarantined anew for
+    another reason) when a later window scores its row.
+    """
+
+    __tablename__ = "quarantined_labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    row_id: Mapped[str] = mapped_column(NulFreeText)
+    label: Mapped[str | None] = mapped_column(NulFreeText)
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(NulFreeString(16))
+    reason: Mapped[str] = mapped_column(NulFreeText)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_quarantined_labels_kind", "monitor_id", "kind", "released"),)
 
 
 # ---------------------------------------------------------------- alerts, hooks, model versions

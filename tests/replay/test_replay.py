@@ -57,6 +57,26 @@ def test_every_shipped_scenario_meets_its_own_expectations(shipped, name: str) -
         assert all(not score.fired for score in report.scores.values())
 
 
+def test_late_labels_are_joined_windows_late_and_the_estimate_comes_at_once(shipped) -> None:
+    report = shipped("late-labels")
+    late = report.scenario.spec.labels
+    assert late is not None and (late.delay, late.coverage) == (3, 0.8)
+    windows = report.windows
+    joined = windows[: len(windows) - late.delay]  # the last 3 windows' labels never came
+    assert all(w.metrics["label_coverage"] == pytest.approx(0.8) for w in joined)
+    assert all("accuracy" in w.metrics for w in joined)
+    assert all("accuracy" not in w.metrics for w in windows[len(joined) :])
+    assert all("estimated_accuracy" in w.metrics for w in windows)
+    # the rule on realised accuracy can fire only once the drifted windows' labels came
+    onset = report.onsets[0]
+    realised = report.scores["accuracy-drop"]
+    assert realised.delays and realised.delays[0] >= late.delay
+    assert report.scores["estimated-accuracy-drop"].delays[0] < realised.delays[0]
+    firing = [t for w in windows for t in w.transitions if t["rule"] == "accuracy-drop"]
+    assert [t["state"] for t in firing] == ["firing"]
+    assert windows[onset].metrics["accuracy"] < 0.8
+
+
 def test_real_data_amazon_to_imdb_is_caught_within_a_window_with_no_alarm_before(
     shipped,
 ) -> None:

@@ -1,0 +1,134 @@
+"""Label-free quality estimates: checked against known calibrations on seeded data, and the
+default against the mean confidence on a sample of the real-text benchmark."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+
+from monitor.metrics.estimation import (
+    AtcEstimator,
+    CbpeEstimator,
+    ConfidenceEstimator,
+    EstimationInput,
+    LabelledReference,
+    build_estimator,
+    expected_f1,
+)
+from monitor.metrics.membership import MembershipEstimator
+
+
+def overconfident(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities a model states, and labels drawn from a truth less sure than it:
+    a row stated at p is right with chance 0.5 + (p - 0.5) / 2."""
+    rng = np.random.default_rng(seed)
+    stated = rng.uniform(0.5, 1.0, rows)
+    positive = rng.random(rows) < 0.5
+    probabilities = np.column_stack([1 - stated, stated])
+    probabilities[positive] = probabilities[positive][:, ::-1]
+    predicted = probabilities.argmax(axis=1)
+    right = rng.random(rows) < 0.5 + (stated - 0.5) / 2
+    return probabilities, np.where(right, predicted, 1 - predicted)
+
+
+def test_calibrated_estimators_find_an_overconfident_models_accuracy() -> None:
+    probabilities, truth = overconfident(4000, seed=1)
+    reference = LabelledReference(probabilities, target_ids=truth)
+    window_probabilities, window_truth = overconfident(2000, seed=2)
+    window = EstimationInput(window_probabilities)
+    realised = float(np.mean(window.predicted == window_truth))  # about 0.625
+    confidence = ConfidenceEstimator().fit(reference).estimate(window).accuracy
+    cbpe = CbpeEstimator().fit(reference).estimate(window).accuracy
+    atc = AtcEstimator().fit(reference).estimate(window).accuracy
+    assert confidence == pytest.approx(window.confidence.mean())  # about 0.75: too high
+    assert abs(confidence - realised) > 0.1
+    assert abs(cbpe - realised) < 0.03 and abs(atc - realised) < 0.03
+    # cbpe is the isotonic calibration sklearn fits on the same reference
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
+    iso.fit(reference.confidence, reference.correct)
+    assert cbpe == pytest.approx(float(iso.predict(window.confidence).mean()), abs=1e-12)
+
+
+def test_expected_f1_is_f1_when_each_row_is_surely_right_or_wrong() -> None:
+    rng = np.random.default_rng(3)
+    predicted, truth = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    correctness = (predicted == truth).astype(float)
+    assert expected_f1(correctness, predicted) == pytest.approx(f1_score(truth, predicted))
+
+
+def embeddings_data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes in 50 dimensions, noisy enough that a head fitted on 300 rows is right on
+    86% of them and on 73% of new rows."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, rows)
+    centres = np.array([[0.35] * 50, [-0.35] * 50])
+    return centres[labels] + rng.normal(0, 3.0, (rows, 50)), labels
+
+
+def refit(embeddings: np.ndarray, ids: np.ndarray) -> LogisticRegression:
+    return LogisticRegression(C=1.0, max_iter=2000, random_state=0).fit(embeddings, ids)
+
+
+def test_membership_calibrates_training_rows_apart_from_new_ones() -> None:
+    train, train_y = embeddings_data(300, seed=4)
+    head = refit(train, train_y)
+    reference = LabelledReference(
+        head.predict_proba(train), train, np.ones(300, dtype=bool), train_y, refit
+    )
+    estimator = MembershipEstimator().fit(reference)
+    new, new_y = embeddings_data(600, seed=5)
+    probabilities = head.predict_proba(new)
+    realised_new = float(np.mean(probabilities.argmax(axis=1) == new_y))
+    as_new = estimator.estimate(EstimationInput(probabilities, new, np.zeros(600, dtype=bool)))
+    in_sample = CbpeEstimator().fit(reference).estimate(EstimationInput(probabilities, new))
+    # the head is right more often on its training rows than on new ones: an in-sample
+    # calibration reads high on new rows, the cross-fitted one does not
+    assert in_sample.accuracy - realised_new > 0.08
+    assert abs(as_new.accuracy - realised_new) < abs(in_sample.accuracy - realised_new) / 2
+    seen = estimator.estimate(EstimationInput(reference.probabilities, train, reference.members))
+    assert seen.accuracy == pytest.approx(in_sample_accuracy(reference), abs=1e-12)
+
+
+def in_sample_accuracy(reference: LabelledReference) -> float:
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
+    return float(
+        iso.fit(reference.confidence, reference.correct).predict(reference.confidence).mean()
+    )
+
+
+def test_the_builder_says_why_it_falls_back(caplog: pytest.LogCaptureFixture) -> None:
+    probabilities, truth = overconfident(200, seed=6)
+    plain = LabelledReference(probabilities, target_ids=truth)  # no head to refit
+    with caplog.at_level(logging.INFO, logger="driftwarden.metrics"):
+        assert build_estimator("auto", plain).name == "cbpe"
+        assert build_estimator("membership", plain).name == "cbpe"
+        unlabelled = LabelledReference(probabilities, target_ids=np.full(200, -1))
+        assert build_estimator("atc", unlabelled).name == "confidence"
+    assert "not an embedding head that can be refitted" in caplog.text
+    assert "the reference has 0 labelled rows" in caplog.text
+
+
+@pytest.mark.slow
+def test_the_default_beats_the_mean_confidence_on_a_sample_of_the_benchmark(
+    sentiment_dir,
+) -> None:
+    """Four control and four yelp windows of `benchmarks/estimation.py`'s protocol."""
+    from benchmarks.estimation import build_protocol, labelled_reference, seen
+
+    protocol = build_protocol(sentiment_dir, threads=1, windows={"control": 4, "yelp": 4})
+    model = protocol.model
+    default = build_estimator("auto", labelled_reference(protocol))
+    assert default.name == "membership"
+    errors = {"membership": [], "confidence": []}
+    for _, texts, ids in protocol.windows:
+        window = seen(model, texts)
+        realised = float(np.mean(window.predicted == ids))
+        errors["membership"].append(abs(default.estimate(window).accuracy - realised))
+        errors["confidence"].append(abs(window.confidence.mean() - realised))
+    assert np.mean(errors["membership"]) < np.mean(errors["confidence"])
+    assert np.mean(errors["membership"][4:]) < 0.05  # yelp
