@@ -117,18 +117,27 @@ def test_the_builder_says_why_it_falls_back(caplog: pytest.LogCaptureFixture) ->
 def test_the_default_beats_the_mean_confidence_on_a_sample_of_the_benchmark(
     sentiment_dir,
 ) -> None:
-    """Four control and four yelp windows of `benchmarks/estimation.py`'s protocol."""
+    """Four control and four yelp windows of `benchmarks/estimation.py`'s protocols: with the
+    head fitted on all amazon (controls are its training rows, where the mean confidence is
+    far off) the default is the closer; with the head fitted on the reference (as `init`
+    does) it stays within 0.05 on yelp."""
     from benchmarks.estimation import build_protocol, labelled_reference, seen
 
-    protocol = build_protocol(sentiment_dir, threads=1, windows={"control": 4, "yelp": 4})
-    model = protocol.model
-    default = build_estimator("auto", labelled_reference(protocol))
-    assert default.name == "membership"
-    errors = {"membership": [], "confidence": []}
-    for _, texts, ids in protocol.windows:
-        window = seen(model, texts)
-        realised = float(np.mean(window.predicted == ids))
-        errors["membership"].append(abs(default.estimate(window).accuracy - realised))
-        errors["confidence"].append(abs(window.confidence.mean() - realised))
-    assert np.mean(errors["membership"]) < np.mean(errors["confidence"])
-    assert np.mean(errors["membership"][4:]) < 0.05  # yelp
+    def errors(protocol) -> dict[str, list[float]]:
+        default = build_estimator("auto", labelled_reference(protocol))
+        assert default.name == "membership"
+        found: dict[str, list[float]] = {"membership": [], "confidence": []}
+        for _, texts, ids in protocol.windows:
+            window = seen(protocol.model, texts)
+            realised = float(np.mean(window.predicted == ids))
+            found["membership"].append(abs(default.estimate(window).accuracy - realised))
+            found["confidence"].append(abs(window.confidence.mean() - realised))
+        return found
+
+    sample = {"control": 4, "yelp": 4}
+    trained_on_all = build_protocol(sentiment_dir, threads=1, windows=sample, head_on="all")
+    on_all = errors(trained_on_all)
+    assert np.mean(on_all["membership"]) < np.mean(on_all["confidence"])
+    encoder = trained_on_all.model.encoder
+    on_reference = errors(build_protocol(sentiment_dir, threads=1, windows=sample, encoder=encoder))
+    assert np.mean(on_reference["membership"][4:]) < 0.05  # yelp
