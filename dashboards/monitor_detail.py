@@ -10,9 +10,13 @@ from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.builders import heatmap as heatmap_builder
 from grafana_foundation_sdk.builders import table as table_builder
+from grafana_foundation_sdk.builders import timeseries as timeseries_builder
 from grafana_foundation_sdk.models import common, dashboard, heatmap
 
+from dashboards import rules
+from dashboards.overview import STATUS_MAPPINGS
 from dashboards.panels import (
+    BLUE,
     DATASOURCE,
     DRIFT_FLAG_MAPPINGS,
     FIRING_MAPPINGS,
@@ -29,15 +33,20 @@ from dashboards.panels import (
     instant_table_query,
     monitor_variable,
     query,
+    rejected_retrains,
     stat,
     state_timeline,
     thresholds,
     timeseries,
     value_text,
 )
+from monitor.config.drift import DRIFT_METHODS
+from monitor.exporter.collector import PVALUE_METHODS
 
 SELECTED = 'monitor="$monitor"'
-BLUE = "blue"
+# Methods whose score is a p-value; the others are distances (see the exporter's ranking).
+PVALUE = "|".join(sorted(PVALUE_METHODS))
+DISTANCE = "|".join(sorted(set(DRIFT_METHODS) - PVALUE_METHODS - {"auto"}))
 
 # A new (model, version) series that did not exist 10 minutes earlier: a deploy, a retrain
 # promoted by `driftwarden model promote`, or a rollback.
@@ -48,56 +57,82 @@ MODEL_VERSION_CHANGE_EXPR = (
 )
 
 
+def _floor(metric: str) -> str:
+    return f'max(driftwarden:quality_floor{{{SELECTED}, metric="{metric}"}})'
+
+
 def status_row() -> dashboard_builder.Row:
-    percent_quality = thresholds((None, RED), (0.8, ORANGE), (0.9, GREEN))
     return (
         dashboard_builder.Row("Latest window")
+        .with_panel(
+            stat(
+                "Status",
+                "The monitor's status (recording rule driftwarden:monitor_status, which the "
+                "alerts read too): OK, Drifting, Failing, Stale or Store down.",
+                query(f"max(driftwarden:monitor_status{{{SELECTED}}})"),
+                unit="none",
+                steps=thresholds((None, GREEN)),
+                mappings=STATUS_MAPPINGS,
+            )
+        )
         .with_panel(
             stat(
                 "Dataset drift",
                 "Whether the latest window drifted as a whole.",
                 query(f"max(driftwarden_dataset_drift{{{SELECTED}}})"),
                 unit="none",
-                steps=thresholds((None, GREEN), (1, RED)),
+                steps=thresholds((None, GREEN), (1, ORANGE)),
                 mappings=DRIFT_FLAG_MAPPINGS,
             )
         )
         .with_panel(
             stat(
                 "Drifted features share",
-                "Share of monitored columns whose drift test fired in the latest window.",
+                "Share of monitored columns whose drift test fired in the latest window; "
+                "orange from the monitor's drift.drifted_share.",
                 query(f"max(driftwarden_drifted_features_share{{{SELECTED}}})"),
                 unit="percentunit",
-                steps=thresholds((None, GREEN), (0.5, RED)),
+                steps=thresholds((None, GREEN), (0.5, ORANGE)),
+                threshold_expr=f"max(driftwarden_drifted_share_threshold{{{SELECTED}}})",
             )
         )
         .with_panel(
             stat(
                 "Accuracy",
                 "Measured on the latest labelled window; with late labels, on the latest "
-                "window whose quality is final.",
+                "window whose quality is final. Red below the floor of the monitor's own "
+                "accuracy rule (green throughout when it has none).",
                 query(f'max(driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})'),
                 unit="percentunit",
-                steps=percent_quality,
+                steps=thresholds((None, RED), (0.0, GREEN)),
+                threshold_expr=_floor("accuracy"),
             )
         )
         .with_panel(
             stat(
                 "Estimated accuracy",
-                "Label-free estimate for the latest window.",
+                "Label-free estimate for the latest window; red below the floor of the "
+                "monitor's rule on estimated_accuracy.",
                 query(f'max(driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}})'),
                 unit="percentunit",
-                steps=percent_quality,
+                steps=thresholds((None, RED), (0.0, GREEN)),
+                threshold_expr=(
+                    f'max(driftwarden:estimated_quality_floor{{{SELECTED}, metric="accuracy"}})'
+                ),
             )
         )
         .with_panel(
             stat(
                 "Last successful cycle",
-                "Seconds since the last cycle that stored a result. The stale alert fires "
-                "at 3x the monitor's schedule period.",
-                query(f"max(time() - driftwarden_last_success_timestamp_seconds{{{SELECTED}}})"),
+                "Time since the last cycle that stored a result (since the daemon started, if "
+                "none has); red from 3 schedule periods, where the stale alert fires.",
+                query(f"max(driftwarden:monitor_success_age_seconds{{{SELECTED}}})"),
                 unit="s",
-                steps=thresholds((None, BLUE)),
+                steps=thresholds((None, GREEN), (900, RED)),
+                threshold_expr=(
+                    f"{rules.STALE_PERIODS} * max(driftwarden_schedule_interval_seconds"
+                    f"{{{SELECTED}}})"
+                ),
             )
         )
         .with_panel(
@@ -112,6 +147,7 @@ def status_row() -> dashboard_builder.Row:
                 ),
                 unit="none",
                 steps=thresholds((None, BLUE)),
+                width=6,
             ).text_mode(common.BigValueTextMode.NAME)
         )
     )
@@ -201,54 +237,80 @@ def feature_heatmap() -> heatmap_builder.Panel:
     )
 
 
+def feature_scores(kind: str, methods: str, reading: str) -> timeseries_builder.Panel:
+    """One panel per kind of score: p-values and distances point in opposite directions and
+    have different scales, so they never share an axis."""
+    selected = f'{SELECTED}, method=~"{methods}"'
+    panel = timeseries(
+        f"Feature drift {kind}s",
+        f"Per-feature {kind}s of methods {methods.replace('|', ', ')}: {reading}, one point "
+        "per window.",
+        [
+            query(
+                f"max by (feature, method) (driftwarden_feature_drift_score{{{selected}}})",
+                "{{feature}} ({{method}})",
+                ref="A",
+            ),
+            query(
+                f"max by (feature, method) (driftwarden_feature_drift_threshold{{{selected}}})",
+                "{{feature}} ({{method}}) threshold",
+                ref="B",
+            ),
+        ],
+        unit="none",
+        width=12,
+        height=10,
+    )
+    if kind == "p-value":
+        panel.scale_distribution(
+            common_builder.ScaleDistributionConfig().type(common.ScaleDistribution.LOG).log(10)
+        )
+    return panel
+
+
 def build() -> dashboard.Dashboard:
     feature_row = (
         dashboard_builder.Row("Feature drift")
         .with_panel(feature_heatmap())
-        .with_panel(feature_table())
-        .with_panel(
-            timeseries(
-                "Feature drift scores",
-                "Raw per-feature scores; compare each with its method's threshold (see the table).",
-                [
-                    query(
-                        f"max by (feature, method) (driftwarden_feature_drift_score{{{SELECTED}}})",
-                        "{{feature}} ({{method}})",
-                    )
-                ],
-                unit="none",
-                height=10,
-            )
-        )
+        .with_panel(feature_table().span(24))
+        .with_panel(feature_scores("p-value", PVALUE, "drift at or below the dashed threshold"))
+        .with_panel(feature_scores("distance", DISTANCE, "drift at or above the dashed threshold"))
     )
     model_row = (
         dashboard_builder.Row("Model")
         .with_panel(
             timeseries(
-                "Embedding and prediction drift",
-                "Drift of the model's embeddings of the inputs and of its predicted classes "
-                "against the reference window.",
+                "Embedding drift",
+                "Drift of the model's embeddings of the inputs against the reference window, "
+                "one point per window (its method's score: the domain classifier's ROC AUC "
+                "by default).",
+                [query(f"max(driftwarden_embedding_drift_score{{{SELECTED}}})", "embedding drift")],
+                unit="none",
+                width=6,
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Prediction drift",
+                "Drift of the predicted classes against the reference window's, one point per "
+                "window.",
                 [
-                    query(
-                        f"max(driftwarden_embedding_drift_score{{{SELECTED}}})",
-                        "embedding drift",
-                        ref="A",
-                    ),
                     query(
                         f"max(driftwarden_prediction_drift_score{{{SELECTED}}})",
                         "prediction drift",
-                        ref="B",
-                    ),
+                    )
                 ],
                 unit="none",
+                width=6,
             )
         )
         .with_panel(
             timeseries(
                 "Quality metrics",
-                "Measured (solid: on labelled windows; with late labels, on the latest window "
-                "whose quality is final, so it trails the estimate by the labels' delay) and "
-                "estimated from the scores alone (dashed).",
+                "Measured (round points: on labelled windows; with late labels, on the latest "
+                "window whose quality is final, so it trails the estimate by the labels' delay) "
+                "and estimated from the scores alone (squares), one point per window; dashed: "
+                "the floors of the monitor's own rules.",
                 [
                     query(
                         f"max by (metric) (driftwarden_model_quality{{{SELECTED}}})",
@@ -260,17 +322,19 @@ def build() -> dashboard.Dashboard:
                         "{{metric}} (estimated)",
                         ref="B",
                     ),
+                    query(
+                        f"max by (metric) (driftwarden:quality_floor{{{SELECTED}}})",
+                        "{{metric}} floor",
+                        ref="C",
+                    ),
                 ],
                 unit="percentunit",
+                legend=("lastNotNull", "min"),
             )
             .max(1)
             .override_by_regexp(
                 r".*\(estimated\)",
-                [
-                    dashboard.DynamicConfigValue(
-                        id_val="custom.lineStyle", value={"fill": "dash", "dash": [10, 10]}
-                    )
-                ],
+                [dashboard.DynamicConfigValue(id_val="custom.pointSymbol", value="square")],
             )
         )
         .with_panel(
@@ -297,6 +361,7 @@ def build() -> dashboard.Dashboard:
                 ],
                 unit="s",
                 width=6,
+                style="line",
             )
         )
         .with_panel(
@@ -304,7 +369,7 @@ def build() -> dashboard.Dashboard:
                 "Model versions over time",
                 "Which model version scored each window; a new row starts at each deploy, "
                 "promotion or rollback.",
-                query(f"max by (version) (driftwarden_model_info{{{SELECTED}}})", "{{version}}"),
+                [query(f"max by (version) (driftwarden_model_info{{{SELECTED}}})", "{{version}}")],
                 mappings=[value_text({"1": ("active", BLUE)})],
                 steps=thresholds((None, BLUE)),
             )
@@ -314,7 +379,7 @@ def build() -> dashboard.Dashboard:
                 "Daemon alert rules",
                 "The monitor's own alert rules (from its config) and when they fired; each "
                 "firing episode delivers the rule's hooks once.",
-                query(f"max by (rule) (driftwarden_alert_firing{{{SELECTED}}})", "{{rule}}"),
+                [query(f"max by (rule) (driftwarden_alert_firing{{{SELECTED}}})", "{{rule}}")],
                 mappings=FIRING_MAPPINGS,
                 steps=thresholds((None, GREEN), (1, RED)),
             )
@@ -342,64 +407,91 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             timeseries(
                 "Quarantined rows",
-                "Rows set aside per interval. `driftwarden runs` and the store keep the "
-                "reason of each.",
+                "Rows set aside per hour. `driftwarden runs` and the store keep the reason of "
+                "each.",
                 [
                     query(
                         "sum(increase("
-                        f"driftwarden_quarantined_rows_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"driftwarden_quarantined_rows_total{{{SELECTED}}}[$__interval]))",
                         "quarantined",
                     )
                 ],
                 unit="short",
                 width=8,
+                style="bars",
+                legend=("sum",),
+            ).interval("1h")
+        )
+        .with_panel(
+            timeseries(
+                "Last cycle duration",
+                "How long the latest cycle took, read to store, beside the schedule period "
+                "(dashed): a cycle that nears its period makes wake-ups coalesce.",
+                [
+                    query(
+                        f"max(driftwarden_last_run_duration_seconds{{{SELECTED}}})",
+                        "last cycle",
+                        ref="A",
+                    ),
+                    query(
+                        f"max(driftwarden_schedule_interval_seconds{{{SELECTED}}})",
+                        "schedule period",
+                        ref="B",
+                    ),
+                ],
+                unit="s",
+                width=8,
             )
         )
         .with_panel(
             timeseries(
-                "Cycle duration p95 by stage",
-                "Where a cycle spends its time: read, score, metrics, store, and the total.",
+                "Cycle duration p95 by stage, last 24 hours",
+                "Where a cycle spends its time (read, score, metrics, store, and the total): "
+                "the 95th percentile of the cycles of the 24 hours before each point, so an "
+                "hourly schedule still has cycles to rank. Buckets reach a day.",
                 [
                     query(
-                        "histogram_quantile(0.95, sum by (stage, le) (rate("
-                        f"driftwarden_run_duration_seconds_bucket{{{SELECTED}}}"
-                        "[$__rate_interval])))",
+                        "histogram_quantile(0.95, sum by (stage, le) (increase("
+                        f"driftwarden_run_duration_seconds_bucket{{{SELECTED}}}[1d])))",
                         "{{stage}}",
                     )
                 ],
                 unit="s",
                 width=8,
-            )
-            # Cycles are minutes apart in production: a 5m floor keeps several per point.
-            .interval("5m")
+                style="line",
+            ).interval("5m")
         )
         .with_panel(
             timeseries(
                 "Cycles by outcome",
-                "Completed cycles per interval, ok or error.",
+                "Cycles recorded per hour, ok or error.",
                 [
                     query(
                         "sum by (outcome) "
-                        f"(increase(driftwarden_runs_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"(increase(driftwarden_runs_total{{{SELECTED}}}[$__interval]))",
                         "{{outcome}}",
                     )
                 ],
                 unit="short",
-            )
+                style="bars",
+                legend=("sum",),
+            ).interval("1h")
         )
         .with_panel(
             timeseries(
                 "Hook deliveries",
-                "Delivery attempts by hook and outcome (delivered, retry, failed).",
+                "Delivery attempts per hour by hook and outcome (delivered, retry, failed).",
                 [
                     query(
                         "sum by (hook, outcome) (increase("
-                        f"driftwarden_hook_deliveries_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"driftwarden_hook_deliveries_total{{{SELECTED}}}[$__interval]))",
                         "{{hook}} {{outcome}}",
                     )
                 ],
                 unit="short",
-            )
+                style="bars",
+                legend=("sum",),
+            ).interval("1h")
         )
     )
     board = (
@@ -423,15 +515,16 @@ def build() -> dashboard.Dashboard:
                     f"driftwarden_alert_firing{{{SELECTED}}} == 1",
                     title="{{rule}} firing",
                     tags="monitor,rule",
-                    color=RED,
+                    color=ORANGE,
                 ),
                 PrometheusAnnotation(
                     "Prometheus alerts",
                     f'ALERTS{{alertstate="firing", alertname=~"Driftwarden.*", {SELECTED}}}',
                     title="{{alertname}}",
                     tags="alertname,severity",
-                    color=ORANGE,
+                    color=RED,
                 ),
+                rejected_retrains(SELECTED),
                 PrometheusAnnotation(
                     "Model version changes",
                     MODEL_VERSION_CHANGE_EXPR,
