@@ -6,19 +6,12 @@ would shadow the daemon's `monitor` package.)
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
-from grafana_foundation_sdk.builders import heatmap as heatmap_builder
-from grafana_foundation_sdk.builders import table as table_builder
-from grafana_foundation_sdk.builders import timeseries as timeseries_builder
-from grafana_foundation_sdk.models import common, dashboard, heatmap
+from grafana_foundation_sdk.models import dashboard
 
-from dashboards import rules
-from dashboards.overview import STATUS_MAPPINGS
+from dashboards.monitor_latest import feature_heatmap, feature_scores, feature_table, status_row
 from dashboards.panels import (
     BLUE,
-    DATASOURCE,
-    DRIFT_FLAG_MAPPINGS,
     FIRING_MAPPINGS,
     GREEN,
     MONITOR_UID,
@@ -30,23 +23,16 @@ from dashboards.panels import (
     datasource_variable,
     finalize,
     grafana_builtin_annotation,
-    instant_table_query,
     monitor_variable,
     query,
     rejected_retrains,
-    stat,
     state_timeline,
     thresholds,
     timeseries,
     value_text,
 )
-from monitor.config.drift import DRIFT_METHODS
-from monitor.exporter.collector import PVALUE_METHODS
 
 SELECTED = 'monitor="$monitor"'
-# Methods whose score is a p-value; the others are distances (see the exporter's ranking).
-PVALUE = "|".join(sorted(PVALUE_METHODS))
-DISTANCE = "|".join(sorted(set(DRIFT_METHODS) - PVALUE_METHODS - {"auto"}))
 
 # A new (model, version) series that did not exist 10 minutes earlier: a deploy, a retrain
 # promoted by `driftwarden model promote`, or a rollback.
@@ -57,224 +43,12 @@ MODEL_VERSION_CHANGE_EXPR = (
 )
 
 
-def _floor(metric: str) -> str:
-    return f'max(driftwarden:quality_floor{{{SELECTED}, metric="{metric}"}})'
-
-
-def status_row() -> dashboard_builder.Row:
-    return (
-        dashboard_builder.Row("Latest window")
-        .with_panel(
-            stat(
-                "Status",
-                "The monitor's status (recording rule driftwarden:monitor_status, which the "
-                "alerts read too): OK, Drifting, Failing, Stale or Store down.",
-                query(f"max(driftwarden:monitor_status{{{SELECTED}}})"),
-                unit="none",
-                steps=thresholds((None, GREEN)),
-                mappings=STATUS_MAPPINGS,
-            )
-        )
-        .with_panel(
-            stat(
-                "Dataset drift",
-                "Whether the latest window drifted as a whole.",
-                query(f"max(driftwarden_dataset_drift{{{SELECTED}}})"),
-                unit="none",
-                steps=thresholds((None, GREEN), (1, ORANGE)),
-                mappings=DRIFT_FLAG_MAPPINGS,
-            )
-        )
-        .with_panel(
-            stat(
-                "Drifted features share",
-                "Share of monitored columns whose drift test fired in the latest window; "
-                "orange from the monitor's drift.drifted_share.",
-                query(f"max(driftwarden_drifted_features_share{{{SELECTED}}})"),
-                unit="percentunit",
-                steps=thresholds((None, GREEN), (0.5, ORANGE)),
-                threshold_expr=f"max(driftwarden_drifted_share_threshold{{{SELECTED}}})",
-            )
-        )
-        .with_panel(
-            stat(
-                "Accuracy",
-                "Measured on the latest labelled window; with late labels, on the latest "
-                "window whose quality is final. Red below the floor of the monitor's own "
-                "accuracy rule (green throughout when it has none).",
-                query(f'max(driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})'),
-                unit="percentunit",
-                steps=thresholds((None, RED), (0.0, GREEN)),
-                threshold_expr=_floor("accuracy"),
-            )
-        )
-        .with_panel(
-            stat(
-                "Estimated accuracy",
-                "Label-free estimate for the latest window; red below the floor of the "
-                "monitor's rule on estimated_accuracy.",
-                query(f'max(driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}})'),
-                unit="percentunit",
-                steps=thresholds((None, RED), (0.0, GREEN)),
-                threshold_expr=(
-                    f'max(driftwarden:estimated_quality_floor{{{SELECTED}, metric="accuracy"}})'
-                ),
-            )
-        )
-        .with_panel(
-            stat(
-                "Last successful cycle",
-                "Time since the last cycle that stored a result (since the daemon started, if "
-                "none has); red from 3 schedule periods, where the stale alert fires.",
-                query(f"max(driftwarden:monitor_success_age_seconds{{{SELECTED}}})"),
-                unit="s",
-                steps=thresholds((None, GREEN), (900, RED)),
-                threshold_expr=(
-                    f"{rules.STALE_PERIODS} * max(driftwarden_schedule_interval_seconds"
-                    f"{{{SELECTED}}})"
-                ),
-            )
-        )
-        .with_panel(
-            stat(
-                "Model version",
-                "The model and version that scored the latest window.",
-                # Instant: a range query would also show the version replaced minutes ago.
-                query(
-                    f"max by (model, version) (driftwarden_model_info{{{SELECTED}}})",
-                    "{{model}} {{version}}",
-                    instant=True,
-                ),
-                unit="none",
-                steps=thresholds((None, BLUE)),
-                width=6,
-            ).text_mode(common.BigValueTextMode.NAME)
-        )
-    )
-
-
-def feature_table() -> table_builder.Panel:
-    return (
-        table_builder.Panel()
-        .title("Features in the latest window")
-        .description(
-            "Per-feature drift score, the method that produced it, and whether it drifted. "
-            "p-value methods (ks, chisquare, ...) drift when the score is at or below the "
-            "threshold; distance methods (wasserstein, jensenshannon, psi, ...) when at or "
-            "above it."
-        )
-        .datasource(DATASOURCE)
-        .targets(
-            [
-                instant_table_query(
-                    f"max by (feature, method) (driftwarden_feature_drift_score{{{SELECTED}}})",
-                    "A",
-                ),
-                instant_table_query(
-                    f"max by (feature) (driftwarden_feature_drifted{{{SELECTED}}})", "B"
-                ),
-            ]
-        )
-        .span(12)
-        .height(10)
-        .with_transformation(dashboard.DataTransformerConfig(id_val="merge", options={}))
-        .with_transformation(
-            dashboard.DataTransformerConfig(
-                id_val="organize",
-                options={
-                    "excludeByName": {"Time": True},
-                    "indexByName": {"feature": 0, "method": 1, "Value #A": 2, "Value #B": 3},
-                    "renameByName": {"Value #A": "Drift score", "Value #B": "Drifted"},
-                },
-            )
-        )
-        .sort_by([common_builder.TableSortByFieldState().display_name("Drifted").desc(True)])
-        .override_by_name(
-            "Drifted",
-            [
-                dashboard.DynamicConfigValue(id_val="mappings", value=DRIFT_FLAG_MAPPINGS),
-                dashboard.DynamicConfigValue(
-                    id_val="custom.cellOptions", value={"type": "color-background"}
-                ),
-            ],
-        )
-        .override_by_name("Drift score", [dashboard.DynamicConfigValue(id_val="decimals", value=4)])
-    )
-
-
-def feature_heatmap() -> heatmap_builder.Panel:
-    # The heatmap shows the drifted *flags*, not the scores: scores of p-value and distance
-    # methods point in opposite directions and cannot share one colour scale.
-    return (
-        heatmap_builder.Panel()
-        .title("Drifted features over time")
-        .description("One row per feature; red cells are windows in which that feature drifted.")
-        .datasource(DATASOURCE)
-        .with_target(
-            query(f"max by (feature) (driftwarden_feature_drifted{{{SELECTED}}})", "{{feature}}")
-        )
-        .span(24)
-        .height(9)
-        .calculate(False)
-        .color(
-            heatmap_builder.HeatmapColorOptions()
-            .mode(heatmap.HeatmapColorMode.SCHEME)
-            .scheme("RdYlGn")
-            .scale(heatmap.HeatmapColorScale.LINEAR)
-            .exponent(0.5)
-            .fill("dark-red")
-            .reverse(True)
-            .steps(2)
-            .min(0)
-            .max(1)
-        )
-        # Grafana hides cells <= 1e-9 by default; here 0 ("no drift") is a value worth seeing.
-        .filter_values(heatmap_builder.FilterValueRange().le(-1))
-        .rows_frame(heatmap_builder.RowsHeatmapOptions().value("drifted"))
-        .cell_gap(1)
-        .hide_y_histogram()
-        .show_legend()
-    )
-
-
-def feature_scores(kind: str, methods: str, reading: str) -> timeseries_builder.Panel:
-    """One panel per kind of score: p-values and distances point in opposite directions and
-    have different scales, so they never share an axis."""
-    selected = f'{SELECTED}, method=~"{methods}"'
-    panel = timeseries(
-        f"Feature drift {kind}s",
-        f"Per-feature {kind}s of methods {methods.replace('|', ', ')}: {reading}, one point "
-        "per window.",
-        [
-            query(
-                f"max by (feature, method) (driftwarden_feature_drift_score{{{selected}}})",
-                "{{feature}} ({{method}})",
-                ref="A",
-            ),
-            query(
-                f"max by (feature, method) (driftwarden_feature_drift_threshold{{{selected}}})",
-                "{{feature}} ({{method}}) threshold",
-                ref="B",
-            ),
-        ],
-        unit="none",
-        width=12,
-        height=10,
-    )
-    if kind == "p-value":
-        panel.scale_distribution(
-            common_builder.ScaleDistributionConfig().type(common.ScaleDistribution.LOG).log(10)
-        )
-    return panel
-
-
 def build() -> dashboard.Dashboard:
     feature_row = (
         dashboard_builder.Row("Feature drift")
         .with_panel(feature_heatmap())
-        .with_panel(feature_table().span(24))
-        .with_panel(feature_scores("p-value", PVALUE, "drift at or below the dashed threshold"))
-        .with_panel(feature_scores("distance", DISTANCE, "drift at or above the dashed threshold"))
+        .with_panel(feature_table())
+        .with_panel(feature_scores())
     )
     model_row = (
         dashboard_builder.Row("Model")
