@@ -23,6 +23,7 @@ from dashboards.panels import (
     datasource_variable,
     finalize,
     grafana_builtin_annotation,
+    hourly_counts,
     monitor_variable,
     query,
     rejected_retrains,
@@ -179,7 +180,7 @@ def build() -> dashboard.Dashboard:
             )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Quarantined rows",
                 "Rows set aside per hour. `driftwarden runs` and the store keep the reason of "
                 "each.",
@@ -190,11 +191,8 @@ def build() -> dashboard.Dashboard:
                         "quarantined",
                     )
                 ],
-                unit="short",
                 width=8,
-                style="bars",
-                legend=("sum",),
-            ).interval("1h")
+            )
         )
         .with_panel(
             timeseries(
@@ -236,7 +234,7 @@ def build() -> dashboard.Dashboard:
             ).interval("5m")
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Cycles by outcome",
                 "Cycles recorded per hour, ok or error.",
                 [
@@ -246,13 +244,10 @@ def build() -> dashboard.Dashboard:
                         "{{outcome}}",
                     )
                 ],
-                unit="short",
-                style="bars",
-                legend=("sum",),
-            ).interval("1h")
+            )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Hook deliveries",
                 "Delivery attempts per hour by hook and outcome (delivered, retry, failed).",
                 [
@@ -262,10 +257,7 @@ def build() -> dashboard.Dashboard:
                         "{{hook}} {{outcome}}",
                     )
                 ],
-                unit="short",
-                style="bars",
-                legend=("sum",),
-            ).interval("1h")
+            )
         )
     )
     board = (

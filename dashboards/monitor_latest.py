@@ -20,6 +20,7 @@ from dashboards.panels import (
     ORANGE,
     RED,
     instant_table_query,
+    merged_table,
     query,
     stat,
     thresholds,
@@ -129,10 +130,13 @@ def status_row() -> dashboard_builder.Row:
 
 
 def feature_table() -> table_builder.Panel:
+    panel = merged_table(
+        table_builder.Panel().title("Features in the latest window"),
+        {"feature": 0, "method": 1, "Value #A": 2, "Value #B": 3},
+        {"Value #A": "Drift score", "Value #B": "Drifted"},
+    )
     return (
-        table_builder.Panel()
-        .title("Features in the latest window")
-        .description(
+        panel.description(
             "Per-feature drift score, the method that produced it, and whether it drifted. "
             "p-value methods (ks, chisquare, ...) drift when the score is at or below the "
             "threshold; distance methods (wasserstein, jensenshannon, psi, ...) when at or "
@@ -152,17 +156,6 @@ def feature_table() -> table_builder.Panel:
         )
         .span(12)
         .height(10)
-        .with_transformation(dashboard.DataTransformerConfig(id_val="merge", options={}))
-        .with_transformation(
-            dashboard.DataTransformerConfig(
-                id_val="organize",
-                options={
-                    "excludeByName": {"Time": True},
-                    "indexByName": {"feature": 0, "method": 1, "Value #A": 2, "Value #B": 3},
-                    "renameByName": {"Value #A": "Drift score", "Value #B": "Drifted"},
-                },
-            )
-        )
         .sort_by([common_builder.TableSortByFieldState().display_name("Drifted").desc(True)])
         .override_by_name(
             "Drifted",

@@ -24,7 +24,9 @@ from dashboards.panels import (
     datasource_variable,
     finalize,
     grafana_builtin_annotation,
+    hourly_counts,
     instant_table_query,
+    merged_table,
     monitor_variable,
     query,
     rejected_retrains,
@@ -81,10 +83,13 @@ def monitors_table() -> table_builder.Panel:
             id_val="custom.cellOptions", value={"type": "color-background"}
         )
     ]
+    panel = merged_table(
+        table_builder.Panel().title("Monitors"),
+        {"monitor": 0} | {title: index + 1 for index, (title, _) in enumerate(columns.values())},
+        {f"Value #{ref}": title for ref, (title, _) in columns.items()},
+    )
     return (
-        table_builder.Panel()
-        .title("Monitors")
-        .description(
+        panel.description(
             "Every configured monitor, never-succeeded ones included. Status (the recording "
             "rule driftwarden:monitor_status, which the alerts read too): OK, Drifting (one "
             "of its drift rules fires), Failing (its latest cycle failed), Stale (no "
@@ -97,18 +102,6 @@ def monitors_table() -> table_builder.Panel:
         .targets([instant_table_query(expr, ref) for ref, (_, expr) in columns.items()])
         .span(24)
         .height(8)
-        .with_transformation(dashboard.DataTransformerConfig(id_val="merge", options={}))
-        .with_transformation(
-            dashboard.DataTransformerConfig(
-                id_val="organize",
-                options={
-                    "excludeByName": {"Time": True},
-                    "indexByName": {"monitor": 0}
-                    | {title: index + 1 for index, (title, _) in enumerate(columns.values())},
-                    "renameByName": {f"Value #{ref}": title for ref, (title, _) in columns.items()},
-                },
-            )
-        )
         .sort_by([common_builder.TableSortByFieldState().display_name("Status").desc(True)])
         .override_by_name(
             "monitor",
@@ -182,7 +175,7 @@ def health_row() -> dashboard_builder.Row:
             )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Missed wake-ups and unrecorded failures",
                 "Scheduler wake-ups missed or skipped (a cycle still running) and failed "
                 "cycles the store could not record, per hour. Any bar here is an alert.",
@@ -200,10 +193,7 @@ def health_row() -> dashboard_builder.Row:
                         ref="B",
                     ),
                 ],
-                unit="short",
-                style="bars",
-                legend=("sum",),
-            ).interval("1h")
+            )
         )
     )
 
@@ -289,7 +279,7 @@ def build() -> dashboard.Dashboard:
     operations_row = (
         dashboard_builder.Row("Operations")
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Rows scored per hour",
                 "Rows the model scored on the monitored stream, per hour.",
                 [
@@ -299,11 +289,8 @@ def build() -> dashboard.Dashboard:
                         "{{monitor}}",
                     )
                 ],
-                unit="short",
                 width=6,
-                style="bars",
-                legend=("sum",),
-            ).interval("1h")
+            )
         )
         .with_panel(
             timeseries(
@@ -327,7 +314,7 @@ def build() -> dashboard.Dashboard:
             )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Cycles by outcome",
                 "Cycles recorded per hour, ok or error; errors are in `driftwarden runs`.",
                 [
@@ -337,14 +324,11 @@ def build() -> dashboard.Dashboard:
                         "{{monitor}} {{outcome}}",
                     )
                 ],
-                unit="short",
                 width=6,
-                style="bars",
-                legend=("sum",),
-            ).interval("1h")
+            )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Hook deliveries by outcome",
                 "Hook delivery attempts per hour, per monitor and hook: delivered, retry (will "
                 "be tried again) or failed (gave up after its retries).",
@@ -355,11 +339,8 @@ def build() -> dashboard.Dashboard:
                         "{{monitor}} {{hook}} {{outcome}}",
                     )
                 ],
-                unit="short",
                 width=6,
-                style="bars",
-                legend=("sum",),
-            ).interval("1h")
+            )
         )
     )
     board = (

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.builders import prometheus as prometheus_builder
 from grafana_foundation_sdk.builders import stat as stat_builder
 from grafana_foundation_sdk.builders import statetimeline as statetimeline_builder
+from grafana_foundation_sdk.builders import table as table_builder
 from grafana_foundation_sdk.builders import timeseries as timeseries_builder
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common, dashboard, prometheus
@@ -165,6 +166,34 @@ def timeseries(
     elif style == "bars":
         panel.draw_style(common.GraphDrawStyle.BARS).fill_opacity(70).line_width(0)
     return panel.override_by_regexp(THRESHOLD_LEGEND, THRESHOLD_LINE)
+
+
+def hourly_counts(
+    title: str,
+    description: str,
+    targets: list[prometheus_builder.Dataquery],
+    *,
+    width: int = 12,
+) -> timeseries_builder.Panel:
+    """Bars of a counter's increase per hour (queries use `[$__interval]`): cycles come minutes
+    or an hour apart, so a rate over a short interval would draw spikes and fractions."""
+    return timeseries(
+        title, description, targets, unit="short", width=width, style="bars", legend=("sum",)
+    ).interval("1h")
+
+
+def merged_table(
+    panel: table_builder.Panel, index: dict[str, int], rename: dict[str, str]
+) -> table_builder.Panel:
+    """One row per label set, from several instant table queries merged by their labels."""
+    return panel.with_transformation(
+        dashboard.DataTransformerConfig(id_val="merge", options={})
+    ).with_transformation(
+        dashboard.DataTransformerConfig(
+            id_val="organize",
+            options={"excludeByName": {"Time": True}, "indexByName": index, "renameByName": rename},
+        )
+    )
 
 
 THRESHOLD_LINE = [
