@@ -58,8 +58,19 @@ def build() -> dashboard.Dashboard:
                 "Embedding drift",
                 "Drift of the model's embeddings of the inputs against the reference window, "
                 "one point per window (its method's score: the domain classifier's ROC AUC "
-                "by default).",
-                [query(f"max(driftwarden_embedding_drift_score{{{SELECTED}}})", "embedding drift")],
+                "by default), with its test's threshold dashed.",
+                [
+                    query(
+                        f"max(driftwarden_embedding_drift_score{{{SELECTED}}})",
+                        "embedding drift",
+                        ref="A",
+                    ),
+                    query(
+                        f"max(driftwarden_embedding_drift_threshold{{{SELECTED}}})",
+                        "threshold",
+                        ref="B",
+                    ),
+                ],
                 unit="none",
                 width=6,
             )
@@ -68,12 +79,18 @@ def build() -> dashboard.Dashboard:
             timeseries(
                 "Prediction drift",
                 "Drift of the predicted classes against the reference window's, one point per "
-                "window.",
+                "window, with its test's threshold dashed.",
                 [
                     query(
                         f"max(driftwarden_prediction_drift_score{{{SELECTED}}})",
                         "prediction drift",
-                    )
+                        ref="A",
+                    ),
+                    query(
+                        f"max(driftwarden_prediction_drift_threshold{{{SELECTED}}})",
+                        "threshold",
+                        ref="B",
+                    ),
                 ],
                 unit="none",
                 width=6,

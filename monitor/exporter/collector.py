@@ -30,7 +30,7 @@ from monitor.exporter.series import Gauges, counter, gauge, histogram
 from monitor.exporter.tally import DURATION_BUCKETS, MonitorTally, stage_order
 from monitor.labels.join import OUTCOMES
 from monitor.metrics.catalog import RUN_METRICS
-from monitor.metrics.result import FEATURE_DRIFT
+from monitor.metrics.result import EMBEDDING_DRIFT, FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store import Store
 from monitor.store.latest import (
     MetricValue,
@@ -46,6 +46,12 @@ from monitor.store.latest import (
 from monitor.store.quality import VERSIONED, version_value
 
 log = logging.getLogger("driftwarden.exporter")
+
+# Stored drift tests (name, feature) whose threshold is a series of its own, beside the score.
+_TEST_THRESHOLDS = {
+    (PREDICTION_DRIFT, "predicted_class"): "prediction_drift_threshold",
+    (EMBEDDING_DRIFT, "embedding"): "embedding_drift_threshold",
+}
 
 __all__ = ["DURATION_BUCKETS", "MonitorInfo", "ProcessCounters", "StoreCollector"]
 
@@ -228,6 +234,10 @@ class StoreCollector(Collector):
                 if metric.series is not None and latest is not None:
                     labels = [name, *(label for _, label in metric.series.labels)]
                     g.add(metric.series.name, labels, latest)
+            for value in values:
+                threshold_series = _TEST_THRESHOLDS.get((value.name, value.feature))
+                if threshold_series is not None and value.threshold is not None:
+                    g.add(threshold_series, [name], value.threshold)
             features = [v for v in values if v.name == FEATURE_DRIFT and v.value is not None]
             features.sort(key=drift_severity, reverse=True)
             for value in sorted(features[: self.max_features], key=lambda v: v.feature):

@@ -126,6 +126,17 @@ _SPECS = (
         ("feature", "method"),
     ),
     SeriesSpec(
+        "prediction_drift_threshold",
+        GAUGE,
+        "Threshold of the predicted-class drift test in the latest window",
+    ),
+    SeriesSpec(
+        "embedding_drift_threshold",
+        GAUGE,
+        "Threshold of the embedding drift test in the latest window (the model method's "
+        "is computed per window)",
+    ),
+    SeriesSpec(
         "alert_rule_threshold",
         GAUGE,
         "Bound of the monitor's own alert rule: it breaches when `metric` is past it in "

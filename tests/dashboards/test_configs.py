@@ -64,6 +64,8 @@ EXPORTED_SERIES: dict[str, frozenset[str]] = {
     "driftwarden_run_duration_seconds_sum": frozenset({"stage"}),
     "driftwarden_run_duration_seconds_count": frozenset({"stage"}),
     "driftwarden_drifted_share_threshold": frozenset(),
+    "driftwarden_prediction_drift_threshold": frozenset(),
+    "driftwarden_embedding_drift_threshold": frozenset(),
     "driftwarden_feature_drift_threshold": frozenset({"feature", "method"}),
     "driftwarden_alert_rule_threshold": frozenset({"rule", "metric", "direction"}),
     "driftwarden_last_failure_timestamp_seconds": frozenset(),
