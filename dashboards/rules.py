@@ -28,6 +28,7 @@ QUALITY_METRICS = "accuracy|f1|precision|recall|roc_auc"
 # The values of driftwarden:monitor_status, worst last (the table sorts by it).
 STATUS_OK, STATUS_DRIFTING, STATUS_FAILING, STATUS_STALE, STATUS_STORE_DOWN = range(5)
 STALE_PERIODS = 3  # a monitor is stale after this many schedule periods without a success
+SUCCESS_MEMORY = "6h"  # how long a last success is remembered through gaps in the scrape
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,15 @@ def _every_monitor(expr: str) -> str:
 RECORDS = (
     Record(
         "driftwarden:monitor_success_age_seconds",
-        f"time() - (driftwarden_last_success_timestamp_seconds > 0)\nor on ({KEY})\n"
+        "time() - (\n  last_over_time(driftwarden_last_success_timestamp_seconds"
+        f"[{SUCCESS_MEMORY}]) > 0\n)\nor on ({KEY})\n"
         "(\n  (time() - process_start_time_seconds)\n"
         "    + on (job, instance) group_right ()\n"
         "  (0 * driftwarden_schedule_interval_seconds)\n)",
         "Seconds since the monitor's last successful cycle; for one that has not succeeded "
-        "since the daemon started (or while the store cannot be read), the daemon's uptime.",
+        "since the daemon started, the daemon's uptime. The last success seen in the past "
+        f"{SUCCESS_MEMORY} counts, so a store outage (which empties the scrape) does not make "
+        "every monitor stale at once: the store alert says what is wrong.",
     ),
     Record(
         "driftwarden:monitor_stale:bool",
