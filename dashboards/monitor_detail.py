@@ -119,6 +119,11 @@ def build() -> dashboard.Dashboard:
                         "{{metric}} floor",
                         ref="C",
                     ),
+                    query(
+                        f"max by (metric) (driftwarden:estimated_quality_floor{{{SELECTED}}})",
+                        "{{metric}} estimated floor",
+                        ref="D",
+                    ),
                 ],
                 unit="percentunit",
                 legend=("lastNotNull", "min"),

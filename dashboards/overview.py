@@ -251,7 +251,8 @@ def build() -> dashboard.Dashboard:
                 "Accuracy: measured and estimated",
                 "Measured accuracy needs labels in the window; the estimate needs none. "
                 "A gap between the two means the estimate cannot be trusted for this data. "
-                "The dashed line is the floor of the monitor's own accuracy rule.",
+                "The dashed lines are the floors of the monitor's own rules on accuracy and on "
+                "estimated_accuracy.",
                 [
                     query(
                         _column(f'driftwarden_model_quality{{{SELECTED}, metric="accuracy"}}'),
@@ -269,6 +270,13 @@ def build() -> dashboard.Dashboard:
                         _column(f'driftwarden:quality_floor{{{SELECTED}, metric="accuracy"}}'),
                         "{{monitor}} floor",
                         ref="C",
+                    ),
+                    query(
+                        _column(
+                            f'driftwarden:estimated_quality_floor{{{SELECTED}, metric="accuracy"}}'
+                        ),
+                        "{{monitor}} estimated floor",
+                        ref="D",
                     ),
                 ],
                 unit="percentunit",
