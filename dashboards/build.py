@@ -1,7 +1,8 @@
-"""Writes driftwarden's Grafana dashboards as JSON from the code in this folder.
+"""Writes driftwarden's Grafana dashboards, Prometheus rules, monitoring mixin and
+kube-prometheus manifests from the code in this folder (one source for all of them).
 
-    python -m dashboards.build            # (re)write dashboards/grafana/dashboards/*.json
-    python -m dashboards.build --check    # exit 1 if the committed JSON is not what the code makes
+    python -m dashboards.build            # (re)write every generated file under dashboards/
+    python -m dashboards.build --check    # exit 1 if a committed file is not what the code makes
 
 Requires grafana-foundation-sdk==1769699379!11.6.0 (types for Grafana 11.6, schemaVersion 41).
 """
@@ -23,9 +24,10 @@ if __package__ in (None, ""):
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from dashboards import monitor_detail, overview
+from dashboards import monitor_detail, overview, packaging, rules
 
-OUTPUT_DIR = Path(__file__).resolve().parent / "grafana" / "dashboards"
+OUTPUT_DIR = Path(__file__).resolve().parent
+DASHBOARD_DIR = "grafana/dashboards"
 
 # File name -> builder. The file names are what Grafana's file provider loads.
 DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
@@ -39,15 +41,18 @@ def render(board: Dashboard) -> str:
     return json.dumps(board, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
-def generate() -> dict[str, str]:
-    """File name -> the JSON text the code produces now."""
-    return {name: render(build()) for name, build in DASHBOARDS.items()}
+def generate(runbook_base: str = rules.RUNBOOK_BASE) -> dict[str, str]:
+    """Path under dashboards/ -> the text the code produces now."""
+    boards = {f"{DASHBOARD_DIR}/{name}": render(build()) for name, build in DASHBOARDS.items()}
+    return boards | packaging.generate(runbook_base)
 
 
-def stale_files(output_dir: Path = OUTPUT_DIR) -> dict[str, str]:
-    """File name -> unified diff, for each committed file that differs from the code."""
+def stale_files(
+    output_dir: Path = OUTPUT_DIR, runbook_base: str = rules.RUNBOOK_BASE
+) -> dict[str, str]:
+    """Path -> unified diff, for each committed file that differs from the code."""
     differences = {}
-    for name, expected in generate().items():
+    for name, expected in generate(runbook_base).items():
         path = output_dir / name
         actual = path.read_text(encoding="utf-8") if path.exists() else ""
         if actual != expected:
@@ -68,25 +73,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="write nothing; exit 1 if the committed JSON differs from the generated JSON",
     )
-    parser.add_argument("--out", type=Path, default=OUTPUT_DIR, help="output folder")
+    parser.add_argument(
+        "--out", type=Path, default=OUTPUT_DIR, help="root of the generated files (dashboards/)"
+    )
+    parser.add_argument(
+        "--runbook-base",
+        default=rules.RUNBOOK_BASE,
+        help="URL of the runbook page; each alert's runbook_url is it plus #<alert name>",
+    )
     args = parser.parse_args(argv)
 
     if args.check:
-        differences = stale_files(args.out)
+        differences = stale_files(args.out, args.runbook_base)
         for diff in differences.values():
             sys.stdout.write(diff)
         if differences:
             print(
-                f"{len(differences)} dashboard(s) out of date; run `python -m dashboards.build`",
+                f"{len(differences)} file(s) out of date; run `python -m dashboards.build`",
                 file=sys.stderr,
             )
             return 1
         return 0
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in generate().items():
-        (args.out / name).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out / name}")
+    for name, text in generate(args.runbook_base).items():
+        path = args.out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 

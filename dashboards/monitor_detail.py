@@ -6,15 +6,12 @@ would shadow the daemon's `monitor` package.)
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
-from grafana_foundation_sdk.builders import heatmap as heatmap_builder
-from grafana_foundation_sdk.builders import table as table_builder
-from grafana_foundation_sdk.models import common, dashboard, heatmap
+from grafana_foundation_sdk.models import dashboard
 
+from dashboards.monitor_latest import feature_heatmap, feature_scores, feature_table, status_row
 from dashboards.panels import (
-    DATASOURCE,
-    DRIFT_FLAG_MAPPINGS,
+    BLUE,
     FIRING_MAPPINGS,
     GREEN,
     MONITOR_UID,
@@ -26,10 +23,10 @@ from dashboards.panels import (
     datasource_variable,
     finalize,
     grafana_builtin_annotation,
-    instant_table_query,
+    hourly_counts,
     monitor_variable,
     query,
-    stat,
+    rejected_retrains,
     state_timeline,
     thresholds,
     timeseries,
@@ -37,7 +34,6 @@ from dashboards.panels import (
 )
 
 SELECTED = 'monitor="$monitor"'
-BLUE = "blue"
 
 # A new (model, version) series that did not exist 10 minutes earlier: a deploy, a retrain
 # promoted by `driftwarden model promote`, or a rollback.
@@ -48,186 +44,21 @@ MODEL_VERSION_CHANGE_EXPR = (
 )
 
 
-def status_row() -> dashboard_builder.Row:
-    percent_quality = thresholds((None, RED), (0.8, ORANGE), (0.9, GREEN))
-    return (
-        dashboard_builder.Row("Latest window")
-        .with_panel(
-            stat(
-                "Dataset drift",
-                "Whether the latest window drifted as a whole.",
-                query(f"max(driftwarden_dataset_drift{{{SELECTED}}})"),
-                unit="none",
-                steps=thresholds((None, GREEN), (1, RED)),
-                mappings=DRIFT_FLAG_MAPPINGS,
-            )
-        )
-        .with_panel(
-            stat(
-                "Drifted features share",
-                "Share of monitored columns whose drift test fired in the latest window.",
-                query(f"max(driftwarden_drifted_features_share{{{SELECTED}}})"),
-                unit="percentunit",
-                steps=thresholds((None, GREEN), (0.5, RED)),
-            )
-        )
-        .with_panel(
-            stat(
-                "Accuracy",
-                "Measured on the latest labelled window; with late labels, on the latest "
-                "window whose quality is final.",
-                query(f'max(driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})'),
-                unit="percentunit",
-                steps=percent_quality,
-            )
-        )
-        .with_panel(
-            stat(
-                "Estimated accuracy",
-                "Label-free estimate for the latest window.",
-                query(f'max(driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}})'),
-                unit="percentunit",
-                steps=percent_quality,
-            )
-        )
-        .with_panel(
-            stat(
-                "Last successful cycle",
-                "Seconds since the last cycle that stored a result. The stale alert fires "
-                "at 3x the monitor's schedule period.",
-                query(f"max(time() - driftwarden_last_success_timestamp_seconds{{{SELECTED}}})"),
-                unit="s",
-                steps=thresholds((None, BLUE)),
-            )
-        )
-        .with_panel(
-            stat(
-                "Model version",
-                "The model and version that scored the latest window.",
-                # Instant: a range query would also show the version replaced minutes ago.
-                query(
-                    f"max by (model, version) (driftwarden_model_info{{{SELECTED}}})",
-                    "{{model}} {{version}}",
-                    instant=True,
-                ),
-                unit="none",
-                steps=thresholds((None, BLUE)),
-            ).text_mode(common.BigValueTextMode.NAME)
-        )
-    )
-
-
-def feature_table() -> table_builder.Panel:
-    return (
-        table_builder.Panel()
-        .title("Features in the latest window")
-        .description(
-            "Per-feature drift score, the method that produced it, and whether it drifted. "
-            "p-value methods (ks, chisquare, ...) drift when the score is at or below the "
-            "threshold; distance methods (wasserstein, jensenshannon, psi, ...) when at or "
-            "above it."
-        )
-        .datasource(DATASOURCE)
-        .targets(
-            [
-                instant_table_query(
-                    f"max by (feature, method) (driftwarden_feature_drift_score{{{SELECTED}}})",
-                    "A",
-                ),
-                instant_table_query(
-                    f"max by (feature) (driftwarden_feature_drifted{{{SELECTED}}})", "B"
-                ),
-            ]
-        )
-        .span(12)
-        .height(10)
-        .with_transformation(dashboard.DataTransformerConfig(id_val="merge", options={}))
-        .with_transformation(
-            dashboard.DataTransformerConfig(
-                id_val="organize",
-                options={
-                    "excludeByName": {"Time": True},
-                    "indexByName": {"feature": 0, "method": 1, "Value #A": 2, "Value #B": 3},
-                    "renameByName": {"Value #A": "Drift score", "Value #B": "Drifted"},
-                },
-            )
-        )
-        .sort_by([common_builder.TableSortByFieldState().display_name("Drifted").desc(True)])
-        .override_by_name(
-            "Drifted",
-            [
-                dashboard.DynamicConfigValue(id_val="mappings", value=DRIFT_FLAG_MAPPINGS),
-                dashboard.DynamicConfigValue(
-                    id_val="custom.cellOptions", value={"type": "color-background"}
-                ),
-            ],
-        )
-        .override_by_name("Drift score", [dashboard.DynamicConfigValue(id_val="decimals", value=4)])
-    )
-
-
-def feature_heatmap() -> heatmap_builder.Panel:
-    # The heatmap shows the drifted *flags*, not the scores: scores of p-value and distance
-    # methods point in opposite directions and cannot share one colour scale.
-    return (
-        heatmap_builder.Panel()
-        .title("Drifted features over time")
-        .description("One row per feature; red cells are windows in which that feature drifted.")
-        .datasource(DATASOURCE)
-        .with_target(
-            query(f"max by (feature) (driftwarden_feature_drifted{{{SELECTED}}})", "{{feature}}")
-        )
-        .span(24)
-        .height(9)
-        .calculate(False)
-        .color(
-            heatmap_builder.HeatmapColorOptions()
-            .mode(heatmap.HeatmapColorMode.SCHEME)
-            .scheme("RdYlGn")
-            .scale(heatmap.HeatmapColorScale.LINEAR)
-            .exponent(0.5)
-            .fill("dark-red")
-            .reverse(True)
-            .steps(2)
-            .min(0)
-            .max(1)
-        )
-        # Grafana hides cells <= 1e-9 by default; here 0 ("no drift") is a value worth seeing.
-        .filter_values(heatmap_builder.FilterValueRange().le(-1))
-        .rows_frame(heatmap_builder.RowsHeatmapOptions().value("drifted"))
-        .cell_gap(1)
-        .hide_y_histogram()
-        .show_legend()
-    )
-
-
 def build() -> dashboard.Dashboard:
     feature_row = (
         dashboard_builder.Row("Feature drift")
         .with_panel(feature_heatmap())
         .with_panel(feature_table())
-        .with_panel(
-            timeseries(
-                "Feature drift scores",
-                "Raw per-feature scores; compare each with its method's threshold (see the table).",
-                [
-                    query(
-                        f"max by (feature, method) (driftwarden_feature_drift_score{{{SELECTED}}})",
-                        "{{feature}} ({{method}})",
-                    )
-                ],
-                unit="none",
-                height=10,
-            )
-        )
+        .with_panel(feature_scores())
     )
     model_row = (
         dashboard_builder.Row("Model")
         .with_panel(
             timeseries(
-                "Embedding and prediction drift",
-                "Drift of the model's embeddings of the inputs and of its predicted classes "
-                "against the reference window.",
+                "Embedding drift",
+                "Drift of the model's embeddings of the inputs against the reference window, "
+                "one point per window (its method's score: the domain classifier's ROC AUC "
+                "by default), with its test's threshold dashed.",
                 [
                     query(
                         f"max(driftwarden_embedding_drift_score{{{SELECTED}}})",
@@ -235,20 +66,43 @@ def build() -> dashboard.Dashboard:
                         ref="A",
                     ),
                     query(
-                        f"max(driftwarden_prediction_drift_score{{{SELECTED}}})",
-                        "prediction drift",
+                        f"max(driftwarden_embedding_drift_threshold{{{SELECTED}}})",
+                        "threshold",
                         ref="B",
                     ),
                 ],
                 unit="none",
+                width=6,
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Prediction drift",
+                "Drift of the predicted classes against the reference window's, one point per "
+                "window, with its test's threshold dashed.",
+                [
+                    query(
+                        f"max(driftwarden_prediction_drift_score{{{SELECTED}}})",
+                        "prediction drift",
+                        ref="A",
+                    ),
+                    query(
+                        f"max(driftwarden_prediction_drift_threshold{{{SELECTED}}})",
+                        "threshold",
+                        ref="B",
+                    ),
+                ],
+                unit="none",
+                width=6,
             )
         )
         .with_panel(
             timeseries(
                 "Quality metrics",
-                "Measured (solid: on labelled windows; with late labels, on the latest window "
-                "whose quality is final, so it trails the estimate by the labels' delay) and "
-                "estimated from the scores alone (dashed).",
+                "Measured (round points: on labelled windows; with late labels, on the latest "
+                "window whose quality is final, so it trails the estimate by the labels' delay) "
+                "and estimated from the scores alone (squares), one point per window; dashed: "
+                "the floors of the monitor's own rules.",
                 [
                     query(
                         f"max by (metric) (driftwarden_model_quality{{{SELECTED}}})",
@@ -260,17 +114,24 @@ def build() -> dashboard.Dashboard:
                         "{{metric}} (estimated)",
                         ref="B",
                     ),
+                    query(
+                        f"max by (metric) (driftwarden:quality_floor{{{SELECTED}}})",
+                        "{{metric}} floor",
+                        ref="C",
+                    ),
+                    query(
+                        f"max by (metric) (driftwarden:estimated_quality_floor{{{SELECTED}}})",
+                        "{{metric}} estimated floor",
+                        ref="D",
+                    ),
                 ],
                 unit="percentunit",
+                legend=("lastNotNull", "min"),
             )
             .max(1)
             .override_by_regexp(
                 r".*\(estimated\)",
-                [
-                    dashboard.DynamicConfigValue(
-                        id_val="custom.lineStyle", value={"fill": "dash", "dash": [10, 10]}
-                    )
-                ],
+                [dashboard.DynamicConfigValue(id_val="custom.pointSymbol", value="square")],
             )
         )
         .with_panel(
@@ -297,6 +158,7 @@ def build() -> dashboard.Dashboard:
                 ],
                 unit="s",
                 width=6,
+                style="line",
             )
         )
         .with_panel(
@@ -304,7 +166,7 @@ def build() -> dashboard.Dashboard:
                 "Model versions over time",
                 "Which model version scored each window; a new row starts at each deploy, "
                 "promotion or rollback.",
-                query(f"max by (version) (driftwarden_model_info{{{SELECTED}}})", "{{version}}"),
+                [query(f"max by (version) (driftwarden_model_info{{{SELECTED}}})", "{{version}}")],
                 mappings=[value_text({"1": ("active", BLUE)})],
                 steps=thresholds((None, BLUE)),
             )
@@ -314,7 +176,7 @@ def build() -> dashboard.Dashboard:
                 "Daemon alert rules",
                 "The monitor's own alert rules (from its config) and when they fired; each "
                 "firing episode delivers the rule's hooks once.",
-                query(f"max by (rule) (driftwarden_alert_firing{{{SELECTED}}})", "{{rule}}"),
+                [query(f"max by (rule) (driftwarden_alert_firing{{{SELECTED}}})", "{{rule}}")],
                 mappings=FIRING_MAPPINGS,
                 steps=thresholds((None, GREEN), (1, RED)),
             )
@@ -340,65 +202,83 @@ def build() -> dashboard.Dashboard:
             )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Quarantined rows",
-                "Rows set aside per interval. `driftwarden runs` and the store keep the "
-                "reason of each.",
+                "Rows set aside per hour. `driftwarden runs` and the store keep the reason of "
+                "each.",
                 [
                     query(
                         "sum(increase("
-                        f"driftwarden_quarantined_rows_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"driftwarden_quarantined_rows_total{{{SELECTED}}}[$__interval]))",
                         "quarantined",
                     )
                 ],
-                unit="short",
                 width=8,
             )
         )
         .with_panel(
             timeseries(
-                "Cycle duration p95 by stage",
-                "Where a cycle spends its time: read, score, metrics, store, and the total.",
+                "Last cycle duration",
+                "How long the latest cycle took, read to store, beside the schedule period "
+                "(dashed): a cycle that nears its period makes wake-ups coalesce.",
                 [
                     query(
-                        "histogram_quantile(0.95, sum by (stage, le) (rate("
-                        f"driftwarden_run_duration_seconds_bucket{{{SELECTED}}}"
-                        "[$__rate_interval])))",
+                        f"max(driftwarden_last_run_duration_seconds{{{SELECTED}}})",
+                        "last cycle",
+                        ref="A",
+                    ),
+                    query(
+                        f"max(driftwarden_schedule_interval_seconds{{{SELECTED}}})",
+                        "schedule period",
+                        ref="B",
+                    ),
+                ],
+                unit="s",
+                width=8,
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Cycle duration p95 by stage, last 24 hours",
+                "Where a cycle spends its time (read, score, metrics, store, and the total): "
+                "the 95th percentile of the cycles of the 24 hours before each point, so an "
+                "hourly schedule still has cycles to rank. Buckets reach a day.",
+                [
+                    query(
+                        "histogram_quantile(0.95, sum by (stage, le) (increase("
+                        f"driftwarden_run_duration_seconds_bucket{{{SELECTED}}}[1d])))",
                         "{{stage}}",
                     )
                 ],
                 unit="s",
                 width=8,
-            )
-            # Cycles are minutes apart in production: a 5m floor keeps several per point.
-            .interval("5m")
+                style="line",
+            ).interval("5m")
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Cycles by outcome",
-                "Completed cycles per interval, ok or error.",
+                "Cycles recorded per hour, ok or error.",
                 [
                     query(
                         "sum by (outcome) "
-                        f"(increase(driftwarden_runs_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"(increase(driftwarden_runs_total{{{SELECTED}}}[$__interval]))",
                         "{{outcome}}",
                     )
                 ],
-                unit="short",
             )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Hook deliveries",
-                "Delivery attempts by hook and outcome (delivered, retry, failed).",
+                "Delivery attempts per hour by hook and outcome (delivered, retry, failed).",
                 [
                     query(
                         "sum by (hook, outcome) (increase("
-                        f"driftwarden_hook_deliveries_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"driftwarden_hook_deliveries_total{{{SELECTED}}}[$__interval]))",
                         "{{hook}} {{outcome}}",
                     )
                 ],
-                unit="short",
             )
         )
     )
@@ -423,15 +303,16 @@ def build() -> dashboard.Dashboard:
                     f"driftwarden_alert_firing{{{SELECTED}}} == 1",
                     title="{{rule}} firing",
                     tags="monitor,rule",
-                    color=RED,
+                    color=ORANGE,
                 ),
                 PrometheusAnnotation(
                     "Prometheus alerts",
                     f'ALERTS{{alertstate="firing", alertname=~"Driftwarden.*", {SELECTED}}}',
                     title="{{alertname}}",
                     tags="alertname,severity",
-                    color=ORANGE,
+                    color=RED,
                 ),
+                rejected_retrains(SELECTED),
                 PrometheusAnnotation(
                     "Model version changes",
                     MODEL_VERSION_CHANGE_EXPR,

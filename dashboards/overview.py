@@ -7,6 +7,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.builders import table as table_builder
 from grafana_foundation_sdk.models import dashboard
 
+from dashboards import rules
 from dashboards.panels import (
     DATASOURCE,
     DRIFT_FLAG_MAPPINGS,
@@ -14,17 +15,21 @@ from dashboards.panels import (
     MONITOR_UID,
     ORANGE,
     OVERVIEW_UID,
+    PURPLE,
     RED,
     TAGS,
+    UP_MAPPINGS,
     PrometheusAnnotation,
     dashboard_links,
     datasource_variable,
     finalize,
     grafana_builtin_annotation,
+    hourly_counts,
     instant_table_query,
+    merged_table,
     monitor_variable,
     query,
-    range_text,
+    rejected_retrains,
     state_timeline,
     thresholds,
     timeseries,
@@ -32,72 +37,71 @@ from dashboards.panels import (
 )
 
 SELECTED = 'monitor=~"$monitor"'
+DAEMON_UP = 'up{job="driftwarden"}'
 
-# 0 healthy, 1 dataset drift, 2 or 3 stale (stale wins: a stale monitor's drift flag is old
-# news). Same staleness definition as the DriftwardenMonitorStale alert.
-STATUS_EXPR = (
-    f"max by (monitor) (driftwarden_dataset_drift{{{SELECTED}}})\n"
-    "+ on (monitor)\n"
-    "max by (monitor) (\n"
-    f"  2 * ((time() - driftwarden_last_success_timestamp_seconds{{{SELECTED}}})\n"
-    "    > bool on (job, instance, monitor)\n"
-    f"  3 * driftwarden_schedule_interval_seconds{{{SELECTED}}})\n"
-    ")"
-)
-
+# The values of driftwarden:monitor_status (dashboards/rules.py), worst last.
 STATUS_MAPPINGS: list[dashboard.ValueMapping] = [
-    value_text({"0": ("OK", GREEN), "1": ("Drift", ORANGE)}),
-    range_text(2, 3, "Stale", RED, index=2),
+    value_text(
+        {
+            str(rules.STATUS_OK): ("OK", GREEN),
+            str(rules.STATUS_DRIFTING): ("Drifting", ORANGE),
+            str(rules.STATUS_FAILING): ("Failing", RED),
+            str(rules.STATUS_STALE): ("Stale", RED),
+            str(rules.STATUS_STORE_DOWN): ("Store down", PURPLE),
+        }
+    )
 ]
 
 
+def _column(expr: str) -> str:
+    return f"max by (monitor) ({expr})"
+
+
 def monitors_table() -> table_builder.Panel:
-    """One row per monitor; the monitor name links to its drill-down dashboard."""
+    """One row per configured monitor; the monitor name links to its drill-down dashboard."""
     columns = {
-        "A": ("Status", STATUS_EXPR),
-        "B": (
-            "Drifted share",
-            f"max by (monitor) (driftwarden_drifted_features_share{{{SELECTED}}})",
+        "A": ("Status", _column(f"driftwarden:monitor_status{{{SELECTED}}}")),
+        "B": ("Window drift", _column(f"driftwarden_dataset_drift{{{SELECTED}}}")),
+        "C": ("Drifted share", _column(f"driftwarden_drifted_features_share{{{SELECTED}}}")),
+        "D": ("Drifted-share bound", _column(f"driftwarden_drifted_share_threshold{{{SELECTED}}}")),
+        "E": ("Accuracy", _column(f'driftwarden_model_quality{{{SELECTED}, metric="accuracy"}}')),
+        "F": (
+            "Accuracy over floor",
+            _column(f'driftwarden:quality_margin{{{SELECTED}, metric="accuracy"}}'),
         ),
-        "C": (
-            "Accuracy",
-            f'max by (monitor) (driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})',
-        ),
-        "D": (
+        "G": (
             "Estimated accuracy",
-            "max by (monitor) "
-            f'(driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}})',
+            _column(f'driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}}'),
         ),
-        "E": (
+        "H": (
             "Last success age",
-            f"max by (monitor) (time() - driftwarden_last_success_timestamp_seconds{{{SELECTED}}})",
+            _column(f"driftwarden:monitor_success_age_seconds{{{SELECTED}}}"),
         ),
     }
-    panel = (
-        table_builder.Panel()
-        .title("Monitors")
-        .description(
-            "Latest state of every monitor. Status: OK, Drift (the latest window's dataset "
-            "drift flag), or Stale (no successful cycle for 3x its schedule). Accuracy needs "
-            "labels in the stream; estimated accuracy is the label-free estimate. Click a "
+    coloured = [
+        dashboard.DynamicConfigValue(
+            id_val="custom.cellOptions", value={"type": "color-background"}
+        )
+    ]
+    panel = merged_table(
+        table_builder.Panel().title("Monitors"),
+        {"monitor": 0} | {title: index + 1 for index, (title, _) in enumerate(columns.values())},
+        {f"Value #{ref}": title for ref, (title, _) in columns.items()},
+    )
+    return (
+        panel.description(
+            "Every configured monitor, never-succeeded ones included. Status (the recording "
+            "rule driftwarden:monitor_status, which the alerts read too): OK, Drifting (one "
+            "of its drift rules fires), Failing (its latest cycle failed), Stale (no "
+            "successful cycle for 3 schedule periods) or Store down. Window drift is the "
+            "latest window's flag; accuracy over floor is measured accuracy minus the floor of "
+            "the monitor's own rule (red below 0, where the quality alert fires). Click a "
             "monitor to open its dashboard."
         )
         .datasource(DATASOURCE)
         .targets([instant_table_query(expr, ref) for ref, (_, expr) in columns.items()])
         .span(24)
         .height(8)
-        .with_transformation(dashboard.DataTransformerConfig(id_val="merge", options={}))
-        .with_transformation(
-            dashboard.DataTransformerConfig(
-                id_val="organize",
-                options={
-                    "excludeByName": {"Time": True},
-                    "indexByName": {"monitor": 0}
-                    | {title: index + 1 for index, (title, _) in enumerate(columns.values())},
-                    "renameByName": {f"Value #{ref}": title for ref, (title, _) in columns.items()},
-                },
-            )
-        )
         .sort_by([common_builder.TableSortByFieldState().display_name("Status").desc(True)])
         .override_by_name(
             "monitor",
@@ -116,18 +120,27 @@ def monitors_table() -> table_builder.Panel:
         )
         .override_by_name(
             "Status",
-            [
-                dashboard.DynamicConfigValue(id_val="mappings", value=STATUS_MAPPINGS),
-                dashboard.DynamicConfigValue(
-                    id_val="custom.cellOptions", value={"type": "color-background"}
-                ),
-            ],
+            [dashboard.DynamicConfigValue(id_val="mappings", value=STATUS_MAPPINGS), *coloured],
+        )
+        .override_by_name(
+            "Window drift",
+            [dashboard.DynamicConfigValue(id_val="mappings", value=DRIFT_FLAG_MAPPINGS), *coloured],
         )
         .override_by_regexp(
-            "Drifted share|Accuracy|Estimated accuracy",
+            "Drifted share|Drifted-share bound|Accuracy|Estimated accuracy|Accuracy over floor",
             [
                 dashboard.DynamicConfigValue(id_val="unit", value="percentunit"),
                 dashboard.DynamicConfigValue(id_val="decimals", value=1),
+            ],
+        )
+        .override_by_name(
+            "Accuracy over floor",
+            [
+                dashboard.DynamicConfigValue(
+                    id_val="thresholds",
+                    value=thresholds((None, RED), (0, GREEN)).build(),
+                ),
+                *coloured,
             ],
         )
         .override_by_name(
@@ -135,7 +148,54 @@ def monitors_table() -> table_builder.Panel:
             [dashboard.DynamicConfigValue(id_val="unit", value="s")],
         )
     )
-    return panel
+
+
+def health_row() -> dashboard_builder.Row:
+    """The daemon's own health: scraped, its store usable, its scheduler keeping time."""
+    return (
+        dashboard_builder.Row("Daemon health")
+        .with_panel(
+            state_timeline(
+                "Daemon and store up",
+                "Whether Prometheus can scrape each daemon (`up`), and whether that daemon can "
+                "read and write its store (`driftwarden_store_up`). A store that is down blinds "
+                "every monitor of the daemon.",
+                [
+                    query(f"max by (instance) ({DAEMON_UP})", "daemon {{instance}}", ref="A"),
+                    query(
+                        f"min by (instance) (driftwarden_store_up{{{SELECTED}}})",
+                        "store {{instance}}",
+                        ref="B",
+                    ),
+                ],
+                mappings=UP_MAPPINGS,
+                steps=thresholds((None, RED), (1, GREEN)),
+                width=12,
+                height=5,
+            )
+        )
+        .with_panel(
+            hourly_counts(
+                "Missed wake-ups and unrecorded failures",
+                "Scheduler wake-ups missed or skipped (a cycle still running) and failed "
+                "cycles the store could not record, per hour. Any bar here is an alert.",
+                [
+                    query(
+                        "sum by (monitor, event) (increase(driftwarden_scheduler_events_total"
+                        f'{{{SELECTED}, event=~"missed|max_instances"}}[$__interval]))',
+                        "{{monitor}} {{event}}",
+                        ref="A",
+                    ),
+                    query(
+                        "sum by (monitor) (increase("
+                        f"driftwarden_unrecorded_failures_total{{{SELECTED}}}[$__interval]))",
+                        "{{monitor}} unrecorded failure",
+                        ref="B",
+                    ),
+                ],
+            )
+        )
+    )
 
 
 def build() -> dashboard.Dashboard:
@@ -143,25 +203,43 @@ def build() -> dashboard.Dashboard:
         dashboard_builder.Row("Drift and quality")
         .with_panel(
             state_timeline(
-                "Dataset drift",
-                "Per monitor, whether the latest window drifted as a whole (drifted share "
-                "reached the monitor's drift.drifted_share, or embedding drift was detected).",
-                query(f"max by (monitor) (driftwarden_dataset_drift{{{SELECTED}}})", "{{monitor}}"),
+                "Monitor status",
+                "Each monitor's status over time, from the same recording rule as the table.",
+                [query(_column(f"driftwarden:monitor_status{{{SELECTED}}}"), "{{monitor}}")],
+                mappings=STATUS_MAPPINGS,
+                steps=thresholds((None, GREEN)),
+                width=12,
+                height=5,
+            )
+        )
+        .with_panel(
+            state_timeline(
+                "Dataset drift per window",
+                "Per monitor, whether each window drifted as a whole. A drift alert needs the "
+                "monitor's drift rule to fire (its `for` windows in a row), not one window.",
+                [query(_column(f"driftwarden_dataset_drift{{{SELECTED}}}"), "{{monitor}}")],
                 mappings=DRIFT_FLAG_MAPPINGS,
-                steps=thresholds((None, GREEN), (1, RED)),
-                width=24,
+                steps=thresholds((None, GREEN), (1, ORANGE)),
+                width=12,
                 height=5,
             )
         )
         .with_panel(
             timeseries(
                 "Drifted features share",
-                "Share of the monitored columns whose drift test fired in each window.",
+                "Share of the monitored columns whose drift test fired, one point per window; "
+                "the dashed line is each monitor's drift.drifted_share.",
                 [
                     query(
-                        f"max by (monitor) (driftwarden_drifted_features_share{{{SELECTED}}})",
+                        _column(f"driftwarden_drifted_features_share{{{SELECTED}}}"),
                         "{{monitor}}",
-                    )
+                        ref="A",
+                    ),
+                    query(
+                        _column(f"driftwarden_drifted_share_threshold{{{SELECTED}}}"),
+                        "{{monitor}} bound",
+                        ref="B",
+                    ),
                 ],
                 unit="percentunit",
             )
@@ -172,89 +250,103 @@ def build() -> dashboard.Dashboard:
             timeseries(
                 "Accuracy: measured and estimated",
                 "Measured accuracy needs labels in the window; the estimate needs none. "
-                "A gap between the two means the estimate cannot be trusted for this data.",
+                "A gap between the two means the estimate cannot be trusted for this data. "
+                "The dashed lines are the floors of the monitor's own rules on accuracy and on "
+                "estimated_accuracy.",
                 [
                     query(
-                        "max by (monitor) "
-                        f'(driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})',
+                        _column(f'driftwarden_model_quality{{{SELECTED}, metric="accuracy"}}'),
                         "{{monitor}} measured",
                         ref="A",
                     ),
                     query(
-                        "max by (monitor) "
-                        f'(driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}})',
+                        _column(
+                            f'driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}}'
+                        ),
                         "{{monitor}} estimated",
                         ref="B",
                     ),
+                    query(
+                        _column(f'driftwarden:quality_floor{{{SELECTED}, metric="accuracy"}}'),
+                        "{{monitor}} floor",
+                        ref="C",
+                    ),
+                    query(
+                        _column(
+                            f'driftwarden:estimated_quality_floor{{{SELECTED}, metric="accuracy"}}'
+                        ),
+                        "{{monitor}} estimated floor",
+                        ref="D",
+                    ),
                 ],
                 unit="percentunit",
+                legend=("lastNotNull", "min"),
             ).max(1)
         )
     )
     operations_row = (
         dashboard_builder.Row("Operations")
         .with_panel(
-            timeseries(
-                "Rows scored per second",
-                "Throughput of the model on the monitored stream.",
+            hourly_counts(
+                "Rows scored per hour",
+                "Rows the model scored on the monitored stream, per hour.",
                 [
                     query(
                         "sum by (monitor) "
-                        f"(rate(driftwarden_rows_scored_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"(increase(driftwarden_rows_scored_total{{{SELECTED}}}[$__interval]))",
                         "{{monitor}}",
                     )
                 ],
-                unit="rowsps",
                 width=6,
             )
         )
         .with_panel(
             timeseries(
-                "Cycle duration p95",
-                "95th percentile of a whole cycle (read, score, metrics, store). A cycle "
-                "that nears the schedule period makes runs coalesce.",
+                "Last cycle duration",
+                "How long each monitor's latest cycle took (read to store), beside its schedule "
+                "period (dashed): a cycle that nears its period makes wake-ups coalesce.",
                 [
                     query(
-                        "histogram_quantile(0.95, sum by (monitor, le) (rate("
-                        f'driftwarden_run_duration_seconds_bucket{{{SELECTED}, stage="total"}}'
-                        "[$__rate_interval])))",
+                        _column(f"driftwarden_last_run_duration_seconds{{{SELECTED}}}"),
                         "{{monitor}}",
-                    )
+                        ref="A",
+                    ),
+                    query(
+                        _column(f"driftwarden_schedule_interval_seconds{{{SELECTED}}}"),
+                        "{{monitor}} schedule period",
+                        ref="B",
+                    ),
                 ],
                 unit="s",
                 width=6,
             )
-            # Cycles are minutes apart in production: a 5m floor keeps several per point.
-            .interval("5m")
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Cycles by outcome",
-                "Completed cycles per interval, ok or error; errors are in `driftwarden runs`.",
+                "Cycles recorded per hour, ok or error; errors are in `driftwarden runs`.",
                 [
                     query(
                         "sum by (monitor, outcome) "
-                        f"(increase(driftwarden_runs_total{{{SELECTED}}}[$__rate_interval]))",
+                        f"(increase(driftwarden_runs_total{{{SELECTED}}}[$__interval]))",
                         "{{monitor}} {{outcome}}",
                     )
                 ],
-                unit="short",
                 width=6,
             )
         )
         .with_panel(
-            timeseries(
+            hourly_counts(
                 "Hook deliveries by outcome",
-                "Hook delivery attempts: delivered, retry (will be tried again) or failed "
-                "(gave up after its retries).",
+                "Hook delivery attempts per hour, per monitor and hook: delivered, retry (will "
+                "be tried again) or failed (gave up after its retries).",
                 [
                     query(
-                        "sum by (hook, outcome) (increase("
-                        f"driftwarden_hook_deliveries_total{{{SELECTED}}}[$__rate_interval]))",
-                        "{{hook}} {{outcome}}",
+                        "sum by (monitor, hook, outcome) (increase("
+                        f"driftwarden_hook_deliveries_total{{{SELECTED}}}[$__interval]))",
+                        "{{monitor}} {{hook}} {{outcome}}",
                     )
                 ],
-                unit="short",
                 width=6,
             )
         )
@@ -262,7 +354,7 @@ def build() -> dashboard.Dashboard:
     board = (
         dashboard_builder.Dashboard("Driftwarden overview")
         .uid(OVERVIEW_UID)
-        .description("Model-drift monitors: status, drift, quality and daemon operations.")
+        .description("Model-drift monitors: status, drift, quality and daemon health.")
         .tags(TAGS)
         .editable()
         .tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
@@ -280,18 +372,20 @@ def build() -> dashboard.Dashboard:
                     f"driftwarden_alert_firing{{{SELECTED}}} == 1",
                     title="{{rule}} firing on {{monitor}}",
                     tags="monitor,rule",
-                    color=RED,
+                    color=ORANGE,
                 ),
                 PrometheusAnnotation(
                     "Prometheus alerts",
                     'ALERTS{alertstate="firing", alertname=~"Driftwarden.*", monitor=~"$monitor|"}',
                     title="{{alertname}} {{monitor}}",
                     tags="alertname,monitor,severity",
-                    color=ORANGE,
+                    color=RED,
                 ),
+                rejected_retrains(SELECTED),
             ]
         )
         .with_panel(monitors_table())
+        .with_row(health_row())
         .with_row(drift_row)
         .with_row(operations_row)
     )

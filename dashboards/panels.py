@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.builders import prometheus as prometheus_builder
 from grafana_foundation_sdk.builders import stat as stat_builder
 from grafana_foundation_sdk.builders import statetimeline as statetimeline_builder
+from grafana_foundation_sdk.builders import table as table_builder
 from grafana_foundation_sdk.builders import timeseries as timeseries_builder
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common, dashboard, prometheus
@@ -30,9 +31,16 @@ MONITOR_UID = "driftwarden-monitor"
 # picker before its first cycle completes.
 MONITOR_VARIABLE_QUERY = "label_values(driftwarden_schedule_interval_seconds, monitor)"
 
+# One meaning per colour on every panel: green healthy, orange drift (a warning), red a
+# page (quality below its floor, stale, failing, down), purple the store down, blue facts.
 GREEN = "green"
 ORANGE = "orange"
 RED = "red"
+PURPLE = "purple"
+BLUE = "blue"
+
+# Series whose legend ends so are thresholds: drawn as dashed red lines, never as points.
+THRESHOLD_LEGEND = r".*(bound|floor|threshold|schedule period)$"
 
 
 def query(
@@ -94,8 +102,9 @@ def range_text(low: float, high: float, text: str, color: str, index: int) -> da
 
 
 DRIFT_FLAG_MAPPINGS: list[dashboard.ValueMapping] = [
-    value_text({"0": ("OK", GREEN), "1": ("Drift", RED)})
+    value_text({"0": ("OK", GREEN), "1": ("Drift", ORANGE)})
 ]
+UP_MAPPINGS: list[dashboard.ValueMapping] = [value_text({"0": ("Down", RED), "1": ("Up", GREEN)})]
 FIRING_MAPPINGS: list[dashboard.ValueMapping] = [
     value_text({"0": ("OK", GREEN), "1": ("Firing", RED)})
 ]
@@ -130,7 +139,13 @@ def timeseries(
     unit: str,
     width: int = 12,
     height: int = 8,
+    style: str = "points",
+    legend: tuple[str, ...] = ("lastNotNull", "max"),
 ) -> timeseries_builder.Panel:
+    """A time series panel. `style`: "points" for per-window values (a gauge changes once
+    per cycle, so a line would invent values between windows), "bars" for counts per
+    interval, "line" for continuous readings. Thresholds (legends matching
+    THRESHOLD_LEGEND) are drawn as dashed red lines."""
     panel = (
         timeseries_builder.Panel()
         .title(title)
@@ -143,10 +158,67 @@ def timeseries(
         .line_width(1)
         .fill_opacity(10)
         .show_points(common.VisibilityMode.NEVER)
-        .legend(legend_table("lastNotNull", "max"))
+        .legend(legend_table(*legend))
         .tooltip(multi_tooltip())
     )
-    return panel
+    if style == "points":
+        panel.draw_style(common.GraphDrawStyle.POINTS).point_size(6)
+    elif style == "bars":
+        panel.draw_style(common.GraphDrawStyle.BARS).fill_opacity(70).line_width(0)
+    return panel.override_by_regexp(THRESHOLD_LEGEND, THRESHOLD_LINE)
+
+
+def hourly_counts(
+    title: str,
+    description: str,
+    targets: list[prometheus_builder.Dataquery],
+    *,
+    width: int = 12,
+) -> timeseries_builder.Panel:
+    """Bars of a counter's increase per hour (queries use `[$__interval]`): cycles come minutes
+    or an hour apart, so a rate over a short interval would draw spikes and fractions."""
+    return timeseries(
+        title, description, targets, unit="short", width=width, style="bars", legend=("sum",)
+    ).interval("1h")
+
+
+def merged_table(
+    panel: table_builder.Panel, index: dict[str, int], rename: dict[str, str]
+) -> table_builder.Panel:
+    """One row per label set, from several instant table queries merged by their labels."""
+    return panel.with_transformation(
+        dashboard.DataTransformerConfig(id_val="merge", options={})
+    ).with_transformation(
+        dashboard.DataTransformerConfig(
+            id_val="organize",
+            options={"excludeByName": {"Time": True}, "indexByName": index, "renameByName": rename},
+        )
+    )
+
+
+THRESHOLD_LINE = [
+    dashboard.DynamicConfigValue(id_val="custom.drawStyle", value="line"),
+    dashboard.DynamicConfigValue(
+        id_val="custom.lineStyle", value={"fill": "dash", "dash": [10, 10]}
+    ),
+    dashboard.DynamicConfigValue(id_val="custom.lineWidth", value=2),
+    dashboard.DynamicConfigValue(id_val="custom.fillOpacity", value=0),
+    dashboard.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": RED}),
+]
+
+
+def threshold_from_query(ref: str, legend: str) -> dashboard.DataTransformerConfig:
+    """Grafana's "Config from query results": the series of query `ref` (its legend
+    `legend`) becomes the panel's first threshold step, so a stat turns colour at the
+    value the daemon and the alert rules use, not at a number written into the JSON."""
+    return dashboard.DataTransformerConfig(
+        id_val="configFromQuery",
+        options={
+            "configRefId": ref,
+            "mappings": [{"fieldName": legend, "handlerKey": "threshold1"}],
+            "applyTo": {"id": "byFrameRefID", "options": "A"},
+        },
+    )
 
 
 def stat(
@@ -156,9 +228,12 @@ def stat(
     *,
     unit: str,
     steps: dashboard_builder.ThresholdsConfig,
-    width: int = 4,
+    width: int = 3,
     mappings: list[dashboard.ValueMapping] | None = None,
+    threshold_expr: str | None = None,
 ) -> stat_builder.Panel:
+    """A big number for "now". With `threshold_expr`, that series (query B) sets the first
+    threshold step of `steps` (whose value written here is only a fallback)."""
     panel = (
         stat_builder.Panel()
         .title(title)
@@ -175,13 +250,16 @@ def stat(
     )
     if mappings is not None:
         panel.mappings(mappings)
+    if threshold_expr is not None:
+        panel.with_target(query(threshold_expr, "threshold", ref="B", instant=True))
+        panel.with_transformation(threshold_from_query("B", "threshold"))
     return panel
 
 
 def state_timeline(
     title: str,
     description: str,
-    target: prometheus_builder.Dataquery,
+    targets: list[prometheus_builder.Dataquery],
     *,
     mappings: list[dashboard.ValueMapping],
     steps: dashboard_builder.ThresholdsConfig,
@@ -193,7 +271,7 @@ def state_timeline(
         .title(title)
         .description(description)
         .datasource(DATASOURCE)
-        .with_target(target)
+        .targets(typing.cast(list[cogbuilder.Builder[typing.Any]], targets))
         .span(width)
         .height(height)
         .mappings(mappings)
@@ -270,6 +348,17 @@ class PrometheusAnnotation(cogbuilder.Builder[dashboard.AnnotationQuery]):
 
     def build(self) -> dashboard.AnnotationQuery:
         return self._internal
+
+
+def rejected_retrains(selected: str) -> PrometheusAnnotation:
+    """Marks the retrains the retrain-head hook made but did not promote."""
+    return PrometheusAnnotation(
+        "Rejected retrains",
+        f'increase(driftwarden_retrain_decisions_total{{{selected}, decision="rejected"}}[5m]) > 0',
+        title="retrain of {{monitor}} rejected",
+        tags="monitor,decision",
+        color=PURPLE,
+    )
 
 
 def grafana_builtin_annotation() -> dashboard_builder.AnnotationQuery:

@@ -138,10 +138,8 @@ class Daemon:
             collector = StoreCollector(
                 self.store,
                 [
-                    MonitorInfo(
-                        m.name,
-                        model_label(m),
-                        schedule_period(m.schedule, now).total_seconds(),
+                    MonitorInfo.from_config(
+                        m, model_label(m), schedule_period(m.schedule, now).total_seconds()
                     )
                     for m in settings.monitors
                 ],

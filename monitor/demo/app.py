@@ -104,6 +104,14 @@ def demo_config(
                         "for": 2,
                         "hooks": ["demo-log"],
                     },
+                    # the label-free estimate's floor: what the dashboards and the
+                    # estimated-quality alert read (an early warning, no hook)
+                    {
+                        "name": "estimated-accuracy-drop",
+                        "metric": "estimated_accuracy",
+                        "below": 0.8,
+                        "for": 2,
+                    },
                 ],
             }
         ],

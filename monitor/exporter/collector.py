@@ -12,7 +12,6 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from prometheus_client.core import Metric
@@ -20,11 +19,18 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import DriftwardenError
+from monitor.exporter.configured import (
+    HOOK_OUTCOMES,
+    RETRAIN_DECISIONS,
+    SCHEDULER_EVENTS,
+    MonitorInfo,
+    configured_gauges,
+)
 from monitor.exporter.series import Gauges, counter, gauge, histogram
 from monitor.exporter.tally import DURATION_BUCKETS, MonitorTally, stage_order
 from monitor.labels.join import OUTCOMES
 from monitor.metrics.catalog import RUN_METRICS
-from monitor.metrics.result import FEATURE_DRIFT
+from monitor.metrics.result import EMBEDDING_DRIFT, FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store import Store
 from monitor.store.latest import (
     MetricValue,
@@ -34,11 +40,18 @@ from monitor.store.latest import (
     metric_values,
     monitor_names,
     monitor_quality,
+    retrain_decision_counts,
     runs_since,
 )
 from monitor.store.quality import VERSIONED, version_value
 
 log = logging.getLogger("driftwarden.exporter")
+
+# Stored drift tests (name, feature) whose threshold is a series of its own, beside the score.
+_TEST_THRESHOLDS = {
+    (PREDICTION_DRIFT, "predicted_class"): "prediction_drift_threshold",
+    (EMBEDDING_DRIFT, "embedding"): "embedding_drift_threshold",
+}
 
 __all__ = ["DURATION_BUCKETS", "MonitorInfo", "ProcessCounters", "StoreCollector"]
 
@@ -51,15 +64,6 @@ PVALUE_METHODS = frozenset(
     {"ks", "chisquare", "z", "anderson", "cramer_von_mises", "mannw", "t_test", "fisher_exact"}
     | {"g_test", "es", "epps_singleton", "empirical_mmd", "TVD"}
 )
-
-
-@dataclass(frozen=True)
-class MonitorInfo:
-    """What the exporter knows of a monitor from the config rather than the store."""
-
-    name: str
-    model: str
-    schedule_interval_seconds: float
 
 
 class ProcessCounters(Protocol):
@@ -108,6 +112,7 @@ class StoreCollector(Collector):
         self._alerts: list[tuple[str, str, bool]] = []
         self._attempts: list[tuple[str, str, str, int]] = []
         self._quality: dict[str, MonitorQuality] = {}
+        self._decisions: dict[tuple[str, str], int] = {}
 
     # -- reading
 
@@ -138,6 +143,7 @@ class StoreCollector(Collector):
             self._alerts = alert_states(session)
             self._attempts = attempt_counts(session)
             self._quality = monitor_quality(session)
+            self._decisions = retrain_decision_counts(session)
         return tallies
 
     def _wanted(self, monitor: str) -> bool:
@@ -149,9 +155,13 @@ class StoreCollector(Collector):
                 tallies = self._read()
             except (DriftwardenError, SQLAlchemyError) as exc:
                 self._warn(f"cannot read the store for /metrics: {exc}")
+                # the config's series still list every monitor and its schedule; the
+                # counters from the store are left out rather than restarted at 0
+                yield from self._configured()
                 yield from self._process_families()
                 yield self._store_up(0.0)
                 return
+            yield from self._configured()
             yield from self._families(tallies)
             yield from self._process_families()
             yield self._store_up(1.0)
@@ -168,6 +178,10 @@ class StoreCollector(Collector):
         if self.monitors is not None:
             return sorted(self.monitors)
         return sorted(set(self._names.values()))
+
+    def _configured(self) -> Iterator[Metric]:
+        if self.monitors is not None:
+            yield from configured_gauges([self.monitors[name] for name in sorted(self.monitors)])
 
     def _store_up(self, value: float) -> Metric:
         """One sample per monitor: every series carries the `monitor` label."""
@@ -190,8 +204,13 @@ class StoreCollector(Collector):
         g = Gauges()
         for name, tally in tallies:
             info = self.monitors.get(name) if self.monitors is not None else None
-            if info is not None:
-                g.add("schedule_interval_seconds", [name], info.schedule_interval_seconds)
+            if tally.latest_error is not None:
+                finished = tally.latest_error.finished_at.timestamp()
+                g.add("last_failure_timestamp_seconds", [name], finished)
+            if tally.latest is not None and tally.latest.stage_seconds:
+                stages = tally.latest.stage_seconds
+                total = stages.get("total", sum(stages.values()))
+                g.add("last_run_duration_seconds", [name], float(total))
             if tally.model_version is not None:
                 model = info.model if info is not None else "unknown"
                 g.add("model_info", [name, model, tally.model_version], 1.0)
@@ -215,12 +234,19 @@ class StoreCollector(Collector):
                 if metric.series is not None and latest is not None:
                     labels = [name, *(label for _, label in metric.series.labels)]
                     g.add(metric.series.name, labels, latest)
+            for value in values:
+                threshold_series = _TEST_THRESHOLDS.get((value.name, value.feature))
+                if threshold_series is not None and value.threshold is not None:
+                    g.add(threshold_series, [name], value.threshold)
             features = [v for v in values if v.name == FEATURE_DRIFT and v.value is not None]
             features.sort(key=drift_severity, reverse=True)
             for value in sorted(features[: self.max_features], key=lambda v: v.feature):
                 assert value.value is not None
                 g.add("feature_drift_score", [name, value.feature, value.method or ""], value.value)
                 g.add("feature_drifted", [name, value.feature], float(bool(value.drifted)))
+                if value.threshold is not None:
+                    labels = [name, value.feature, value.method or ""]
+                    g.add("feature_drift_threshold", labels, value.threshold)
         yield from g
 
     def _counter_families(self, tallies: list[tuple[str, MonitorTally]]) -> Iterator[Metric]:
@@ -244,24 +270,44 @@ class StoreCollector(Collector):
                 for outcome in OUTCOMES:
                     labels.add_metric([monitor, outcome], float(quality.counts.get(outcome, 0)))
             yield labels
+        # every configured rule and hook starts at 0: a first firing or failure is a change
+        firing_now = {(m, name): float(is_firing) for m, name, is_firing in self._alerts}
+        attempts = {(m, hook, outcome): float(n) for m, hook, outcome, n in self._attempts}
+        decisions = {key: float(n) for key, n in self._decisions.items()}
+        for info in (self.monitors or {}).values():
+            for rule in info.rules:
+                firing_now.setdefault((info.name, rule.name), 0.0)
+            for hook in info.hooks:
+                for outcome in HOOK_OUTCOMES:
+                    attempts.setdefault((info.name, hook, outcome), 0.0)
+            for decision in RETRAIN_DECISIONS:
+                decisions.setdefault((info.name, decision), 0.0)
         firing = gauge("alert_firing")
-        for monitor, rule, is_firing in sorted(self._alerts):
+        for (monitor, rule_name), value in sorted(firing_now.items()):
             if self._wanted(monitor):
-                firing.add_metric([monitor, rule], float(is_firing))
+                firing.add_metric([monitor, rule_name], value)
         deliveries = counter("hook_deliveries_total")
-        for monitor, hook, outcome, count in self._attempts:
+        for (monitor, hook, outcome), value in sorted(attempts.items()):
             if self._wanted(monitor):
-                deliveries.add_metric([monitor, hook, outcome], float(count))
-        yield from (firing, deliveries)
+                deliveries.add_metric([monitor, hook, outcome], value)
+        retrains = counter("retrain_decisions_total")
+        for (monitor, decision), value in sorted(decisions.items()):
+            if self._wanted(monitor):
+                retrains.add_metric([monitor, decision], value)
+        yield from (firing, deliveries, retrains)
 
     def _process_families(self) -> Iterator[Metric]:
         if self.counters is None:
             return
+        configured = sorted(self.monitors or {})
+        counted = dict.fromkeys(((m, e) for m in configured for e in SCHEDULER_EVENTS), 0)
+        counted.update(self.counters.scheduler_events())
         events = counter("scheduler_events_total")
-        for (monitor, event), count in sorted(self.counters.scheduler_events().items()):
+        for (monitor, event), count in sorted(counted.items()):
             events.add_metric([monitor, event], float(count))
+        failures = dict.fromkeys(configured, 0) | dict(self.counters.unrecorded_failures())
         unrecorded = counter("unrecorded_failures_total")
-        for monitor, count in sorted(self.counters.unrecorded_failures().items()):
+        for monitor, count in sorted(failures.items()):
             unrecorded.add_metric([monitor], float(count))
         yield events
         yield unrecorded

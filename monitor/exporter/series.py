@@ -102,6 +102,47 @@ _SPECS = (
     SeriesSpec(
         "schedule_interval_seconds", GAUGE, "Seconds between the monitor's scheduled cycles"
     ),
+    SeriesSpec(
+        "last_failure_timestamp_seconds",
+        GAUGE,
+        "Unix time the latest failed cycle recorded in the store finished",
+    ),
+    SeriesSpec(
+        "last_run_duration_seconds",
+        GAUGE,
+        "Seconds the latest recorded cycle took from read to store",
+    ),
+    # thresholds from the config and the store, so rules and panels read the daemon's own
+    SeriesSpec(
+        "drifted_share_threshold",
+        GAUGE,
+        "The monitor's drift.drifted_share: the drifted share at which a window drifts",
+    ),
+    SeriesSpec(
+        "feature_drift_threshold",
+        GAUGE,
+        "Threshold of the feature's drift test in the latest window (p-value methods drift "
+        "at or below it, distances at or above)",
+        ("feature", "method"),
+    ),
+    SeriesSpec(
+        "prediction_drift_threshold",
+        GAUGE,
+        "Threshold of the predicted-class drift test in the latest window",
+    ),
+    SeriesSpec(
+        "embedding_drift_threshold",
+        GAUGE,
+        "Threshold of the embedding drift test in the latest window (the model method's "
+        "is computed per window)",
+    ),
+    SeriesSpec(
+        "alert_rule_threshold",
+        GAUGE,
+        "Bound of the monitor's own alert rule: it breaches when `metric` is past it in "
+        "`direction` (above or below)",
+        ("rule", "metric", "direction"),
+    ),
     SeriesSpec("runs_total", COUNTER, "Cycles recorded in the store, by outcome", ("outcome",)),
     SeriesSpec("rows_scored_total", COUNTER, "Rows scored by the model, all windows"),
     SeriesSpec("quarantined_rows_total", COUNTER, "Rows set aside as unusable, all windows"),
@@ -125,6 +166,12 @@ _SPECS = (
         COUNTER,
         "Hook delivery attempts, by outcome",
         ("hook", "outcome"),
+    ),
+    SeriesSpec(
+        "retrain_decisions_total",
+        COUNTER,
+        "Retrains of the head by the built-in retrain-head hook, by decision (promoted, rejected)",
+        ("decision",),
     ),
     # beyond DESIGN.md: the daemon's own health
     SeriesSpec(

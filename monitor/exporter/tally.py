@@ -12,7 +12,12 @@ from monitor.store.latest import RunFacts
 
 STAGES = ("read", "score", "metrics", "store", "total")
 # Cycle durations run from well under a second (small windows) to minutes (big ones).
-DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+# Buckets go past an hourly schedule (and a daily one): a cycle that takes longer than its
+# period is exactly the case a p95 capped at the top bucket would hide.
+DURATION_BUCKETS = (
+    *(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+    *(600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0),
+)
 
 
 @dataclass
@@ -44,6 +49,8 @@ class MonitorTally:
     quarantined: int = 0
     stages: dict[str, StageHistogram] = field(default_factory=dict)
     latest_ok: RunFacts | None = None
+    latest_error: RunFacts | None = None
+    latest: RunFacts | None = None
     model_version: str | None = None
 
     def fold(self, run: RunFacts) -> None:
@@ -58,6 +65,12 @@ class MonitorTally:
             self.stages.setdefault(stage, StageHistogram()).observe(float(seconds))
         if run.status == "ok" and (self.latest_ok is None or run.run_id > self.latest_ok.run_id):
             self.latest_ok = run
+        if run.status != "ok" and (
+            self.latest_error is None or run.run_id > self.latest_error.run_id
+        ):
+            self.latest_error = run
+        if self.latest is None or run.run_id > self.latest.run_id:
+            self.latest = run
         if run.model_version:
             self.model_version = run.model_version
 

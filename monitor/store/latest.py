@@ -18,6 +18,7 @@ from monitor.store.schema import (
     MetricValueRow,
     MonitorRow,
     QualityVersionRow,
+    RetrainDecisionRow,
     RunRow,
 )
 
@@ -145,6 +146,21 @@ def attempt_counts(session: Reader) -> list[tuple[str, str, str, int]]:
     """(monitor, hook, outcome, attempts), sorted; outcomes: delivered, retry, failed."""
     rows = session.execute(_ATTEMPT_COUNTS)
     return sorted((monitor, hook, outcome, int(count)) for monitor, hook, outcome, count in rows)
+
+
+_RETRAIN_DECISIONS = (
+    select(MonitorRow.name, RetrainDecisionRow.promoted, func.count())
+    .join(MonitorRow, MonitorRow.id == RetrainDecisionRow.monitor_id)
+    .group_by(MonitorRow.name, RetrainDecisionRow.promoted)
+)
+
+
+def retrain_decision_counts(session: Reader) -> dict[tuple[str, str], int]:
+    """(monitor, "promoted" or "rejected") -> how many retrains decided so."""
+    return {
+        (monitor, "promoted" if promoted else "rejected"): int(count)
+        for monitor, promoted, count in session.execute(_RETRAIN_DECISIONS)
+    }
 
 
 # ---------------------------------------------------------------- late labels and quality versions

