@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np

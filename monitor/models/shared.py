@@ -96,7 +96,11 @@ LOADED_MODELS = LoadedModels()
 
 
 def shared_runner(
-    kind: str, path: Path, identity: str, config: TextModelConfig, models: LoadedModels | None = None
+    kind: str,
+    path: Path,
+    identity: str,
+    config: TextModelConfig,
+    models: LoadedModels | None = None,
 ) -> TextRunner:
     """The process's runner for these weights under `config`'s backend, device and dtype."""
     from monitor.models.text_runner import TextRunner

@@ -1,0 +1,149 @@
+"""The daemon's side of the Dask executor: each cycle's pure part as a task on the cluster.
+
+The daemon reads the watermark and the live model version, submits the read, scoring and
+metrics (`monitor.executors.worker.compute_cycle`), waits for the record and stores it in
+one transaction, as in-process. A worker that dies mid-task makes the Dask scheduler run
+the task again on another worker (a retry: the task writes nothing); the record is stored
+once, and only from the watermark it was read after, so no window is lost or repeated.
+`address: local` starts a LocalCluster of worker processes beside the daemon.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from monitor.clock import Clock
+from monitor.config import MonitorConfig
+from monitor.cycle import CycleOutcome, MonitorRuntime
+from monitor.cycle.compute import CycleStart, error_record
+from monitor.cycle.outcome import Stopwatch
+from monitor.cycle.recording import store_failure, store_window
+from monitor.errors import DriftwardenError
+from monitor.executors.base import CycleExecutor, OnRecorded
+from monitor.executors.specs import DASK_EXTRA, DaskExecutorConfig
+from monitor.executors.worker import LiveVersion, WorkerResult, compute_cycle, load_monitor
+from monitor.store import Store
+from monitor.store.model_versions import live_version
+from monitor.store.repository import watermark
+
+log = logging.getLogger("driftwarden.executors")
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise DriftwardenError(f"the dask executor needs Dask distributed: {DASK_EXTRA}") from None
+    return distributed
+
+
+class DaskExecutor(CycleExecutor):
+    """Cycles on a Dask distributed cluster; the store and the rules stay in the daemon."""
+
+    def __init__(self, config: DaskExecutorConfig, client: Any | None = None) -> None:
+        self.config = config
+        self.concurrency = config.concurrency
+        self.timeout_s = config.timeout.total_seconds()
+        self.cluster: Any = None
+        self._waiting: dict[str, str | None] = {}
+        self.client = client if client is not None else self._connect()
+
+    def _connect(self) -> Any:
+        distributed = _distributed()
+        address: Any = self.config.address
+        try:
+            if address == "local":
+                self.cluster = distributed.LocalCluster(
+                    n_workers=self.config.workers or 2,
+                    threads_per_worker=self.config.threads_per_worker or 1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+                address = self.cluster
+            return distributed.Client(address, timeout="30s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            if self.cluster is not None:
+                self.cluster.close()
+            raise DriftwardenError(
+                f"cannot reach the Dask scheduler at {self.config.address}: {exc}"
+            ) from None
+
+    def load(self, config: MonitorConfig) -> None:
+        """Build the monitor on one worker now, so a broken monitor fails at start-up and
+        the first cycle does not pay for the load (other workers load it at first use)."""
+        self._result(self.client.submit(load_monitor, config, key=_key("load", config.name)))
+
+    def cycle(
+        self,
+        config: MonitorConfig,
+        runtime: MonitorRuntime | None,
+        store: Store,
+        clock: Clock,
+        on_recorded: OnRecorded | None = None,
+    ) -> CycleOutcome:
+        watch = Stopwatch()
+        started = clock.now()
+        start = CycleStart(None, None, started)
+        try:
+            with watch.stage("read"), store.reading() as session:
+                mark = watermark(session, config.name)
+                row = live_version(session, config.name)
+            start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
+            live = None if row is None else LiveVersion(row.version, row.path)
+            future = self.client.submit(
+                compute_cycle, config, start, live, clock, key=_key("cycle", config.name)
+            )
+            result: WorkerResult = self._result(future)
+        except DriftwardenError as exc:  # the store is down, or the cluster failed the task
+            failed = error_record(config.name, None, start, clock, watch, None, str(exc))
+            return store_failure(store, failed)
+        self._waiting[config.name] = result.waiting_reason
+        record = result.record
+        if record is None:
+            return CycleOutcome(config.name, "waiting")
+        # the daemon's watermark read and the worker's stages, as one cycle's
+        for stage, seconds in record.stage_seconds.items():
+            watch.seconds[stage] = watch.seconds.get(stage, 0.0) + seconds
+        record.stage_seconds = dict(watch.seconds)
+        if record.status == "error":
+            return store_failure(store, record)
+        return store_window(store, config, record, watch, on_recorded)
+
+    def _result(self, future: Any) -> Any:
+        """The task's value; a task that raised, a cluster that gave up on it (its workers
+        kept dying) or a deadline passed is a DriftwardenError."""
+        try:
+            return future.result(timeout=self.timeout_s)
+        except DriftwardenError:
+            raise
+        except TimeoutError:
+            future.cancel()
+            raise DriftwardenError(
+                f"no result from the Dask cluster within {self.timeout_s:.0f}s"
+            ) from None
+        except Exception as exc:  # KilledWorker, a worker-side error, a lost connection
+            raise DriftwardenError(f"the Dask cluster failed the task: {_describe(exc)}") from exc
+        finally:
+            future.release()
+
+    def waiting_reason(self, config: MonitorConfig, runtime: MonitorRuntime | None) -> str | None:
+        return self._waiting.get(config.name)
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+                self.cluster = None
+
+
+def _key(kind: str, monitor: str) -> str:
+    # unique per submission: Dask would hand back a finished task's result for a reused key
+    return f"driftwarden-{kind}-{monitor}-{uuid.uuid4().hex}"
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, DriftwardenError) else f"{type(exc).__name__}: {exc}"
