@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from monitor.config.monitor import AlertRule, Config
 from monitor.errors import ConfigError
+from monitor.executors.specs import EXECUTOR_TYPES
 from monitor.plugins.registry import REGISTRY
 from monitor.plugins.spec import HookConfig, ModelConfig
 
@@ -32,6 +33,8 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
         grandparent = loc[i - 2] if i >= 2 else None
         if item in tags and (parent in _PLUGIN_BLOCKS or grandparent == "hooks"):
             continue  # pydantic's discriminator step, not a key the user wrote
+        if item in EXECUTOR_TYPES and parent == "executor" and i == 1:
+            continue  # the `executor:` block's type, likewise
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
         else:
