@@ -113,6 +113,14 @@ def _cross_check(config: Config) -> list[str]:
         problems += alert_rule_problems(
             monitor.alerts, config.hooks, f"monitors[{i}]", monitor.model
         )
+    if config.executor.type == "dask":
+        # a retrain refits on the monitor as loaded in the daemon, which loads none on Dask
+        problems += [
+            f"hooks.{name}: a retrain-head hook needs the monitors loaded in the daemon; "
+            "with `executor: {type: dask}` they are loaded on the workers (use in-process)"
+            for name, hook in config.hooks.items()
+            if hook.type == "retrain-head"
+        ]
     return problems
 
 

@@ -80,3 +80,15 @@ def test_workers_apply_to_a_local_cluster_only(tmp_path: Path, capsys) -> None:
     path = _write(tmp_path, {"type": "dask", "address": "tcp://h:8786", "workers": 2})
     assert main(["check-config", str(path)]) == 2
     assert "apply to `address: local` only" in capsys.readouterr().err
+
+
+def test_a_retrain_head_hook_needs_the_monitors_in_the_daemon(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    path = _write(tmp_path, {"type": "dask", "address": "local"})
+    document = yaml.safe_load(path.read_text())
+    document["hooks"] = {"refit": {"type": "retrain-head"}}
+    path.write_text(yaml.safe_dump(document))
+    assert main(["check-config", str(path)]) == 2
+    assert "hooks.refit: a retrain-head hook needs the monitors loaded in the daemon" in (
+        capsys.readouterr().err
+    )
