@@ -6,12 +6,19 @@ one transaction, as in-process. A worker that dies mid-task makes the Dask sched
 the task again on another worker (a retry: the task writes nothing); the record is stored
 once, and only from the watermark it was read after, so no window is lost or repeated.
 `address: local` starts a LocalCluster of worker processes beside the daemon.
+
+Each monitor's tasks prefer one worker (rendezvous hashing over the workers' addresses), so
+a monitor is built on one worker rather than on all of them; the preference is loose: when
+that worker is gone, another runs the task, and a new worker moves only its share.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from monitor.clock import Clock
@@ -29,6 +36,8 @@ from monitor.store.model_versions import live_version
 from monitor.store.repository import watermark
 
 log = logging.getLogger("driftwarden.executors")
+
+WORKERS_TTL_S = 10.0  # how long the daemon trusts its list of the cluster's workers
 
 
 def _distributed() -> Any:
@@ -48,6 +57,8 @@ class DaskExecutor(CycleExecutor):
         self.timeout_s = config.timeout.total_seconds()
         self.cluster: Any = None
         self._waiting: dict[str, str | None] = {}
+        self._workers: list[str] = []
+        self._workers_read = -WORKERS_TTL_S
         self.client = client if client is not None else self._connect()
 
     def _connect(self) -> Any:
@@ -73,7 +84,11 @@ class DaskExecutor(CycleExecutor):
     def load(self, config: MonitorConfig) -> None:
         """Build the monitor on one worker now, so a broken monitor fails at start-up and
         the first cycle does not pay for the load (other workers load it at first use)."""
-        self._result(self.client.submit(load_monitor, config, key=_key("load", config.name)))
+        self._result(
+            self.client.submit(
+                load_monitor, config, key=_key("load", config.name), **self._home(config)
+            )
+        )
 
     def cycle(
         self,
@@ -93,7 +108,13 @@ class DaskExecutor(CycleExecutor):
             start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
             live = None if row is None else LiveVersion(row.version, row.path)
             future = self.client.submit(
-                compute_cycle, config, start, live, clock, key=_key("cycle", config.name)
+                compute_cycle,
+                config,
+                start,
+                live,
+                clock,
+                key=_key("cycle", config.name),
+                **self._home(config),
             )
             result: WorkerResult = self._result(future)
         except DriftwardenError as exc:  # the store is down, or the cluster failed the task
@@ -128,6 +149,18 @@ class DaskExecutor(CycleExecutor):
         finally:
             future.release()
 
+    def _home(self, config: MonitorConfig) -> dict[str, Any]:
+        """Where the monitor's tasks go first (no preference when no worker is known)."""
+        if time.monotonic() - self._workers_read > WORKERS_TTL_S:
+            try:
+                self._workers = sorted(self.client.nthreads())
+            except Exception:  # a preference only: the task itself reports a lost cluster
+                self._workers = []
+            self._workers_read = time.monotonic()
+        if not self._workers:
+            return {}
+        return {"workers": [home_worker(config.name, self._workers)], "allow_other_workers": True}
+
     def waiting_reason(self, config: MonitorConfig, runtime: MonitorRuntime | None) -> str | None:
         return self._waiting.get(config.name)
 
@@ -138,6 +171,15 @@ class DaskExecutor(CycleExecutor):
             if self.cluster is not None:
                 self.cluster.close()
                 self.cluster = None
+
+
+def home_worker(monitor: str, workers: Sequence[str]) -> str:
+    """The worker whose hash with the monitor's name is highest (rendezvous hashing)."""
+
+    def weight(worker: str) -> bytes:
+        return hashlib.blake2b(f"{monitor}|{worker}".encode(), digest_size=8).digest()
+
+    return max(workers, key=weight)
 
 
 def _key(kind: str, monitor: str) -> str:

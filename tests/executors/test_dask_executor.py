@@ -205,3 +205,18 @@ def test_a_task_that_raises_is_an_error_run_and_the_window_is_retried(
     assert [run["status"] for run in runs] == ["error"]
     with store.reading() as session:
         assert watermark(session, broken.name) is None  # nothing moved: retried next time
+
+
+def test_each_monitor_prefers_one_worker_and_a_lost_worker_moves_only_its_share() -> None:
+    from monitor.executors.dask_cluster import home_worker
+
+    workers = [f"tcp://10.0.0.{i}:40000" for i in range(4)]
+    monitors = [f"tenant-{i:03d}" for i in range(400)]
+    homes = {m: home_worker(m, workers) for m in monitors}
+    assert homes == {m: home_worker(m, list(reversed(workers))) for m in monitors}
+    shares = [list(homes.values()).count(w) for w in workers]
+    assert min(shares) > 70  # about 100 each
+    lost = workers[1]
+    after = {m: home_worker(m, [w for w in workers if w != lost]) for m in monitors}
+    moved = [m for m in monitors if after[m] != homes[m]]
+    assert moved and all(homes[m] == lost for m in moved)
