@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -66,11 +67,8 @@ class DaskExecutor(CycleExecutor):
         address: Any = self.config.address
         try:
             if address == "local":
-                self.cluster = distributed.LocalCluster(
-                    n_workers=self.config.workers or 2,
-                    threads_per_worker=self.config.threads_per_worker or 1,
-                    processes=True,
-                    dashboard_address=None,
+                self.cluster = start_local_cluster(
+                    self.config.workers or 2, self.config.threads_per_worker or 1
                 )
                 address = self.cluster
             return distributed.Client(address, timeout="30s", set_as_default=False)
@@ -171,6 +169,34 @@ class DaskExecutor(CycleExecutor):
             if self.cluster is not None:
                 self.cluster.close()
                 self.cluster = None
+
+
+# Each worker process computes on one thread per task thread: torch and BLAS would otherwise
+# start a thread per core in every worker, and the workers would fight over the cores.
+WORKER_THREADS_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def start_local_cluster(workers: int, threads_per_worker: int) -> Any:
+    """A LocalCluster of worker processes that leaves the daemon's environment alone.
+
+    Dask's nannies run in the daemon and by default write their workers' settings
+    (`OMP_NUM_THREADS=1`, a fixed `PYTHONHASHSEED`, ...) into the daemon's own environment
+    before each worker starts, where every process the daemon starts later (command hooks,
+    the drift column pool) would inherit them; here the thread limits are set in the
+    workers only, and the hash seed stays as it was ("random" is Python's default).
+    """
+    import dask
+
+    distributed = _distributed()
+    seed = os.environ.get("PYTHONHASHSEED", "random")
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {"PYTHONHASHSEED": seed}}):
+        return distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+            env=WORKER_THREADS_ENV,
+        )
 
 
 def home_worker(monitor: str, workers: Sequence[str]) -> str:

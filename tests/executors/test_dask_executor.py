@@ -60,11 +60,17 @@ def workspace(tmp_path_factory, tiny_bert: Path, amazon_split) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster() -> Any:
-    """Two worker processes, one thread each, as `address: local` starts them."""
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as local:
+    """Two worker processes, one thread each, as `address: local` starts them; the test
+    process's environment is left as it was (Dask's default would change it)."""
+    from monitor.executors.dask_cluster import start_local_cluster
+
+    before = dict(os.environ)
+    with start_local_cluster(2, 1) as local:
         yield local
+    changed = {k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k)}
+    assert changed <= {"PYTHONHASHSEED", "__DASK_PARENT_PID", "PYTEST_CURRENT_TEST"}
+    if os.environ.get("PYTHONHASHSEED") == "random" and "PYTHONHASHSEED" not in before:
+        del os.environ["PYTHONHASHSEED"]
 
 
 def _config(workspace: Path) -> Config:
