@@ -16,7 +16,7 @@ The embedding cache is off (`cache_size: 0`): the fleet draws its windows from t
 3,000 sentences, and cached repeats would make scoring look free. Snapshots are off
 (reports on demand are another issue's). Stage times come from the runs' stored timings.
 
-    python benchmarks/fleet.py [--sizes 1,10,50,200] [--rounds 2] [--concurrency 4]
+    python benchmarks/fleet.py [--sizes 1,10,50,200] [--rounds 2] [--concurrency 4] [--no-warmup]
         [--no-dask] [--scheduled]
 
 Last line: {"rss_mb_200", "rss_mb_per_monitor", "scrape_ratio_200", "cycles_per_min_50"}.
