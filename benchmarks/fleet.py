@@ -16,6 +16,9 @@ that finished more than one period late or were missed.
 The embedding cache is off (`cache_size: 0`): the fleet draws its windows from the same
 3,000 sentences, and cached repeats would make scoring look free. Snapshots are off
 (reports on demand are another issue's). Stage times come from the runs' stored timings.
+CPU seconds per cycle (the process's, and its workers' on Dask, over the measured rounds)
+give what the cores could run were they all the fleet's: wall-clock cycles per minute on a
+machine shared with other work fall with the load, CPU seconds barely move.
 
     python benchmarks/fleet.py [--sizes 1,10,50,200] [--rounds 2] [--concurrency 4]
         [--no-warmup] [--no-dask] [--scheduled]
@@ -31,6 +34,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -64,6 +68,12 @@ def peak_rss_mb(pid: int | str = "self") -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/PID/status")
+
+
+def cpu_seconds() -> float:
+    """CPU seconds this process (all its threads) has used, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sentences() -> pd.DataFrame:
@@ -202,10 +212,14 @@ def run_fleet(
         warm_s, warm = one_round()
         print(f"  warm-up round: {warm_s:.1f}s ({warm.count('ok')} ok)", flush=True)
     seconds, statuses = 0.0, []
+    # CPU seconds spent in the measured rounds (the daemon's, plus its workers' on Dask):
+    # unlike wall time, barely moved by other processes on the cores
+    cpu_before = cpu_seconds() + _workers_cpu(executor, dask)
     for _ in range(rounds):
         took, outcomes = one_round()
         seconds += took
         statuses += outcomes
+    cpu_s = cpu_seconds() + _workers_cpu(executor, dask) - cpu_before
     workers_rss = 0.0
     if dask:  # the worker processes run on this machine: their peaks count too
         pids = executor.client.run(os.getpid)
@@ -218,6 +232,7 @@ def run_fleet(
         "cycles": len(statuses),
         "cycles_ok": statuses.count("ok"),
         "cycles_per_min": round(len(statuses) / seconds * 60, 1),
+        "cpu_s_per_cycle": round(cpu_s / max(1, len(statuses)), 3),
         "peak_rss_mb": round(peak_rss_mb() + workers_rss, 1),
         "daemon_peak_rss_mb": round(peak_rss_mb(), 1),
         "stage_mean_s": stage_means(Path(settings.storage.removeprefix("sqlite:///"))),
@@ -227,6 +242,13 @@ def run_fleet(
     pool.shutdown()
     executor.close()
     return report
+
+
+def _workers_cpu(executor: Any, dask: bool) -> float:
+    """CPU seconds the Dask workers have used (0 in-process)."""
+    if not dask:
+        return 0.0
+    return float(sum(executor.client.run(cpu_seconds).values()))
 
 
 def scrape_comparison(store: Any, names: list[str], rounds: int = 200) -> dict[str, Any]:
@@ -415,6 +437,14 @@ def main() -> None:
     for size, report in reports.items():
         stages = ", ".join(f"{k} {v:.3f}" for k, v in report["stage_mean_s"].items())
         print(f"{size} monitors, mean seconds per cycle: {stages}")
+    cores = os.cpu_count() or 1
+    for size, report in reports.items():
+        if report.get("cpu_s_per_cycle"):  # what the cores could run, were they all ours
+            capacity = cores * 60 / report["cpu_s_per_cycle"]
+            print(
+                f"{size} monitors: {report['cpu_s_per_cycle']} CPU s per cycle, "
+                f"{capacity:.0f} cycles/min on {cores} idle cores"
+            )
     if dask_report is not None and 50 in reports:
         ratio = dask_report["cycles_per_min"] / reports[50]["cycles_per_min"]
         print(
