@@ -16,9 +16,10 @@ WORKDIR /src
 
 # Dependencies in their own layer, keyed on pyproject.toml only, so editing the code does
 # not reinstall evidently and transformers. The empty package lets `pip install .` resolve.
+# The dask extra too: the same image runs the compose profile's Dask scheduler and workers.
 COPY pyproject.toml README.md ./
 RUN mkdir monitor && touch monitor/__init__.py \
-    && pip install . \
+    && pip install '.[dask]' \
     && pip uninstall -y driftwarden \
     && rm -rf monitor build
 

@@ -24,6 +24,8 @@ from monitor.clock import Clock
 from monitor.config import Config, MonitorConfig, load_config
 from monitor.cycle import CycleOutcome, MonitorRuntime
 from monitor.errors import DriftwardenError
+from monitor.executors.base import CycleExecutor
+from monitor.executors.in_process import build_executor
 from monitor.exporter import MetricsServer, MonitorInfo, StoreCollector, build_registry
 from monitor.scheduler.job import Builder
 from monitor.scheduler.scheduling import MonitorScheduler
@@ -118,6 +120,7 @@ class Daemon:
         self.scheduler: MonitorScheduler | None = None
         self.server: MetricsServer | None = None
         self.dispatcher: Any = None
+        self.executor: CycleExecutor | None = None
 
     def start(self) -> None:
         """Open the store, bind the port, start the jobs; undo what was done on failure."""
@@ -125,10 +128,11 @@ class Daemon:
         url = options.db or settings.storage
         try:
             self.store = open_store(url)
+            self.executor = build_executor(settings.executor, self.build)
             self.scheduler = MonitorScheduler(
                 settings.monitors,
                 self.store,
-                build=self.build,
+                executor=self.executor,
                 clock=self.clock,
                 max_cycles=options.max_cycles,
                 on_recorded=self._recorded,
@@ -232,6 +236,9 @@ class Daemon:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.executor is not None:
+            self.executor.close()  # a LocalCluster's worker processes, a Dask client
+            self.executor = None
         if self.store is not None and not keep_store:
             self.store.close()
             self.store = None

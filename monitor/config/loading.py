@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from monitor.config.monitor import AlertRule, Config
 from monitor.errors import ConfigError
+from monitor.executors.specs import EXECUTOR_TYPES
 from monitor.plugins.registry import REGISTRY
 from monitor.plugins.spec import HookConfig, ModelConfig
 
@@ -32,6 +33,8 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
         grandparent = loc[i - 2] if i >= 2 else None
         if item in tags and (parent in _PLUGIN_BLOCKS or grandparent == "hooks"):
             continue  # pydantic's discriminator step, not a key the user wrote
+        if item in EXECUTOR_TYPES and parent == "executor" and i == 1:
+            continue  # the `executor:` block's type, likewise
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
         else:
@@ -110,6 +113,14 @@ def _cross_check(config: Config) -> list[str]:
         problems += alert_rule_problems(
             monitor.alerts, config.hooks, f"monitors[{i}]", monitor.model
         )
+    if config.executor.type == "dask":
+        # a retrain refits on the monitor as loaded in the daemon, which loads none on Dask
+        problems += [
+            f"hooks.{name}: a retrain-head hook needs the monitors loaded in the daemon; "
+            "with `executor: {type: dask}` they are loaded on the workers (use in-process)"
+            for name, hook in config.hooks.items()
+            if hook.type == "retrain-head"
+        ]
     return problems
 
 

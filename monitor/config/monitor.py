@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from monitor.config.drift import DriftConfig
 from monitor.errors import ConfigError
+from monitor.executors.specs import ExecutorChoice, InProcessExecutorConfig
 from monitor.metrics.catalog import rule_metric_problem
 from monitor.plugins.fields import DatabaseUrl, Duration, RelPath, Strict
 from monitor.plugins.registry import HOOKS, LABELS, MODELS, REGISTRY, SOURCES
@@ -153,6 +154,8 @@ class Config(Strict):
     metrics: MetricsEndpoint = Field(default_factory=lambda: MetricsEndpoint())
     # names are stored with every alert and attempt (100 characters, as monitor names)
     hooks: dict[Annotated[str, Field(max_length=100)], HookChoice] = Field(default_factory=dict)
+    #: where cycles run and how many at once (`monitor.executors`)
+    executor: ExecutorChoice = Field(default_factory=lambda: InProcessExecutorConfig())
     monitors: list[MonitorConfig] = Field(min_length=1)
 
     def monitor(self, name: str) -> MonitorConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ def run_length_sorted(
     *,
     tensors: str = "pt",
     workers: Executor | None = None,
+    tokenizing: AbstractContextManager[object] | None = None,
 ) -> list[np.ndarray]:
     """Tokenize once, batch texts of similar length, run `forward`, return rows in input order.
 
@@ -40,8 +42,12 @@ def run_length_sorted(
     is where most of the CPU time of in-order batching goes. `tensors` is what `forward`
     takes: "pt" (torch, run under `inference_mode`) or "np" (ONNX Runtime). With `workers`,
     batches run concurrently, longest first so the last ones to finish are short.
+    `tokenizing` (a lock) is held while the tokenizer runs: a fast tokenizer sets its
+    truncation state on every call and refuses ("Already borrowed") a second thread meanwhile.
     """
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    guard = tokenizing if tokenizing is not None else contextlib.nullcontext()
+    with guard:
+        encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
     ids: list[list[int]] = encoded["input_ids"]
     order = np.argsort([len(row) for row in ids], kind="stable")
     batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
@@ -50,7 +56,8 @@ def run_length_sorted(
 
     def padded(rows: np.ndarray) -> dict[str, Any]:
         features = {key: [encoded[key][i] for i in rows] for key in encoded}
-        return dict(tokenizer.pad(features, return_tensors=tensors))
+        with guard:
+            return dict(tokenizer.pad(features, return_tensors=tensors))
 
     outputs: list[np.ndarray] = []
     no_autograd = torch.inference_mode() if tensors == "pt" else contextlib.nullcontext()

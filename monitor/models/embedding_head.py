@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from monitor.errors import ModelError
 from monitor.models.base import Model, ModelInputs, Scores, TextEncoder
 from monitor.models.encoder import SentenceEncoder
+from monitor.models.shared import shared_encoder
 from monitor.models.specs import EmbeddingHeadModelConfig
 
 HEAD_FILE = "head.joblib"
@@ -121,7 +122,8 @@ class EmbeddingHeadModel(Model):
     """Scores texts with the head; the FM's embedding of each text goes to embedding drift.
 
     Its versions are heads fitted on the same encoder: `at_version` gives a model that
-    shares this one's encoder (and its cache) with another head.
+    shares this one's encoder (and its cache) with another head. Monitors naming the same
+    encoder share its loaded weights and cache (`monitor.models.shared`).
     """
 
     versioned = True
@@ -133,7 +135,7 @@ class EmbeddingHeadModel(Model):
         head: Head | None = None,
     ) -> None:
         self.config = config
-        self.encoder = encoder or SentenceEncoder.from_config(config)
+        self.encoder = encoder or shared_encoder(config)
         head = head or Head.load(config.head)
         if head.encoder != self.encoder.identity:
             raise ModelError(

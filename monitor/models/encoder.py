@@ -78,13 +78,18 @@ class SentenceEncoder:
         backend: str | None = None,
         device: str = "cpu",
         dtype: str = "float32",
+        runner: TextRunner | None = None,
+        cache: EmbeddingCache | None = None,
     ) -> None:
-        self.path = resolve_encoder_path(encoder)
+        """Load the encoder, or with `runner` (and `cache`) use one already loaded: monitors
+        sharing an encoder each get their own `SentenceEncoder` over one runner and one
+        cache (`monitor.models.shared`), keeping their own batch size and length."""
+        self.path = resolve_encoder_path(encoder) if runner is None else runner.path
         self.fingerprint = directory_identity(self.path)
         name = encoder if encoder.startswith("package:") else self.path.name
         # the backend is not part of the identity: a head fitted under one scores under all
         self.identity = f"{name}@{self.fingerprint}"
-        self.runner = TextRunner(
+        self.runner = runner or TextRunner(
             self.path,
             self.identity,
             kind="encoder",
@@ -96,16 +101,25 @@ class SentenceEncoder:
             dtype=dtype,
         )
         self.hidden_size = int(self.runner.config.hidden_size)
-        self.cache = EmbeddingCache(
-            cache_size,
-            namespace=f"{self.identity}|{self.backend}|{self.runtime}|{self.runner.device}|{dtype}",
+        self.max_length = min(max_length, self.runner.positions)
+        self._batch_size = batch_size
+        self.cache = cache or EmbeddingCache(cache_size, namespace=self.cache_namespace)
+
+    @property
+    def cache_namespace(self) -> str:
+        """What makes two encoders' embeddings of one text the same bits."""
+        runner = self.runner
+        return (
+            f"{self.identity}|{self.backend}|{self.runtime}|{runner.device}|{runner.dtype}"
+            f"|{self.max_length}"
         )
 
     @classmethod
     def from_config(
         cls, config: EmbeddingHeadModelConfig, *, cache_size: int | None = None
     ) -> SentenceEncoder:
-        """The encoder an `embedding-head` model config describes."""
+        """The encoder an `embedding-head` model config describes, loaded privately
+        (`monitor.models.shared.shared_encoder` shares it between monitors instead)."""
         return cls(
             config.encoder,
             batch_size=config.batch_size,
@@ -131,10 +145,10 @@ class SentenceEncoder:
 
     @property
     def batch_size(self) -> int:
-        return self.runner.batch_size
+        return self._batch_size
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.runner.run(texts)[0]
+        return self.runner.run(texts, batch_size=self._batch_size, max_length=self.max_length)[0]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One float32 row per text, in order; each distinct text is computed once.

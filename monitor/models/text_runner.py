@@ -3,9 +3,11 @@ load), torch on a CPU or GPU in any dtype, or dynamically quantised int8."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +56,11 @@ class TextRunner:
     that are quantised themselves). `device` and `dtype` place torch's weights: a CUDA GPU,
     and float16 or bfloat16 (approximate, like int8: how far they sit from float32 on the
     CPU is measured at load and kept in `approximation`).
+
+    Safe to call from several threads, so monitors can share one (`monitor.models.shared`):
+    the tokenizer runs under a lock, ONNX Runtime sessions run concurrently (their `run` is
+    documented thread-safe), and torch runs one call at a time (its intra-op threads already
+    use the cores, and two calls would fight over them).
     """
 
     def __init__(
@@ -105,8 +112,8 @@ class TextRunner:
         self.config = model.config
         self.batch_size = batch_size
         # never longer than the position table: longer inputs would crash, not truncate
-        positions = getattr(model.config, "max_position_embeddings", max_length)
-        self.max_length = min(max_length, positions)
+        self.positions = int(getattr(model.config, "max_position_embeddings", max_length))
+        self.max_length = min(max_length, self.positions)
         #: what was asked for, and what runs it ("onnxruntime" or "torch")
         self.backend = requested
         self.runtime = "torch"
@@ -117,6 +124,8 @@ class TextRunner:
         self._weights_on = torch.device("cpu")  # until `_place` moves them
         self._tensors = "pt"
         self._workers: ThreadPoolExecutor | None = None
+        self._tokenizing = threading.Lock()
+        self._torch_calls = threading.Lock()
         if requested != "torch":
             self._use_fast_runtime(requested)
         elif not plain_cpu:
@@ -245,14 +254,29 @@ class TextRunner:
         self._forward = forward
         self.model = None
 
-    def run(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Every output for `texts`, one row per text, in input order (no cache)."""
-        return run_length_sorted(
-            self.tokenizer,
-            texts,
-            self.batch_size,
-            self.max_length,
-            self._forward,
-            tensors=self._tensors,
-            workers=self._workers,
-        )
+    def run(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        max_length: int | None = None,
+    ) -> list[np.ndarray]:
+        """Every output for `texts`, one row per text, in input order (no cache).
+
+        `batch_size` and `max_length` override the runner's own for this call (monitors
+        sharing the weights keep their own settings; `max_length` never exceeds the model's
+        position table).
+        """
+        length = self.max_length if max_length is None else min(max_length, self.positions)
+        exclusive = self._torch_calls if self.runtime == "torch" else contextlib.nullcontext()
+        with exclusive:
+            return run_length_sorted(
+                self.tokenizer,
+                texts,
+                batch_size or self.batch_size,
+                length,
+                self._forward,
+                tensors=self._tensors,
+                workers=self._workers,
+                tokenizing=self._tokenizing,
+            )

@@ -12,8 +12,8 @@ import torch
 from monitor.errors import ModelError
 from monitor.models.base import Model, ModelInputs, Scores
 from monitor.models.encoder import directory_identity
+from monitor.models.shared import shared_runner
 from monitor.models.specs import TransformersModelConfig
-from monitor.models.text_runner import TextRunner
 
 
 def _check_classifier(path: Path) -> None:
@@ -34,32 +34,28 @@ class TransformersModel(Model):
 
     Runs like the FM: length-sorted batches, ONNX Runtime in fp32 by default (checked
     against torch at load), `torch` or `int8` on request, a GPU or half precision with
-    `device` and `dtype`.
+    `device` and `dtype`. Monitors naming the same directory (under the same backend,
+    device and dtype) share one loaded runner (`monitor.models.shared`).
     """
 
     def __init__(self, config: TransformersModelConfig) -> None:
         _check_classifier(config.path)
         self.version = f"{config.path.name}@{directory_identity(config.path)}"
         self.name = config.path.name
-        self.runner = TextRunner(
-            config.path,
-            self.version,
-            kind="classifier",
-            batch_size=config.batch_size,
-            max_length=config.max_length,
-            threads=config.threads,
-            backend=config.backend,
-            device=config.device,
-            dtype=config.dtype,
-        )
+        self.runner = shared_runner("classifier", config.path, self.version, config)
+        self.batch_size = config.batch_size
+        self.max_length = config.max_length
         id2label = self.runner.config.id2label
         self.class_names = tuple(str(id2label[i]) for i in range(len(id2label)))
 
+    def _run(self, texts: Sequence[str]) -> list[np.ndarray]:
+        return self.runner.run(texts, batch_size=self.batch_size, max_length=self.max_length)
+
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        return self.runner.run(texts)[0]
+        return self._run(texts)[0]
 
     def _score(self, inputs: ModelInputs) -> Scores:
-        logits, embeddings = self.runner.run(list(inputs))
+        logits, embeddings = self._run(list(inputs))
         # the softmax the plain model's logits would get, in float32
         probabilities = torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
         return Scores(

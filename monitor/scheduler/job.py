@@ -1,9 +1,10 @@
-"""One monitor's wake-up: build its runtime once, run its due windows, back off on failure.
+"""One monitor's wake-up: load it once, run its due windows, back off on failure.
 
 A wake-up runs the due window and then up to `catch_up` missed complete windows, in order,
 stopping early when the monitor is waiting for data; a longer backlog drains over the next
-wake-ups (rows are never skipped). Each monitor runs in its own executor thread, so a slow
-or failing monitor delays no other.
+wake-ups (rows are never skipped). Wake-ups run on the scheduler's bounded thread pool and
+their cycles on the configured executor (`monitor.executors`): in this process, or on Dask
+workers.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from datetime import timedelta
 
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
-from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
+from monitor.cycle import CycleOutcome, MonitorRuntime
 from monitor.errors import DriftwardenError
+from monitor.executors.base import CycleExecutor
+from monitor.executors.in_process import Builder
 from monitor.scheduler.backoff import Backoff
 from monitor.scheduler.counters import DaemonCounters
 from monitor.scheduler.cycle_log import describe, log_outcome
@@ -27,18 +30,18 @@ from monitor.store.repository import record_run
 
 log = logging.getLogger("driftwarden.scheduler")
 
-Builder = Callable[[MonitorConfig], MonitorRuntime]
+__all__ = ["Builder", "MonitorJob"]
 
 
 class MonitorJob:
-    """One monitor's wake-up: build its runtime once, run its due windows, back off on failure."""
+    """One monitor's wake-up: load it once, run its due windows, back off on failure."""
 
     def __init__(
         self,
         config: MonitorConfig,
         store: Store,
         *,
-        build: Builder,
+        executor: CycleExecutor,
         clock: Clock,
         period: timedelta,
         counters: DaemonCounters,
@@ -50,7 +53,7 @@ class MonitorJob:
     ) -> None:
         self.config = config
         self.store = store
-        self.build = build
+        self.executor = executor
         self.clock = clock
         self.period = period
         self.counters = counters
@@ -59,7 +62,9 @@ class MonitorJob:
         self.on_done = on_done
         self.on_recorded = on_recorded
         self.before_cycle = before_cycle
+        #: the monitor's runtime when the executor loads it in this process
         self.runtime: MonitorRuntime | None = None
+        self.loaded = False
         self.cycles = 0
         self.backoff = Backoff(period)
         self.idle = threading.Event()
@@ -98,9 +103,9 @@ class MonitorJob:
                 self.on_done(self.name)
 
     def _run_due(self) -> list[CycleOutcome]:
-        runtime = self._ensure_runtime()
-        if runtime is None:
+        if not self._ensure_loaded():
             return []
+        runtime = self.runtime
         outcomes: list[CycleOutcome] = []
         for _ in range(1 + self.config.catch_up):
             if self.stopping.is_set() or self.done:
@@ -122,10 +127,12 @@ class MonitorJob:
                 break
         return outcomes
 
-    def _one_cycle(self, runtime: MonitorRuntime) -> CycleOutcome | None:
+    def _one_cycle(self, runtime: MonitorRuntime | None) -> CycleOutcome | None:
         started = time.perf_counter()
         try:
-            outcome = run_cycle(runtime, self.store, self.clock, self.on_recorded)
+            outcome = self.executor.cycle(
+                self.config, runtime, self.store, self.clock, self.on_recorded
+            )
         except Exception as exc:  # the store refused the run itself: nothing could record it
             message = describe(exc)
             log.error(
@@ -141,9 +148,9 @@ class MonitorJob:
         return_free_memory()
         return outcome
 
-    def _prepare(self, runtime: MonitorRuntime) -> bool:
+    def _prepare(self, runtime: MonitorRuntime | None) -> bool:
         """Run `before_cycle` (e.g. switch to a newly promoted model); False when it failed."""
-        if self.before_cycle is None:
+        if self.before_cycle is None or runtime is None:
             return True
         try:
             self.before_cycle(runtime)
@@ -153,9 +160,9 @@ class MonitorJob:
             return False
         return True
 
-    def _explain_waiting(self, runtime: MonitorRuntime) -> None:
+    def _explain_waiting(self, runtime: MonitorRuntime | None) -> None:
         """Say once why a source may wait for good (a glob that matches nothing at all)."""
-        reason = runtime.source.waiting_reason()
+        reason = self.executor.waiting_reason(self.config, runtime)
         if reason is None:
             self._warned_waiting = False
         elif not self._warned_waiting:
@@ -167,12 +174,12 @@ class MonitorJob:
                 extra={"monitor": self.name, "status": "waiting"},
             )
 
-    def _ensure_runtime(self) -> MonitorRuntime | None:
-        if self.runtime is not None:
-            return self.runtime
+    def _ensure_loaded(self) -> bool:
+        if self.loaded:
+            return True
         started = time.perf_counter()
         try:
-            self.runtime = self.build(self.config)
+            self.runtime = self.executor.load(self.config)
         except Exception as exc:  # a broken monitor is recorded and retried, never fatal
             message = describe(exc)
             if not isinstance(exc, DriftwardenError):
@@ -180,14 +187,15 @@ class MonitorJob:
             self._record_failure("cannot load the monitor", message)
             self.cycles += 1
             self._failed()
-            return None
-        log.info(
-            "monitor %s: loaded model %s in %.1fs",
-            self.name,
-            getattr(self.runtime.model, "version", "?"),
-            time.perf_counter() - started,
+            return False
+        self.loaded = True
+        model = (
+            f"model {getattr(self.runtime.model, 'version', '?')}"
+            if self.runtime is not None
+            else "on the executor's workers"
         )
-        return self.runtime
+        log.info("monitor %s: loaded %s in %.1fs", self.name, model, time.perf_counter() - started)
+        return True
 
     def _record_failure(self, what: str, message: str) -> None:
         """An error run for a failure outside `run_cycle`, so `runs_total` counts it too."""

@@ -1,8 +1,11 @@
-"""Every monitor's job on one APScheduler, each on its own executor thread.
+"""Every monitor's job on one APScheduler, run on a bounded pool of threads.
 
 A wake-up runs the due window and then up to `catch_up` missed complete windows
 (`monitor.scheduler.job`); `max_instances=1` and `coalesce=True` keep one wake-up per
-monitor at a time, and a misfire grace of one period keeps a late wake-up.
+monitor at a time, and a misfire grace of one period keeps a late wake-up. At most
+`executor.concurrency` wake-ups run at once (a fleet of 200 monitors does not start 200
+threads that fight over the cores); one that waited in the pool's queue for more than a
+period is skipped and counted as `missed`, and the next catches up.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from monitor.clock import Clock, SystemClock
 from monitor.config import MonitorConfig
 from monitor.cycle import CycleOutcome, MonitorRuntime
 from monitor.errors import ConfigError
+from monitor.executors.base import CycleExecutor
+from monitor.executors.in_process import InProcessExecutor
 from monitor.scheduler.counters import DaemonCounters
 from monitor.scheduler.job import Builder, MonitorJob
 from monitor.scheduler.triggers import build_trigger, schedule_period
@@ -47,7 +52,10 @@ _APSCHEDULER_LOG.setLevel(logging.ERROR)
 
 
 class MonitorScheduler:
-    """Every monitor's job on one APScheduler, each on its own executor thread."""
+    """Every monitor's job on one APScheduler, on a pool of `executor.concurrency` threads.
+
+    `executor` says where cycles run (default: in this process, built with `build`).
+    """
 
     def __init__(
         self,
@@ -55,6 +63,7 @@ class MonitorScheduler:
         store: Store,
         *,
         build: Builder = MonitorRuntime.build,
+        executor: CycleExecutor | None = None,
         clock: Clock | None = None,
         max_cycles: int | None = None,
         scheduler: BaseScheduler | None = None,
@@ -63,6 +72,7 @@ class MonitorScheduler:
         before_cycle: Callable[[MonitorRuntime], object] | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
+        self.executor = executor or InProcessExecutor(build)
         self.counters = counters or DaemonCounters()
         self.stopping = threading.Event()
         self.finished = threading.Event()  # set when every job reached --max-cycles
@@ -80,7 +90,7 @@ class MonitorScheduler:
             self.jobs[config.name] = MonitorJob(
                 config,
                 store,
-                build=build,
+                executor=self.executor,
                 clock=self.clock,
                 period=period,
                 counters=self.counters,
@@ -91,7 +101,7 @@ class MonitorScheduler:
                 before_cycle=before_cycle,
             )
         self.scheduler = scheduler or BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.jobs)))},
+            executors={"default": ThreadPoolExecutor(max_workers=self.executor.concurrency)},
             timezone="UTC",
             logger=_APSCHEDULER_LOG,
         )
@@ -124,7 +134,7 @@ class MonitorScheduler:
         return {name: job.runtime for name, job in self.jobs.items() if job.runtime is not None}
 
     def unloaded(self) -> list[str]:
-        return [name for name, job in self.jobs.items() if job.runtime is None]
+        return [name for name, job in self.jobs.items() if not job.loaded]
 
     def stop(self, grace_s: float) -> bool:
         """Start no new cycle; wait up to `grace_s` for running ones. True when none is left."""
