@@ -121,6 +121,14 @@ def _cross_check(config: Config) -> list[str]:
             for name, hook in config.hooks.items()
             if hook.type == "retrain-head"
         ]
+        # the label join reads the model's classes in the daemon, which loads none on Dask
+        problems += [
+            f"monitors[{i}].labels: late labels are joined by the monitors loaded in the "
+            "daemon; with `executor: {type: dask}` they are loaded on the workers "
+            "(use in-process)"
+            for i, monitor in enumerate(config.monitors)
+            if monitor.labels is not None
+        ]
     return problems
 
 

@@ -128,7 +128,10 @@ class DaskExecutor(CycleExecutor):
         record.stage_seconds = dict(watch.seconds)
         if record.status == "error":
             return store_failure(store, record)
-        return store_window(store, config, record, watch, on_recorded)
+        outcome = store_window(store, config, record, watch)
+        if on_recorded is not None:
+            on_recorded(outcome)
+        return outcome
 
     def _result(self, future: Any) -> Any:
         """The task's value; a task that raised, a cluster that gave up on it (its workers

@@ -92,3 +92,16 @@ def test_a_retrain_head_hook_needs_the_monitors_in_the_daemon(tmp_path: Path, ca
     assert "hooks.refit: a retrain-head hook needs the monitors loaded in the daemon" in (
         capsys.readouterr().err
     )
+
+
+def test_late_labels_need_the_monitors_in_the_daemon(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    path = _write(tmp_path, {"type": "dask", "address": "local"})
+    document = yaml.safe_load(path.read_text())
+    document["monitors"][0]["labels"] = {"type": "files", "path": str(tmp_path / "l*.csv")}
+    document["monitors"][0].setdefault("columns", {})["id"] = "id"
+    path.write_text(yaml.safe_dump(document))
+    assert main(["check-config", str(path)]) == 2
+    assert "monitors[0].labels: late labels are joined by the monitors loaded in the daemon" in (
+        capsys.readouterr().err
+    )
