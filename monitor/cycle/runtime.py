@@ -4,6 +4,11 @@ Built once per process (loading the model and scoring the reference are the slow
 reused by every cycle. What depends on the model version (the model, the reference as it
 scores it, the metrics engine fitted on that) is one `Scoring`, replaced whole by `swap`,
 which only the cycle calls, before a cycle (`monitor.cycle.versions`).
+
+The reference is scored when the `Scoring` is first needed, and once a store is known
+(`use_store`, before every cycle) its scores are looked up there first: a process that
+starts with the same reference rows, model version and settings as an earlier one reuses
+that one's scores (`monitor.cycle.reference`).
 """
 
 from __future__ import annotations
@@ -15,12 +20,20 @@ import numpy as np
 import pandas as pd
 
 from monitor.config import MonitorConfig
-from monitor.cycle.scoring import input_features, model_inputs, row_check, target_ids
+from monitor.cycle.reference import ScoredReference, StoredReferences, reference_key
+from monitor.cycle.scoring import (
+    input_features,
+    input_keys,
+    model_inputs,
+    row_check,
+    target_ids,
+)
 from monitor.errors import SourceError
 from monitor.metrics.engine import MetricsEngine, Observed
-from monitor.models.base import Model, TextEncoder
+from monitor.models.base import Model, Scores, TextEncoder
 from monitor.sources.base import Source, SourceContext
 from monitor.sources.rows import ROW_ID, RowCheck, split_usable
+from monitor.store import Store
 
 log = logging.getLogger("driftwarden.cycle")
 
@@ -36,6 +49,8 @@ class Scoring:
     reference_target_ids: np.ndarray | None
     #: fitted on `reference`
     engine: MetricsEngine
+    #: the key the scored reference is kept under in the store (`runs.reference_key`)
+    reference_key: str | None = None
 
     def names_of(self, ids: np.ndarray | None) -> list[str | None] | None:
         if ids is None:
@@ -73,26 +88,72 @@ class MonitorRuntime:
             )
         self.reference_rows = usable
         self.reference_features = input_features(usable, config)
-        self.scoring = self._fit(model)
+        self.reference_keys = input_keys(usable, config)
+        self._model = model
+        self._scoring: Scoring | None = None
+        self._references: StoredReferences | None = None
+        #: the scored reference not yet kept in the store (scored before a store was known)
+        self._unkept: tuple[str, ScoredReference] | None = None
+
+    @property
+    def scoring(self) -> Scoring:
+        """The current model with the reference it scored and the engine fitted on that."""
+        if self._scoring is None:
+            self._scoring = self._fit(self._model)
+        return self._scoring
+
+    def prepare(self) -> Scoring:
+        """Score the reference now (or find its scores in the store), not at the cycle."""
+        return self.scoring
+
+    def use_store(self, store: Store) -> None:
+        """Find scored references in `store`, and keep the ones this process scores there."""
+        if self._references is not None and self._references.store is store:
+            return
+        self._references = StoredReferences(store)
+        if self._unkept is not None:
+            key, scored = self._unkept
+            self._references.save(self.name, key, scored)
+            self._unkept = None
 
     def _fit(self, model: Model) -> Scoring:
-        """Score the reference with `model` and fit a metrics engine on it."""
+        """Score the reference with `model` (or reuse its kept scores) and fit an engine."""
         ids, unknown = target_ids(model, self.reference_rows, self.config)
         if unknown:
             raise SourceError(
                 f"reference {self.config.reference.path}: {unknown[0].reason} ({len(unknown)} rows)"
             )
-        scores = model.score(model_inputs(model, self.reference_rows, self.config))
-        reference = Observed(self.reference_features, scores)
-        engine = MetricsEngine(self.config.drift).fit(reference)
-        return Scoring(model, reference, ids, engine)
+        key = reference_key(self.config, model, self.reference_rows)
+        scores = self._kept_scores(key, model)
+        if scores is None:
+            scores = model.score(model_inputs(model, self.reference_rows, self.config))
+            scored = ScoredReference(self.reference_features, scores, ids)
+            if self._references is not None:
+                self._references.save(self.name, key, scored)
+            else:
+                self._unkept = (key, scored)
+        reference = Observed(self.reference_features, scores, self.reference_keys)
+        text = self.config.columns.text is not None
+        engine = MetricsEngine(self.config.drift, text_descriptors=text).fit(reference)
+        return Scoring(model, reference, ids, engine, key)
+
+    def _kept_scores(self, key: str, model: Model) -> Scores | None:
+        if self._references is None:
+            return None
+        kept = self._references.load(self.name, key)
+        if kept is None or len(kept.scores) != len(self.reference_rows):
+            return None
+        log.info("monitor %s: reusing the reference scored by %s", self.name, model.version)
+        return kept.scores
 
     def swap(self, model: Model) -> None:
         """Score with `model` from the next cycle on: model, reference scores and engine
         change together. Call it only where no cycle of this monitor is running."""
         scoring = self._fit(model)
-        previous, self.scoring = self.scoring, scoring
-        previous.engine.close()
+        previous, self._scoring = self._scoring, scoring
+        self._model = model
+        if previous is not None:
+            previous.engine.close()
         log.info("monitor %s: now scoring with %s", self.name, model.version)
 
     @classmethod
@@ -136,7 +197,7 @@ class MonitorRuntime:
 
     @property
     def model(self) -> Model:
-        return self.scoring.model
+        return self._model
 
     @property
     def reference(self) -> Observed:
@@ -150,21 +211,26 @@ class MonitorRuntime:
 
     def labelled_reference(self) -> tuple[list[str], list[str]]:
         """The reference's labelled texts and their class names (empty for tabular models)."""
-        scoring = self.scoring
         column = self.config.columns.text
-        names = scoring.names_of(scoring.reference_target_ids)
-        if column is None or names is None:
+        ids, _ = target_ids(self._model, self.reference_rows, self.config)
+        if column is None or ids is None:
             return [], []
+        names = [self._model.class_names[i] if i >= 0 else None for i in ids]
         texts = self.reference_rows[column].astype(str).tolist()
         pairs = [(text, name) for text, name in zip(texts, names, strict=True) if name is not None]
         return [text for text, _ in pairs], [name for _, name in pairs]
 
     def text_encoder(self) -> TextEncoder | None:
-        return self.scoring.model.text_encoder()
+        return self._model.text_encoder()
+
+    def stop_workers(self) -> None:
+        """Stop the metrics engine's worker processes, if any were started."""
+        if self._scoring is not None:
+            self._scoring.engine.close()
 
     def close(self) -> None:
         """Stop the metrics engine's worker processes and release the source."""
-        self.scoring.engine.close()
+        self.stop_workers()
         self.source.close()
 
 
