@@ -16,7 +16,7 @@ import numpy as np
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
 from monitor.cycle.outcome import Stopwatch
-from monitor.cycle.reference import parquet_bytes
+from monitor.cycle.reference import frame_bytes
 from monitor.cycle.runtime import Scoring
 from monitor.cycle.scoring import (
     input_features,
@@ -109,7 +109,7 @@ def _score_window(
     # feature values are kept beside the run
     inputs = None
     if config.snapshot and config.columns.text is None:
-        inputs = parquet_bytes(observed.features)
+        inputs = frame_bytes(observed.features)
     texts = rows[config.columns.text].astype(str).tolist() if config.columns.text else None
     probabilities = scores.probabilities
     target_names = scoring.names_of(ids)

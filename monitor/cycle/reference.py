@@ -60,13 +60,14 @@ class ScoredReference:
 
     def to_bytes(self) -> bytes:
         arrays: dict[str, Any] = {
-            "features": np.frombuffer(parquet_bytes(self.features), dtype=np.uint8),
+            **_column_arrays(self.features),
             "predicted_ids": self.scores.predicted_ids,
-            "meta": np.frombuffer(
-                json.dumps(
-                    {"classes": list(self.scores.class_names), "version": self.scores.version}
-                ).encode(),
-                dtype=np.uint8,
+            "meta": _json_array(
+                {
+                    "classes": list(self.scores.class_names),
+                    "version": self.scores.version,
+                    "columns": [str(c) for c in self.features.columns],
+                }
             ),
         }
         for name in ("probabilities", "embeddings"):
@@ -84,6 +85,7 @@ class ScoredReference:
         with np.load(io.BytesIO(body), allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
         meta = json.loads(arrays["meta"].tobytes())
+        features = _frame(arrays, meta["columns"])
         scores = Scores(
             arrays["predicted_ids"],
             tuple(meta["classes"]),
@@ -91,14 +93,55 @@ class ScoredReference:
             arrays.get("embeddings"),
             meta["version"],
         )
-        features = pd.read_parquet(io.BytesIO(arrays["features"].tobytes()))
         return cls(features, scores, arrays.get("target_ids"))
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
+def frame_bytes(frame: pd.DataFrame) -> bytes:
+    """A table of feature values as a numpy archive (no pickles, no Parquet engine)."""
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    arrays: dict[str, Any] = {
+        "meta": _json_array({"columns": [str(c) for c in frame.columns]}),
+        **_column_arrays(frame),
+    }
+    np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
+
+
+def frame_from_bytes(body: bytes) -> pd.DataFrame:
+    with np.load(io.BytesIO(body), allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    return _frame(arrays, json.loads(arrays["meta"].tobytes())["columns"])
+
+
+def _json_array(value: Any) -> np.ndarray:
+    return np.frombuffer(json.dumps(value).encode(), dtype=np.uint8)
+
+
+def _column_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Numbers and booleans as they are; anything else as text with a mask of missing values
+    (a report reads such a column as categories either way)."""
+    arrays: dict[str, np.ndarray] = {}
+    for i, column in enumerate(frame.columns):
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            arrays[f"column_{i}"] = values.to_numpy()
+        else:
+            missing = values.isna().to_numpy()
+            arrays[f"column_{i}"] = np.where(missing, "", values.astype(str)).astype(str)
+            arrays[f"missing_{i}"] = missing
+    return arrays
+
+
+def _frame(arrays: dict[str, np.ndarray], columns: list[str]) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for i, column in enumerate(columns):
+        values = arrays[f"column_{i}"]
+        missing = arrays.get(f"missing_{i}")
+        if missing is not None:
+            values = values.astype(object)
+            values[missing] = None
+        data[column] = values
+    return pd.DataFrame(data, columns=columns)
 
 
 class StoredReferences:

@@ -93,11 +93,9 @@ def run_report(session: Session, run_id: int, monitor: str) -> RunReport:
 def _build(
     reference_body: bytes, window: LoggedWindow, tests: list[tuple[str, str, float | None]]
 ) -> Snapshot:
-    import io
-
     import numpy as np
 
-    from monitor.cycle.reference import ScoredReference
+    from monitor.cycle.reference import ScoredReference, frame_from_bytes
     from monitor.metrics.descriptors import text_descriptors
     from monitor.metrics.drift import CATEGORICAL, NUMERICAL, column_kind
     from monitor.metrics.engine import CONFIDENCE, PREDICTED_CLASS
@@ -113,7 +111,7 @@ def _build(
         None if ids is None else [class_names[i] if i >= 0 else None for i in ids],
     )
     if window.inputs is not None:
-        features = pd.read_parquet(io.BytesIO(window.inputs))
+        features = frame_from_bytes(window.inputs)
     else:
         features = text_descriptors(pd.Series(window.texts, dtype=object))
     probabilities = window.probabilities
