@@ -40,6 +40,15 @@ def check_monitor(at: str, monitor: MonitorConfig) -> list[Finding]:
     findings += _schedule(f"{at}.schedule", monitor)
     findings += _reference(f"{at}.reference.path", monitor, needs)
     findings += [f.at(f"{at}.stream") for f in monitor.stream.check(needs)]
+    if "drifted_share" in monitor.drift.model_fields_set:
+        findings.append(
+            Finding(
+                f"{at}.drift.drifted_share",
+                "no longer used: dataset_drift is the drift family's verdict at drift.alpha "
+                "(see the README's drift flag); remove the key",
+                warning=True,
+            )
+        )
     return findings
 
 

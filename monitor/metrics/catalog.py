@@ -50,8 +50,9 @@ RUN_METRICS: tuple[RunMetric, ...] = (
     RunMetric(
         "dataset_drift",
         DRIFT,
-        "1 when the drift family (embeddings, descriptors or features, confidence, predicted "
-        "class) rejects no drift at level drift.alpha, Holm-corrected",
+        "1 when the drift family (embeddings, descriptors or features, predicted class) finds "
+        "drift at level drift.alpha, Holm-corrected: a window without drift is flagged with "
+        "probability at most drift.alpha",
         "flag",
         Series("dataset_drift"),
         summary=1,
@@ -62,6 +63,7 @@ RUN_METRICS: tuple[RunMetric, ...] = (
         "Holm-adjusted p-value of the drift family's smallest p-value: dataset_drift is 1 "
         "exactly when it is at or below drift.alpha",
         "p-value",
+        Series("dataset_drift_p_value"),
     ),
     RunMetric(
         "prediction_drift_score",
