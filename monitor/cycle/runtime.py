@@ -28,7 +28,7 @@ from monitor.cycle.scoring import (
     row_check,
     target_ids,
 )
-from monitor.errors import SourceError
+from monitor.errors import DriftwardenError, SourceError
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.models.base import Model, Scores, TextEncoder
 from monitor.sources.base import Source, SourceContext
@@ -107,13 +107,23 @@ class MonitorRuntime:
         return self.scoring
 
     def use_store(self, store: Store) -> None:
-        """Find scored references in `store`, and keep the ones this process scores there."""
-        if self._references is not None and self._references.store is store:
-            return
-        self._references = StoredReferences(store)
+        """Find scored references in `store`, and keep the ones this process scores there
+        (one that could not be kept yet, such as while the store refused writes, too)."""
+        if self._references is None or self._references.store is not store:
+            self._references = StoredReferences(store)
         if self._unkept is not None:
-            key, scored = self._unkept
+            self._keep(*self._unkept)
+
+    def _keep(self, key: str, scored: ScoredReference) -> None:
+        """Keep a scored reference in the store; a store that refuses only costs the reuse
+        (the cycle's own transaction reports a store that is down)."""
+        assert self._references is not None
+        try:
             self._references.save(self.name, key, scored)
+        except DriftwardenError as exc:
+            self._unkept = (key, scored)
+            log.warning("monitor %s: the scored reference is not kept yet: %s", self.name, exc)
+        else:
             self._unkept = None
 
     def _fit(self, model: Model) -> Scoring:
@@ -128,10 +138,9 @@ class MonitorRuntime:
         if scores is None:
             scores = model.score(model_inputs(model, self.reference_rows, self.config))
             scored = ScoredReference(self.reference_features, scores, ids)
+            self._unkept = (key, scored)
             if self._references is not None:
-                self._references.save(self.name, key, scored)
-            else:
-                self._unkept = (key, scored)
+                self._keep(key, scored)
         reference = Observed(self.reference_features, scores, self.reference_keys)
         text = self.config.columns.text is not None
         engine = MetricsEngine(self.config.drift, text_descriptors=text).fit(reference)

@@ -126,7 +126,7 @@ class DriftFamilyTests:
                 pd.Series(reference.predicted_ids),
                 _predicted,
                 self.permutations,
-                categories=list(range(len(class_names))),
+                classes=len(class_names),
             )
         )
         self.members = members

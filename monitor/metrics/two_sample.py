@@ -131,27 +131,28 @@ class ContingencyMember(Member):
         reference: pd.Series,
         project: Callable[[Side], pd.Series],
         permutations: int,
-        categories: list[object] | None = None,
+        classes: int | None = None,
     ) -> None:
+        """`classes`: the values are class ids 0..classes-1 (else any hashable values)."""
         self.name, self.project, self.permutations = name, project, permutations
-        self.categories = categories
-        self.reference = reference
-        self.method = (
-            "fisher-exact"
-            if categories is not None and len(categories) == 2
-            else "chi2-permutation"
-        )
+        self.classes = classes
+        self.reference_counts = self._count(reference)
+        self.method = "fisher-exact" if classes == 2 else "chi2-permutation"
+
+    def _count(self, values: pd.Series) -> dict[object, int]:
+        if self.classes is not None:
+            counts = np.bincount(values.to_numpy(dtype=np.int64), minlength=self.classes)
+            return dict(enumerate(counts.tolist()))
+        return {key: int(count) for key, count in values.value_counts().items()}
 
     def _counts(self, window: pd.Series) -> np.ndarray:
-        categories = self.categories
-        if categories is None:
-            categories = sorted(set(self.reference) | set(window), key=str)
-        index = {category: i for i, category in enumerate(categories)}
-        table = np.zeros((2, len(categories)), dtype=np.int64)
-        for row, values in enumerate((self.reference, window)):
-            for value, count in values.value_counts().items():
-                table[row, index[value]] = count
-        return table
+        """The 2 x k table: reference counts, then the window's, by category."""
+        counts = self._count(window)
+        keys = sorted(self.reference_counts.keys() | counts.keys(), key=str)
+        return np.array(
+            [[self.reference_counts.get(k, 0) for k in keys], [counts.get(k, 0) for k in keys]],
+            dtype=np.int64,
+        )
 
     def test(self, window: Side, rng: np.random.Generator) -> Measured:
         table = self._counts(self.project(window))

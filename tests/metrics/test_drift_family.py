@@ -111,7 +111,7 @@ def test_two_predicted_classes_get_fishers_exact_test() -> None:
         pd.Series([0] * 70 + [1] * 30),
         lambda s: pd.Series(s.predicted_ids),
         999,
-        categories=[0, 1],
+        classes=2,
     )
     found = member.test(_side([0] * 10 + [1] * 20), np.random.default_rng(0))
     assert found.p_value == pytest.approx(stats.fisher_exact([[70, 30], [10, 20]]).pvalue)
