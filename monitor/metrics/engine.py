@@ -132,10 +132,6 @@ class MetricsEngine:
         )
         return self
 
-    def column_tests(self) -> list[ColumnTest]:
-        """The prepared tests, features first (the snapshot pins the same methods)."""
-        return [*self._features.values(), *self._prediction.values()]
-
     @property
     def fitted(self) -> bool:
         return bool(self._features)
@@ -177,7 +173,7 @@ class MetricsEngine:
             self._reference_side.embeddings is None
         ):
             raise MetricsError("the model gave embeddings for one side only")
-        family = self._family.calculate(side)
+        family = self._family.calculate(side, features)
         embedding = self._embedding_score(side, family)
         drifted_share = sum(s.drifted for s in features.values()) / len(features)
         quality: dict[str, float] = {}
@@ -204,6 +200,7 @@ class MetricsEngine:
             return None
         if config.method == "mmd":
             # no threshold on the score: its flag is the family test's (p-value vs level)
+            assert test.statistic is not None
             return DriftScore("embedding", "mmd", test.statistic, math.nan, test.drifted)
         assert self._reference_side is not None
         reference = self._reference_side.embeddings

@@ -33,7 +33,8 @@ class FamilyTest:
 
     name: str
     method: str
-    statistic: float
+    #: None where the p-value is a per-feature test's, which keeps no statistic
+    statistic: float | None
     p_value: float
     level: float
     drifted: bool

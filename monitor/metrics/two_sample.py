@@ -52,7 +52,7 @@ class Side:
 class Measured:
     """What one test found: its statistic, p-value and the random splits it took (if any)."""
 
-    statistic: float
+    statistic: float | None
     p_value: float
     permutations: int | None = None
 
@@ -110,9 +110,14 @@ class KSMember(Member):
     method = "ks"
 
     def __init__(
-        self, name: str, reference: np.ndarray, project: Callable[[Side], np.ndarray]
+        self,
+        name: str,
+        reference: np.ndarray,
+        project: Callable[[Side], np.ndarray],
+        column: str | None = None,
     ) -> None:
-        self.name, self.project = name, project
+        """`column`: the input feature tested, whose own `ks` test can give the p-value."""
+        self.name, self.project, self.column = name, project, column
         self.reference = reference
 
     def test(self, window: Side, rng: np.random.Generator) -> Measured:

@@ -173,6 +173,10 @@ def test_a_tabular_run_keeps_its_feature_values_for_its_report(tmp_path: Path) -
     assert outcome.result is not None and outcome.run_id is not None
     assert outcome.result.family is not None
     assert set(outcome.result.family.tests) == {"feature:amount", "predicted_class"}
+    # the feature's own KS test gives the family its p-value: the same test, not run twice
+    amount_test = outcome.result.family.tests["feature:amount"]
+    assert amount_test.p_value == outcome.result.features["amount"].score
+    assert amount_test.statistic is None
     with store.reading() as session:
         report = run_report(session, outcome.run_id, "tabular")
     values = snapshot_values(report.snapshot())
