@@ -33,6 +33,7 @@ for the defaults at 100 rows. Targets: 0, 10, 10, and an overhead <= 0.25.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import tempfile
@@ -232,7 +233,12 @@ def nannyml_domain_classifier(reference: Inputs, size: int) -> Detector:
     import nannyml as nml
 
     columns = [f"e{i}" for i in range(reference.embeddings.shape[1])]
-    calculator = nml.DomainClassifierCalculator(feature_column_names=columns, chunk_size=size)
+    defaults = inspect.signature(nml.DomainClassifierCalculator).parameters["hyperparameters"]
+    calculator = nml.DomainClassifierCalculator(
+        feature_column_names=columns,
+        chunk_size=size,
+        hyperparameters={**defaults.default, "verbose": -1},  # LightGBM's defaults, quiet
+    )
     calculator.fit(pd.DataFrame(reference.embeddings, columns=columns))
 
     def detect(window: Inputs) -> bool:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from text_project import write_text_project
 
 from monitor.cli import main
 from monitor.clock import SimulatedClock
@@ -24,20 +25,7 @@ from monitor.store import open_store
 @pytest.fixture
 def project(tmp_path: Path, tiny_bert: Path, amazon_split) -> Path:
     reference, held_out = amazon_split
-    reference.iloc[:200].to_csv(tmp_path / "reference.csv", index=False)
-    (tmp_path / "stream").mkdir()
-    held_out.iloc[:120].to_csv(tmp_path / "stream" / "001.csv", index=False)
-    monitor = {
-        "name": "reviews",
-        "model": {"type": "transformers", "path": str(tiny_bert), "batch_size": 16},
-        "reference": {"path": "reference.csv"},
-        "stream": {"path": "stream/*.csv"},
-        "columns": {"text": "text", "target": "label"},
-        "window": {"rows": 60},
-    }
-    path = tmp_path / "dw.yaml"
-    path.write_text(yaml.safe_dump({"storage": "sqlite:///dw.db", "monitors": [monitor]}))
-    return path
+    return write_text_project(tmp_path, tiny_bert, reference.iloc[:200], held_out.iloc[:120], 60)
 
 
 def counting(runtime: MonitorRuntime) -> list[int]:
