@@ -163,7 +163,10 @@ ALERTS = (
         "warning",
         f"Dataset drift on monitor {_ON_MONITOR}",
         f"A drift rule of monitor {_ON_MONITOR} is firing: its windows drifted from the "
-        "reference for as many windows in a row as the rule's `for` asks.",
+        "reference for as many windows in a row as the rule's `for` asks. The latest window's "
+        "drift family (Holm at drift.alpha) gave the p-value "
+        '{{ with printf "driftwarden_dataset_drift_p_value{monitor=%q}" $labels.monitor '
+        '| query }}{{ . | first | value | printf "%.4f" }}{{ else }}(unknown){{ end }}.',
         keep_firing_for="15m",
         comment="Pages through the daemon's own rule state, so a single noisy window never "
         "pages and a flapping flag is smoothed by the rule's `for` and `resolve_after`; "

@@ -229,7 +229,7 @@ class Daemon:
     def close(self, *, keep_store: bool = False) -> None:
         if self.scheduler is not None:
             for runtime in self.scheduler.runtimes().values():
-                runtime.engine.close()  # drift worker processes, where windows started them
+                runtime.stop_workers()  # drift worker processes, where windows started them
         if self.dispatcher is not None:
             self.dispatcher.stop(timeout=min(10.0, self.options.grace_s))
             self.dispatcher = None

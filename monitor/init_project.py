@@ -142,9 +142,10 @@ monitors:
     columns: {{text: {_quoted(text_column)}, target: {_quoted(label_column)}, id: {ID}}}
     schedule: {{every: 5m}}
     window: {{rows: {project.window_rows}}}
-    drift: {{method: auto, drifted_share: 0.5}}
+    # dataset_drift: a window without drift is flagged with probability at most alpha
+    drift: {{alpha: 0.01, method: auto}}
     alerts:
-      - {{name: embedding-drift, metric: embedding_drift_score, above: 0.7, for: 1}}
+      - {{name: dataset-drift, metric: dataset_drift, above: 0.5, for: 1}}
       # the head's held-out accuracy was {project.holdout_accuracy:.3f}
       - {{name: accuracy-drop, metric: accuracy, below: {floor}, for: 2}}
 """

@@ -47,6 +47,15 @@ def check_monitor(at: str, monitor: MonitorConfig) -> list[Finding]:
         assert labels.id_column is not None and labels.label_column is not None
         label_needs = ColumnNeeds((labels.id_column, labels.label_column))
         findings += [f.at(f"{at}.labels") for f in labels.check(label_needs)]
+    if "drifted_share" in monitor.drift.model_fields_set:
+        findings.append(
+            Finding(
+                f"{at}.drift.drifted_share",
+                "no longer used: dataset_drift is the drift family's verdict at drift.alpha "
+                "(see the README's drift flag); remove the key",
+                warning=True,
+            )
+        )
     return findings
 
 

@@ -141,8 +141,9 @@ def report(
     """Write the HTML report of a run.
 
     A header with the run's monitor, window, model version and key metrics, then
-    Evidently's report, rebuilt from the run's stored snapshot."""
-    from monitor.store.repository import run_exists, snapshot
+    Evidently's report, built from what the store kept of the run and its reference."""
+    from monitor.store.repository import run_exists
+    from monitor.views.report import run_report
     from monitor.views.runs import run_summaries
 
     store = open_url(storage_url(config, db))
@@ -150,21 +151,16 @@ def report(
         with store.reading() as session:
             if not run_exists(session, run_id):
                 raise UsageError(f"no run {run_id} in the store (see driftwarden runs)")
-            body = snapshot(session, run_id)
             summary = run_summaries(session, run_ids=[run_id])[0]
+            inputs = run_report(session, run_id, summary["monitor"])
     finally:
         store.close()
-    if body is None:
-        raise UsageError(
-            f"run {run_id} has no stored snapshot (a failed run, or a monitor "
-            "with `snapshot: false`)"
-        )
     from monitor.progress import step
 
-    with step(f"rebuilding the report of run {run_id}"):
-        from monitor.metrics.snapshot import report_html
+    with step(f"building the report of run {run_id}"):
+        from monitor.metrics.report import report_html
 
-        html = report_html(body, summary)
+        html = report_html(inputs.snapshot(), summary)
     try:
         out.write_text(html, encoding="utf-8")
     except OSError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from monitor.plugins.fields import Strict
 
@@ -37,14 +37,39 @@ class ColumnDrift(Strict):
 
 
 class EmbeddingDrift(Strict):
-    method: Literal["model", "mmd", "distance", "ratio", "off"] = "model"
-    threshold: float | None = Field(None, description="method's own default when null")
-    sample: int = Field(1000, ge=50, description="rows of each side used at most")
+    """What `embedding_drift_score` shows. The drift family always tests embeddings with
+    the permutation MMD test (unless `off`); `model`, `distance` and `ratio` add Evidently's
+    score of that name, with its own threshold and flag, for rules written on that scale."""
+
+    method: Literal["mmd", "model", "distance", "ratio", "off"] = "mmd"
+    threshold: float | None = Field(
+        None, description="model/distance/ratio: the method's own default when null"
+    )
+    sample: int = Field(
+        1000, ge=50, description="rows of each side the kernel tests (and methods) use at most"
+    )
+
+    @model_validator(mode="after")
+    def _threshold_has_a_method(self) -> EmbeddingDrift:
+        if self.threshold is not None and self.method in ("mmd", "off"):
+            raise ValueError(
+                f"`threshold` applies to the model, distance and ratio methods; "
+                f"{self.method!r} has none (the mmd test's level is drift.alpha)"
+            )
+        return self
 
 
 class DriftConfig(Strict):
+    alpha: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="level of the drift family: the false-alarm rate of dataset_drift per window",
+    )
     method: Literal[DRIFT_METHODS] = "auto"  # type: ignore[valid-type]
     threshold: float | None = None
+    # before `alpha`, dataset_drift was this share of drifted features (or embedding drift);
+    # still accepted so older configs load, and no longer used (check-config warns)
     drifted_share: float = Field(0.5, gt=0, le=1)
     per_column: dict[str, ColumnDrift] = Field(default_factory=dict)
     embedding: EmbeddingDrift = Field(default_factory=lambda: EmbeddingDrift())

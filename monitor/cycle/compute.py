@@ -16,8 +16,15 @@ import numpy as np
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
 from monitor.cycle.outcome import Stopwatch
+from monitor.cycle.reference import frame_bytes
 from monitor.cycle.runtime import Scoring
-from monitor.cycle.scoring import input_features, model_inputs, score_isolating, target_ids
+from monitor.cycle.scoring import (
+    input_features,
+    input_keys,
+    model_inputs,
+    score_isolating,
+    target_ids,
+)
 from monitor.errors import DriftwardenError
 from monitor.metrics.engine import Observed
 from monitor.metrics.result import SetAside
@@ -55,11 +62,15 @@ def compute_window(
             return None
         return _score_window(config, scoring, window, start, clock, watch)
     except DriftwardenError as exc:
-        return error_record(config.name, scoring, start, clock, watch, window, str(exc))
+        return error_record(
+            config.name, scoring.model.version, start, clock, watch, window, str(exc)
+        )
     except Exception as exc:  # a bug or a library surprise: record it, never lose the daemon
         log.exception("monitor %s: unexpected failure", config.name)
         message = f"{type(exc).__name__}: {exc}"
-        return error_record(config.name, scoring, start, clock, watch, window, message)
+        return error_record(
+            config.name, scoring.model.version, start, clock, watch, window, message
+        )
 
 
 def _score_window(
@@ -93,22 +104,16 @@ def _score_window(
         rows, ids = rows[keep], None if ids is None else ids[keep]
         inputs = model_inputs(model, rows, config)
     with watch.stage("metrics"):
-        observed = Observed(input_features(rows, config), scores)
+        observed = Observed(input_features(rows, config), scores, input_keys(rows, config))
         set_aside = SetAside(len(rejected), sum(r.reason in EMPTY_REASONS for r in rejected))
         seen = scoring.estimation_input(scores, inputs)
         estimates = None if seen is None else scoring.estimator.estimate(seen).run_metrics()
         result = scoring.engine.calculate(observed, ids, set_aside, estimates)
-        snapshot = None
-        if config.snapshot:
-            from monitor.metrics.snapshot import build_snapshot
-
-            snapshot = build_snapshot(
-                scoring.engine,
-                scoring.reference,
-                observed,
-                scoring.names_of(scoring.reference_target_ids),
-                scoring.names_of(ids),
-            )
+    # `report` rebuilds a text window's features from its logged text; a tabular window's
+    # feature values are kept beside the run
+    feature_bytes = None
+    if config.snapshot and config.columns.text is None:
+        feature_bytes = frame_bytes(observed.features)
     texts = rows[config.columns.text].astype(str).tolist() if config.columns.text else None
     probabilities = scores.probabilities
     target_names = scoring.names_of(ids)
@@ -136,7 +141,8 @@ def _score_window(
         predictions=predictions,
         quarantined=rejected,
         stage_seconds=dict(watch.seconds),
-        snapshot=snapshot,
+        reference_key=scoring.reference_key,
+        inputs=feature_bytes,
         position=window.position,
         guard=True,
         after=start.after,
@@ -145,7 +151,7 @@ def _score_window(
 
 def error_record(
     monitor: str,
-    scoring: Scoring | None,
+    model_version: str | None,
     start: CycleStart,
     clock: Clock,
     watch: Stopwatch,
@@ -161,6 +167,6 @@ def error_record(
         finished_at=clock.now(),
         status="error",
         error=message,
-        model_version=None if scoring is None else scoring.model.version,
+        model_version=model_version,
         stage_seconds=dict(watch.seconds),
     )

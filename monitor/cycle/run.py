@@ -52,7 +52,8 @@ def _window(runtime: MonitorRuntime, store: Store, clock: Clock) -> CycleOutcome
             mark = watermark(session, config.name)
     except DriftwardenError as exc:  # an unusable live version, or the store is down
         start = CycleStart(None, None, started)
-        failed = error_record(config.name, runtime.scoring, start, clock, watch, None, str(exc))
+        version = runtime.model.version
+        failed = error_record(config.name, version, start, clock, watch, None, str(exc))
         return store_failure(store, failed)
     start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
     # one Scoring for the whole window: a swap can only happen before the next cycle

@@ -5,6 +5,11 @@ reused by every cycle. What depends on the model version (the model, the referen
 scores it, the metrics engine and the quality estimator fitted on that) is one `Scoring`,
 replaced whole by `swap`, which only the cycle calls, before a cycle
 (`monitor.cycle.versions`).
+
+The reference is scored when the `Scoring` is first needed, and once a store is known
+(`use_store`, before every cycle) its scores are looked up there first: a process that
+starts with the same reference rows, model version and settings as an earlier one reuses
+that one's scores (`monitor.cycle.reference`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,15 @@ import numpy as np
 import pandas as pd
 
 from monitor.config import MonitorConfig
-from monitor.cycle.scoring import input_features, model_inputs, row_check, target_ids
-from monitor.errors import SourceError
+from monitor.cycle.reference import ScoredReference, StoredReferences, reference_key
+from monitor.cycle.scoring import (
+    input_features,
+    input_keys,
+    model_inputs,
+    row_check,
+    target_ids,
+)
+from monitor.errors import DriftwardenError, SourceError
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.metrics.estimation import (
     ConfidenceEstimator,
@@ -29,6 +41,7 @@ from monitor.metrics.estimation import (
 from monitor.models.base import Model, ModelInputs, Scores, TextEncoder
 from monitor.sources.base import Source, SourceContext
 from monitor.sources.rows import ROW_ID, RowCheck, split_usable
+from monitor.store import Store
 
 log = logging.getLogger("driftwarden.cycle")
 
@@ -46,6 +59,8 @@ class Scoring:
     engine: MetricsEngine
     #: label-free quality estimates, calibrated on the labelled `reference`
     estimator: Estimator
+    #: the key the scored reference is kept under in the store (`runs.reference_key`)
+    reference_key: str | None = None
 
     def estimation_input(self, scores: Scores, inputs: ModelInputs) -> EstimationInput | None:
         """What the estimator may see of scored rows (None: the model gives no probabilities)."""
@@ -97,20 +112,65 @@ class MonitorRuntime:
             )
         self.reference_rows = usable
         self.reference_features = input_features(usable, config)
-        self.scoring = self._fit(model)
+        self.reference_keys = input_keys(usable, config)
+        self._model = model
+        self._scoring: Scoring | None = None
+        self._references: StoredReferences | None = None
+        #: the scored reference not yet kept in the store (scored before a store was known)
+        self._unkept: tuple[str, ScoredReference] | None = None
+
+    @property
+    def scoring(self) -> Scoring:
+        """The current model with the reference it scored and the engine fitted on that."""
+        if self._scoring is None:
+            self._scoring = self._fit(self._model)
+        return self._scoring
+
+    def prepare(self) -> Scoring:
+        """Score the reference now (or find its scores in the store), not at the cycle."""
+        return self.scoring
+
+    def use_store(self, store: Store) -> None:
+        """Find scored references in `store`, and keep the ones this process scores there
+        (one that could not be kept yet, such as while the store refused writes, too)."""
+        if self._references is None or self._references.store is not store:
+            self._references = StoredReferences(store)
+        if self._unkept is not None:
+            self._keep(*self._unkept)
+
+    def _keep(self, key: str, scored: ScoredReference) -> None:
+        """Keep a scored reference in the store; a store that refuses only costs the reuse
+        (the cycle's own transaction reports a store that is down)."""
+        assert self._references is not None
+        try:
+            self._references.save(self.name, key, scored)
+        except DriftwardenError as exc:
+            self._unkept = (key, scored)
+            log.warning("monitor %s: the scored reference is not kept yet: %s", self.name, exc)
+        else:
+            self._unkept = None
 
     def _fit(self, model: Model) -> Scoring:
-        """Score the reference with `model` and fit a metrics engine on it."""
+        """Score the reference with `model` (or reuse its kept scores) and fit an engine."""
         ids, unknown = target_ids(model, self.reference_rows, self.config)
         if unknown:
             raise SourceError(
                 f"reference {self.config.reference.path}: {unknown[0].reason} ({len(unknown)} rows)"
             )
+        key = reference_key(self.config, model, self.reference_rows)
         inputs = model_inputs(model, self.reference_rows, self.config)
-        scores = model.score(inputs)
-        reference = Observed(self.reference_features, scores)
-        engine = MetricsEngine(self.config.drift).fit(reference)
-        return Scoring(model, reference, ids, engine, self._estimator(model, scores, ids, inputs))
+        scores = self._kept_scores(key, model)
+        if scores is None:
+            scores = model.score(inputs)
+            scored = ScoredReference(self.reference_features, scores, ids)
+            self._unkept = (key, scored)
+            if self._references is not None:
+                self._keep(key, scored)
+        reference = Observed(self.reference_features, scores, self.reference_keys)
+        text = self.config.columns.text is not None
+        engine = MetricsEngine(self.config.drift, text_descriptors=text).fit(reference)
+        estimator = self._estimator(model, scores, ids, inputs)
+        return Scoring(model, reference, ids, engine, estimator, key)
 
     def _estimator(
         self, model: Model, scores: Scores, ids: np.ndarray | None, inputs: ModelInputs
@@ -128,12 +188,23 @@ class MonitorRuntime:
         log.info("monitor %s: quality estimated by %s", self.name, estimator.name)
         return estimator
 
+    def _kept_scores(self, key: str, model: Model) -> Scores | None:
+        if self._references is None:
+            return None
+        kept = self._references.load(self.name, key)
+        if kept is None or len(kept.scores) != len(self.reference_rows):
+            return None
+        log.info("monitor %s: reusing the reference scored by %s", self.name, model.version)
+        return kept.scores
+
     def swap(self, model: Model) -> None:
         """Score with `model` from the next cycle on: model, reference scores and engine
         change together. Call it only where no cycle of this monitor is running."""
         scoring = self._fit(model)
-        previous, self.scoring = self.scoring, scoring
-        previous.engine.close()
+        previous, self._scoring = self._scoring, scoring
+        self._model = model
+        if previous is not None:
+            previous.engine.close()
         log.info("monitor %s: now scoring with %s", self.name, model.version)
 
     @classmethod
@@ -185,7 +256,7 @@ class MonitorRuntime:
 
     @property
     def model(self) -> Model:
-        return self.scoring.model
+        return self._model
 
     @property
     def reference(self) -> Observed:
@@ -199,21 +270,26 @@ class MonitorRuntime:
 
     def labelled_reference(self) -> tuple[list[str], list[str]]:
         """The reference's labelled texts and their class names (empty for tabular models)."""
-        scoring = self.scoring
         column = self.config.columns.text
-        names = scoring.names_of(scoring.reference_target_ids)
-        if column is None or names is None:
+        ids, _ = target_ids(self._model, self.reference_rows, self.config)
+        if column is None or ids is None:
             return [], []
+        names = [self._model.class_names[i] if i >= 0 else None for i in ids]
         texts = self.reference_rows[column].astype(str).tolist()
         pairs = [(text, name) for text, name in zip(texts, names, strict=True) if name is not None]
         return [text for text, _ in pairs], [name for _, name in pairs]
 
     def text_encoder(self) -> TextEncoder | None:
-        return self.scoring.model.text_encoder()
+        return self._model.text_encoder()
+
+    def stop_workers(self) -> None:
+        """Stop the metrics engine's worker processes, if any were started."""
+        if self._scoring is not None:
+            self._scoring.engine.close()
 
     def close(self) -> None:
         """Stop the metrics engine's worker processes and release the sources."""
-        self.scoring.engine.close()
+        self.stop_workers()
         self.source.close()
         if self.labels is not None:
             self.labels.close()

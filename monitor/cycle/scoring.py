@@ -12,6 +12,7 @@ import pandas as pd
 from monitor.config import MonitorConfig
 from monitor.errors import ModelError
 from monitor.metrics.descriptors import text_descriptors
+from monitor.metrics.identity import row_keys
 from monitor.models.base import Model, ModelInputs, Scores
 from monitor.sources.rows import ROW_ID, LabelCheck, Rejected, RowCheck
 
@@ -31,6 +32,13 @@ def input_features(rows: pd.DataFrame, config: MonitorConfig) -> pd.DataFrame:
     if config.columns.text is not None:
         return text_descriptors(rows[config.columns.text]).reset_index(drop=True)
     return rows[list(config.columns.features or [])].reset_index(drop=True)
+
+
+def input_keys(rows: pd.DataFrame, config: MonitorConfig) -> np.ndarray:
+    """A content key per row, from what the model reads (the window's identity)."""
+    if config.columns.text is not None:
+        return row_keys(rows[config.columns.text])
+    return row_keys(rows[list(config.columns.features or [])])
 
 
 def unknown_label(model: Model, column: str, value: object) -> str:

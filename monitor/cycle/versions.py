@@ -1,7 +1,9 @@
 """The swap before a cycle: a runtime takes up the model version its store names live.
 
 The only place a runtime changes: retrains and `driftwarden model promote` write versions
-and mark one live in the store, and each cycle (of any process) switches to it first.
+and mark one live in the store, and each cycle (of any process) switches to it first. The
+store is also where the runtime finds (and keeps) its scored reference, so it is handed to
+the runtime here, before the reference is scored.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ def activate_live_version(store: Store, runtime: MonitorRuntime) -> str | None:
     """Switch `runtime` to its monitor's live version from the store, if that differs.
 
     One SELECT when nothing changed. Returns the live version, or None when the store names
-    none or the model has no versions. Raises ModelError when the version is unusable.
+    none or the model has no versions. Raises ModelError when the version is unusable. On
+    return the runtime's reference is scored (or found in the store) for that version.
     """
-    if not runtime.model.versioned:
-        return None
-    with store.reading() as session:
-        row = live_version(session, runtime.name)
-    if row is None:
-        return None
-    if row.version != runtime.model.version:
-        runtime.swap(runtime.model.at_version(row.version, Path(row.path)))
-    return row.version
+    runtime.use_store(store)
+    version = None
+    if runtime.model.versioned:
+        with store.reading() as session:
+            row = live_version(session, runtime.name)
+        if row is not None:
+            version = row.version
+            if row.version != runtime.model.version:
+                runtime.swap(runtime.model.at_version(row.version, Path(row.path)))
+    runtime.prepare()
+    return version

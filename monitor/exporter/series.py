@@ -46,7 +46,14 @@ _SPECS = (
     SeriesSpec(
         "dataset_drift",
         GAUGE,
-        "1 when the latest window drifted as a whole (features or embeddings)",
+        "1 when the drift family (embeddings, descriptors or features, predicted class) found "
+        "the latest window drifted at level drift.alpha, Holm-corrected",
+    ),
+    SeriesSpec(
+        "dataset_drift_p_value",
+        GAUGE,
+        "Holm-adjusted p-value of the drift family in the latest window (dataset_drift is 1 "
+        "when it is at or below drift.alpha)",
     ),
     SeriesSpec(
         "prediction_drift_score", GAUGE, "Drift score of the predicted class in the latest window"

@@ -50,10 +50,20 @@ RUN_METRICS: tuple[RunMetric, ...] = (
     RunMetric(
         "dataset_drift",
         DRIFT,
-        "1 when the drifted share reaches drift.drifted_share or embedding drift is detected",
+        "1 when the drift family (embeddings, descriptors or features, predicted class) finds "
+        "drift at level drift.alpha, Holm-corrected: a window without drift is flagged with "
+        "probability at most drift.alpha",
         "flag",
         Series("dataset_drift"),
         summary=1,
+    ),
+    RunMetric(
+        "dataset_drift_p_value",
+        DRIFT,
+        "Holm-adjusted p-value of the drift family's smallest p-value: dataset_drift is 1 "
+        "exactly when it is at or below drift.alpha",
+        "p-value",
+        Series("dataset_drift_p_value"),
     ),
     RunMetric(
         "prediction_drift_score",
@@ -72,7 +82,8 @@ RUN_METRICS: tuple[RunMetric, ...] = (
     RunMetric(
         "embedding_drift_score",
         DRIFT,
-        "embedding drift of the window against the reference (model method: ROC AUC)",
+        "embedding drift of the window against the reference (mmd: unbiased MMD², RBF "
+        "kernel; model: domain classifier ROC AUC)",
         "score",
         Series("embedding_drift_score"),
         summary=2,

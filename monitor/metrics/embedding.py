@@ -1,4 +1,9 @@
-"""Embedding drift through Evidently's drift methods called directly (no t-SNE plot per run)."""
+"""Evidently's embedding drift scores (`model`, `distance`, `ratio`), called directly (no t-SNE
+plot per run), for monitors whose `embedding_drift_score` should show one of them.
+
+The default score, `mmd`, and the embedding test of the drift family are the family's own
+permutation test (`monitor.metrics.family`); these methods flag nothing in `dataset_drift`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ import pandas as pd
 from evidently.legacy.metrics.data_drift.embedding_drift_methods import (
     calc_roc_auc_random,
     distance,
-    mmd,
     model,
     ratio,
 )
@@ -19,7 +23,7 @@ from monitor.config import EmbeddingDrift
 from monitor.metrics.result import DriftScore
 
 _NULL_QUANTILE = 0.95
-_DEFAULT_THRESHOLDS = {"distance": 0.2, "mmd": 0.015, "ratio": 0.2}
+_DEFAULT_THRESHOLDS = {"distance": 0.2, "ratio": 0.2}
 
 
 @lru_cache(maxsize=64)
@@ -46,10 +50,8 @@ def _sample(matrix: np.ndarray, limit: int, seed: int) -> np.ndarray:
 
 def embedding_drift(
     reference: np.ndarray, current: np.ndarray, config: EmbeddingDrift
-) -> DriftScore | None:
-    """Score the window's embeddings against the reference's; None when switched off."""
-    if config.method == "off":
-        return None
+) -> DriftScore:
+    """Score the window's embeddings against the reference's with `config.method`."""
     ref = _sample(reference, config.sample, seed=1)
     cur = _sample(current, config.sample, seed=2)
     # the methods add columns to, or re-project, their inputs: give them fresh frames
@@ -63,7 +65,7 @@ def embedding_drift(
             method = model(threshold=threshold)
     else:
         threshold = _DEFAULT_THRESHOLDS[config.method] if threshold is None else threshold
-        factory = {"distance": distance, "mmd": mmd, "ratio": ratio}[config.method]
+        factory = {"distance": distance, "ratio": ratio}[config.method]
         method = factory(threshold=threshold)
     score, drifted, _ = method(cur_frame, ref_frame)
     return DriftScore("embedding", config.method, float(score), float(threshold), bool(drifted))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from monitor.config import DriftConfig
 from monitor.errors import MetricsError
 from monitor.metrics.drift import CATEGORICAL, NUMERICAL, ColumnTest, prepare_column
 from monitor.metrics.embedding import embedding_drift
+from monitor.metrics.family import EMBEDDING, DriftFamilyTests, Side
+from monitor.metrics.identity import row_keys
 from monitor.metrics.parallel import ColumnPool, pays_off
 from monitor.metrics.quality import classification_quality
-from monitor.metrics.result import DriftScore, Result, SetAside
+from monitor.metrics.result import DriftFamily, DriftScore, Result, SetAside
 from monitor.models.base import Scores
 
 log = logging.getLogger("driftwarden.metrics")
@@ -27,10 +30,21 @@ CONFIDENCE = "confidence"
 
 @dataclass
 class Observed:
-    """One side of the comparison: input features and what the model made of them."""
+    """One side of the comparison: input features and what the model made of them.
+
+    `keys` holds a content key per row (`monitor.metrics.identity.row_keys` of the rows'
+    inputs: the text, or the features as read); None: keys of the features.
+    """
 
     features: pd.DataFrame
     scores: Scores
+    keys: np.ndarray | None = None
+
+    def side(self) -> Side:
+        """This side as the drift family sees it: rows in canonical (content) order."""
+        keys = self.keys if self.keys is not None else row_keys(self.features)
+        scores = self.scores
+        return Side.canonical(self.features, scores.predicted_ids, scores.embeddings, keys)
 
     def prediction_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(
@@ -42,18 +56,22 @@ class Observed:
 
 
 class MetricsEngine:
-    """Keeps the reference's prepared columns and embeddings between cycles.
+    """Keeps the reference's prepared columns and drift family between cycles.
 
-    Feature columns go to a pool of worker processes where that pays (`drift.processes`;
-    unset: 2 processes from 500,000-row windows, on 2 or more cores), started at the first
-    such window and kept, with its share of the reference, until `close` or the next `fit`.
+    `text_descriptors`: the features are a text model's descriptors, tested jointly in the
+    family (a tabular model's features are tested one by one). Feature columns go to a pool
+    of worker processes where that pays (`drift.processes`; unset: 2 processes from
+    500,000-row windows, on 2 or more cores), started at the first such window and kept,
+    with its share of the reference, until `close` or the next `fit`.
     """
 
-    def __init__(self, drift: DriftConfig) -> None:
+    def __init__(self, drift: DriftConfig, *, text_descriptors: bool = False) -> None:
         self.drift = drift
+        self.text_descriptors = text_descriptors
         self._features: dict[str, ColumnTest] = {}
         self._prediction: dict[str, ColumnTest] = {}
-        self._reference_embeddings: np.ndarray | None = None
+        self._family: DriftFamilyTests | None = None
+        self._reference_side: Side | None = None
         self._pool: ColumnPool | None = None
 
     def _pool_for(self, rows: int) -> ColumnPool | None:
@@ -103,12 +121,17 @@ class MetricsEngine:
             self._prediction[CONFIDENCE] = prepare_column(
                 CONFIDENCE, predictions[CONFIDENCE], *self._method(CONFIDENCE), kind=NUMERICAL
             )
-        self._reference_embeddings = reference.scores.embeddings
+        side = reference.side()
+        self._reference_side = side
+        self._family = DriftFamilyTests(
+            side,
+            self.drift.alpha,
+            text=self.text_descriptors,
+            class_names=reference.scores.class_names,
+            embeddings=self.drift.embedding.method != "off",
+            limit=self.drift.embedding.sample,
+        )
         return self
-
-    def column_tests(self) -> list[ColumnTest]:
-        """The prepared tests, features first (the snapshot pins the same methods)."""
-        return [*self._features.values(), *self._prediction.values()]
 
     @property
     def fitted(self) -> bool:
@@ -147,15 +170,15 @@ class MetricsEngine:
         prediction = {
             name: test.calculate(predictions[name]) for name, test in self._prediction.items()
         }
-        embedding = None
-        if self._reference_embeddings is not None and window.scores.embeddings is not None:
-            embedding = embedding_drift(
-                self._reference_embeddings, window.scores.embeddings, self.drift.embedding
-            )
+        assert self._family is not None
+        side = window.side()
+        if self._reference_side is not None and (side.embeddings is None) != (
+            self._reference_side.embeddings is None
+        ):
+            raise MetricsError("the model gave embeddings for one side only")
+        family = self._family.calculate(side, features)
+        embedding = self._embedding_score(side, family)
         drifted_share = sum(s.drifted for s in features.values()) / len(features)
-        dataset_drift = drifted_share >= self.drift.drifted_share or bool(
-            embedding is not None and embedding.drifted
-        )
         quality: dict[str, float] = {}
         if target_ids is not None:
             labelled = target_ids >= 0
@@ -170,8 +193,24 @@ class MetricsEngine:
         if estimates is not None:
             extras.update(estimates)
         return Result(
-            features, drifted_share, dataset_drift, prediction, embedding, quality, extras
+            features, drifted_share, family.drifted, prediction, embedding, quality, extras, family
         )
+
+    def _embedding_score(self, window: Side, family: DriftFamily) -> DriftScore | None:
+        """`embedding_drift_score`: the family's MMD² (method `mmd`), or Evidently's method
+        of that name on the same rows in canonical order (`model`, `distance`, `ratio`)."""
+        config = self.drift.embedding
+        test = family.tests.get(EMBEDDING)
+        if test is None:
+            return None
+        if config.method == "mmd":
+            # no threshold on the score: its flag is the family test's (p-value vs level)
+            assert test.statistic is not None
+            return DriftScore("embedding", "mmd", test.statistic, math.nan, test.drifted)
+        assert self._reference_side is not None
+        reference = self._reference_side.embeddings
+        assert reference is not None and window.embeddings is not None
+        return embedding_drift(reference, window.embeddings, config)
 
 
 def _estimates_and_counts(

@@ -9,6 +9,7 @@ from typing import Any
 # Run-level metrics shown in the header, in this order, with their labels.
 HEADER_METRICS = (
     ("dataset_drift", "dataset drift"),
+    ("dataset_drift_p_value", "dataset drift p-value (Holm-adjusted)"),
     ("drifted_share", "drifted share"),
     ("embedding_drift_score", "embedding drift score"),
     ("prediction_drift_score", "prediction drift score"),
@@ -46,7 +47,8 @@ def page_title(run: dict[str, Any]) -> str:
 def header_html(run: dict[str, Any]) -> str:
     metrics = run.get("metrics") or {}
     cells = "".join(
-        f"<tr><th>{escape(label)}</th><td data-metric='{key}'>{_value(metrics.get(key))}</td></tr>"
+        f"<tr><th>{escape(label)}</th><td data-metric='{key}'>{_value(key, metrics.get(key))}"
+        "</td></tr>"
         for key, label in HEADER_METRICS
     )
     version = escape(str(run.get("model_version") or "-"))
@@ -62,8 +64,11 @@ def header_html(run: dict[str, Any]) -> str:
     )
 
 
-def _value(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def _value(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    # a p-value matters most when small: two significant digits, not three decimals
+    return f"{value:.2g}" if key.endswith("_p_value") else f"{value:.3f}"
 
 
 def report_page(page: str, run: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ from monitor.metrics.catalog import BY_NAME, NAMES
 FEATURE_DRIFT = "feature_drift"
 PREDICTION_DRIFT = "prediction_drift"
 EMBEDDING_DRIFT = "embedding_drift"
+#: a test of the drift family (value: its statistic; threshold: its Holm level)
+FAMILY_TEST = "drift_test"
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,43 @@ class DriftScore:
     score: float
     threshold: float
     drifted: bool
+
+
+@dataclass(frozen=True)
+class FamilyTest:
+    """One test of the drift family: its statistic and p-value, the level Holm's procedure
+    compared the p-value with, and whether it rejected (found drift)."""
+
+    name: str
+    method: str
+    #: None where the p-value is a per-feature test's, which keeps no statistic
+    statistic: float | None
+    p_value: float
+    level: float
+    drifted: bool
+    #: random splits the p-value was computed from (None: a closed form)
+    permutations: int | None = None
+
+
+@dataclass(frozen=True)
+class DriftFamily:
+    """The window-level drift tests, corrected together at level `alpha`."""
+
+    alpha: float
+    tests: dict[str, FamilyTest]
+
+    @property
+    def drifted(self) -> bool:
+        """Whether any test rejected: the window's `dataset_drift`."""
+        return any(test.drifted for test in self.tests.values())
+
+    @property
+    def p_value(self) -> float:
+        """Holm's adjusted p-value of the smallest test: `dataset_drift` is 1 exactly when
+        this is at or below `alpha`."""
+        if not self.tests:
+            return 1.0
+        return min(1.0, len(self.tests) * min(t.p_value for t in self.tests.values()))
 
 
 @dataclass(frozen=True)
@@ -47,6 +86,7 @@ class Result:
     embedding: DriftScore | None = None
     quality: dict[str, float] = field(default_factory=dict)
     extras: dict[str, float] = field(default_factory=dict)
+    family: DriftFamily | None = None
 
     def run_metrics(self) -> dict[str, float]:
         """The flat run-level numbers (`runs --json` "metrics", alert rule inputs), by the
@@ -55,6 +95,8 @@ class Result:
             "drifted_share": self.drifted_share,
             "dataset_drift": float(self.dataset_drift),
         }
+        if self.family is not None:
+            values["dataset_drift_p_value"] = self.family.p_value
         if "predicted_class" in self.prediction:
             values["prediction_drift_score"] = self.prediction["predicted_class"].score
         if "confidence" in self.prediction:
@@ -79,3 +121,6 @@ class Result:
         if self.embedding is not None:
             rows.append((EMBEDDING_DRIFT, self.embedding))
         return rows
+
+    def family_tests(self) -> list[FamilyTest]:
+        return [] if self.family is None else list(self.family.tests.values())

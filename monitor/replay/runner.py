@@ -7,6 +7,7 @@ only when the scenario defines them, on the same simulated clock.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -260,7 +261,7 @@ def _replayed(
         scores = {"embedding_drift_score": result.embedding}
         scores["prediction_drift_score"] = result.prediction.get("predicted_class")
         for key, score in scores.items():
-            if score is not None:
+            if score is not None and not math.isnan(score.threshold):  # mmd: no threshold
                 tests[key] = {"method": score.method, "threshold": score.threshold}
     return ReplayedWindow(
         window.index,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
-from monitor.metrics.result import Result
+from monitor.metrics.result import FAMILY_TEST, Result
 from monitor.sources.rows import Rejected
 from monitor.store.quality import latest_versions
 from monitor.store.schema import (
@@ -26,6 +26,7 @@ from monitor.store.schema import (
     PredictionRow,
     QualityVersionRow,
     QuarantinedRow,
+    RunInputsRow,
     RunRow,
     RunSnapshotRow,
     WatermarkRow,
@@ -62,21 +63,26 @@ class RunRecord:
     predictions: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[Rejected] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    snapshot: bytes | None = None
+    #: the scored reference the window was compared with (`reference_data.key`)
+    reference_key: str | None = None
+    #: a tabular window's feature values as Parquet, for `report` (text: the prediction log)
+    inputs: bytes | None = None
     position: str | None = None
     guard: bool = False
     after: str | None = None
 
 
-def monitor_id(session: Session, name: str, now: datetime) -> int:
-    """The monitor's id, creating the row on first use."""
+def monitor_id(session: Session, name: str, now: datetime | None) -> int:
+    """The monitor's id, creating the row on first use (at `now`; None: the database's
+    clock, for writes that happen before any window, such as a scored reference)."""
     query = select(MonitorRow.id).where(MonitorRow.name == name)
     found = session.scalar(query)
     if found is not None:
         return found
+    created: Any = func.now() if now is None else now
     backend = session.get_bind().dialect.name
     if backend not in ("postgresql", "sqlite"):
-        row = MonitorRow(name=name, created_at=now)
+        row = MonitorRow(name=name, created_at=created)
         session.add(row)
         session.flush()
         return row.id
@@ -85,7 +91,7 @@ def monitor_id(session: Session, name: str, now: datetime) -> int:
     dialect_insert = postgresql.insert if backend == "postgresql" else sqlite.insert
     session.execute(
         dialect_insert(MonitorRow)
-        .values(name=name, created_at=now)
+        .values(name=name, created_at=created)
         .on_conflict_do_nothing(index_elements=[MonitorRow.name])
     )
     return int(session.scalars(query).one())
@@ -143,6 +149,7 @@ def record_run(session: Session, record: RunRecord) -> int:
         started_at=record.started_at,
         finished_at=record.finished_at,
         stage_seconds=record.stage_seconds,
+        reference_key=record.reference_key,
     )
     session.add(run)
     session.flush()
@@ -163,6 +170,19 @@ def record_run(session: Session, record: RunRecord) -> int:
             }
             for kind, score in record.result.drift_rows()
         ]
+        metric_rows += [
+            {
+                "run_id": run.id,
+                "name": FAMILY_TEST,
+                "feature": test.name,
+                "value": test.statistic,
+                "method": test.method,
+                "threshold": test.level,
+                "drifted": test.drifted,
+                "p_value": test.p_value,
+            }
+            for test in record.result.family_tests()
+        ]
         _insert_many(session, MetricValueRow, metric_rows)
     _insert_many(session, PredictionRow, [{**p, "run_id": run.id} for p in record.predictions])
     _insert_many(
@@ -180,8 +200,8 @@ def record_run(session: Session, record: RunRecord) -> int:
             for q in quarantined
         ],
     )
-    if record.snapshot is not None:
-        session.add(RunSnapshotRow(run_id=run.id, body=record.snapshot))
+    if record.inputs is not None:
+        session.add(RunInputsRow(run_id=run.id, body=record.inputs))
     if record.position is not None and record.guard:
         _move_watermark(session, mid, record)
     elif record.position is not None:
@@ -296,6 +316,7 @@ def drift_details(session: Session, run_id: int) -> list[MetricValueRow]:
 
 
 def snapshot(session: Session, run_id: int) -> bytes | None:
+    """The Evidently snapshot a run stored before reports were built on demand."""
     row = session.get(RunSnapshotRow, run_id)
     return None if row is None else row.body
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -118,6 +119,8 @@ class RunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stage_seconds: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    #: the scored reference the window was compared with (`reference_data.key`)
+    reference_key: Mapped[str | None] = mapped_column(NulFreeString(64))
     __table_args__ = (Index("ix_runs_monitor_window", "monitor_id", "window_end"),)
 
 
@@ -131,6 +134,8 @@ class MetricValueRow(Base):
     method: Mapped[str | None] = mapped_column(NulFreeString(50))
     threshold: Mapped[float | None] = mapped_column(MeasuredFloat)
     drifted: Mapped[bool | None] = mapped_column(Boolean)
+    #: a drift-family test's p-value (its statistic is `value`, its Holm level `threshold`)
+    p_value: Mapped[float | None] = mapped_column(MeasuredFloat)
 
 
 class PredictionRow(Base):
@@ -170,6 +175,29 @@ class RunSnapshotRow(Base):
     __tablename__ = "run_snapshots"
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed snapshot JSON
+
+
+class ReferenceDataRow(Base):
+    """A monitor's reference as one model version scored it, under a key of the reference's
+    rows, the model version and its settings: what `report` and a starting process reuse."""
+
+    __tablename__ = "reference_data"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(NulFreeString(64))
+    model_version: Mapped[str | None] = mapped_column(NulFreeString(200))
+    rows: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # numpy .npz: features, scores, labels
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    __table_args__ = (UniqueConstraint("monitor_id", "key", name="uq_reference_data_key"),)
+
+
+class RunInputsRow(Base):
+    """A tabular run's feature values, for `report` (a text run's are in its prediction log)."""
+
+    __tablename__ = "run_inputs"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # Parquet
 
 
 class WatermarkRow(Base):

@@ -1,5 +1,6 @@
-"""`runs --json`: one object per run, with its run-level metrics and per-feature drift; a run
-that late labels gave quality versions shows the latest (and says which)."""
+"""`runs --json`: one object per run, with its run-level metrics, every drift signal (score,
+threshold or level, flag), the drift family's tests and the run's stage timings; a run that
+late labels gave quality versions shows the latest (and says which)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.metrics.result import FEATURE_DRIFT
+from monitor.metrics.result import EMBEDDING_DRIFT, FAMILY_TEST, FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store.quality import VERSIONED, version_value
 from monitor.store.repository import StoredRun, stored_runs
 
@@ -24,12 +25,25 @@ def run_summary(stored: StoredRun) -> dict[str, Any]:
     run = stored.run
     metrics: dict[str, Any] = {}
     features: dict[str, Any] = {}
+    signals: dict[str, Any] = {}
+    tests: dict[str, Any] = {}
     for value in stored.values:
+        signal = {
+            "method": value.method,
+            "score": value.value,
+            "threshold": value.threshold,
+            "drifted": value.drifted,
+        }
         if value.name == FEATURE_DRIFT:
-            features[value.feature] = {
+            features[value.feature] = signal
+        elif value.name in (PREDICTION_DRIFT, EMBEDDING_DRIFT):
+            signals[value.feature] = signal
+        elif value.name == FAMILY_TEST:
+            tests[value.feature] = {
                 "method": value.method,
-                "score": value.value,
-                "threshold": value.threshold,
+                "statistic": value.value,
+                "p_value": value.p_value,
+                "level": value.threshold,
                 "drifted": value.drifted,
             }
         elif not value.feature:
@@ -45,6 +59,16 @@ def run_summary(stored: StoredRun) -> dict[str, Any]:
             "final_reason": version.final_reason,
             "updated_at": iso(version.created_at),
         }
+    family = None
+    if tests:
+        levels = [test["level"] for test in tests.values() if test["level"] is not None]
+        family = {
+            # Holm's levels run from alpha / m up to alpha itself
+            "alpha": max(levels) if levels else None,
+            "correction": "holm",
+            "drifted": any(test["drifted"] for test in tests.values()),
+            "tests": tests,
+        }
     return {
         "run_id": run.id,
         "monitor": stored.monitor,
@@ -58,6 +82,9 @@ def run_summary(stored: StoredRun) -> dict[str, Any]:
         "metrics": metrics,
         "features": features,
         "quality": quality,
+        "signals": signals,
+        "drift_family": family,
+        "stage_seconds": dict(run.stage_seconds or {}),
     }
 
 

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+from text_project import write_text_project
 
 from monitor.cli import main
 
@@ -27,19 +27,7 @@ def reported(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path, amazon_s
     report written for it."""
     folder = tmp_path_factory.mktemp("report")
     reference, held_out = amazon_split
-    reference.to_csv(folder / "reference.csv", index=False)
-    (folder / "stream").mkdir()
-    held_out.iloc[:80].to_csv(folder / "stream" / "001.csv", index=False)
-    monitor = {
-        "name": "reviews",
-        "model": {"type": "transformers", "path": str(tiny_bert), "batch_size": 16},
-        "reference": {"path": "reference.csv"},
-        "stream": {"path": "stream/*.csv"},
-        "columns": {"text": "text", "target": "label"},
-        "window": {"rows": 80},
-    }
-    config = folder / "dw.yaml"
-    config.write_text(yaml.safe_dump({"storage": "sqlite:///dw.db", "monitors": [monitor]}))
+    config = write_text_project(folder, tiny_bert, reference, held_out.iloc[:80], 80)
     assert main(["once", "--config", str(config)]) == 0
     out = folder / "run1.html"
     assert main(["report", "1", "--config", str(config), "--out", str(out)]) == 0
@@ -66,6 +54,9 @@ def test_the_page_opens_with_a_title_and_the_runs_header(reported: dict) -> None
     assert f"model version {run['model_version']}" in header
     for key in ("embedding_drift_score", "roc_auc", "accuracy", "drifted_share"):
         assert f"data-metric='{key}'>{run['metrics'][key]:.3f}<" in header, key
+    # a p-value matters when small: two significant digits, not three decimals
+    p_value = run["metrics"]["dataset_drift_p_value"]
+    assert f"data-metric='dataset_drift_p_value'>{p_value:.2g}<" in header
     # the header comes before any Evidently widget
     assert html.index("<header") < html.index('<div id="root_metric_')
 

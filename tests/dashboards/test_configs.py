@@ -40,6 +40,7 @@ EXPORTED_SERIES: dict[str, frozenset[str]] = {
     "driftwarden_feature_drifted": frozenset({"feature"}),
     "driftwarden_drifted_features_share": frozenset(),
     "driftwarden_dataset_drift": frozenset(),
+    "driftwarden_dataset_drift_p_value": frozenset(),
     "driftwarden_prediction_drift_score": frozenset(),
     "driftwarden_embedding_drift_score": frozenset(),
     "driftwarden_model_quality": frozenset({"metric"}),

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from monitor.alerts import evaluate_rules
 from monitor.config import MonitorConfig, parse_config
 from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_registry
-from monitor.metrics.result import DriftScore, Result
+from monitor.metrics.result import DriftFamily, DriftScore, FamilyTest, Result
 from monitor.scheduler.counters import DaemonCounters
 from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store
@@ -46,10 +46,12 @@ def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float)
         for name, (method, score, threshold, drifted) in features.items()
     }
     share = sum(s.drifted for s in scores.values()) / len(scores)
+    drifted = share >= 0.5
+    test = FamilyTest("features", "ks", 0.5, 0.001 if drifted else 0.5, 0.01, drifted)
     return Result(
         scores,
         share,
-        share >= 0.5,
+        drifted,
         {"predicted_class": DriftScore("predicted_class", "jensenshannon", 0.125, 0.1, True)},
         DriftScore("embedding", "model", 0.8125, 0.625, True),
         {"accuracy": accuracy, "precision": 0.5, "recall": 0.75, "f1": 0.625, "roc_auc": 0.875},
@@ -59,6 +61,7 @@ def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float)
             "labelled_rows": 64.0,
             "label_coverage": 1.0,
         },
+        DriftFamily(0.01, {test.name: test}),
     )
 
 

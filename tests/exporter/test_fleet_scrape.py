@@ -107,7 +107,8 @@ def test_a_scrape_costs_the_same_queries_for_10_and_200_monitors(tmp_path: Path)
     small, _ = _scrapes(_fleet(tmp_path, 10), 10)
     large, body = _scrapes(_fleet(tmp_path, 200), 200)
     assert large == small
-    assert max(large) <= 6
+    # a handful of reads per scrape (runs, counters, late-label state, retrain decisions ...)
+    assert max(large) <= 8
     text = body.decode()
     assert text.count("driftwarden_window_rows{") == 200
     assert (

@@ -83,17 +83,20 @@ def test_real_data_amazon_to_imdb_is_caught_within_a_window_with_no_alarm_before
     report = shipped(REAL)
     imdb = next(w.index for w in report.windows if w.phase_name == "imdb")
     assert report.onsets[0] == imdb
-    score = report.scores["embedding-drift"]
+    score = report.scores["dataset-drift"]
     assert score.detected_onsets[0] == imdb and score.delays[0] <= 1
     amazon_only = [w for w in report.windows if w.index < imdb]
     assert [w.phase_name for w in amazon_only] == ["amazon"] * len(amazon_only)
     for window in amazon_only:
         assert window.transitions == [] and window.firing == [], window.index
-        assert window.metrics["embedding_drift_score"] < 0.7
+        assert window.metrics["dataset_drift"] == 0.0
+        assert window.metrics["dataset_drift_p_value"] > 0.01
+        assert abs(window.metrics["embedding_drift_score"]) < 0.01  # MMD², about 0
     assert all(not s.false_alarms for s in report.scores.values())
     # the shift is real: imdb reads differently to the model, and it scores a little worse
     shifted = [w for w in report.windows if w.phase_name == "imdb"]
-    assert min(w.metrics["embedding_drift_score"] for w in shifted) > 0.9
+    assert all(w.metrics["dataset_drift"] == 1.0 for w in shifted)
+    assert min(w.metrics["embedding_drift_score"] for w in shifted) > 0.03
     mean = lambda ws: sum(w.metrics["accuracy"] for w in ws) / len(ws)  # noqa: E731
     assert mean(shifted) < mean(amazon_only)
 

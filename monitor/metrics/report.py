@@ -1,9 +1,17 @@
-"""The Evidently snapshot stored with a run, so `driftwarden report` can rebuild its HTML later."""
+"""A run's Evidently report, built when `driftwarden report` asks for it.
+
+Nothing of it is built on the cycle's path: the store keeps what it needs (the window's
+predictions, probabilities, labels and text or feature values; the reference's, once per
+reference and model version), and the same Evidently metrics run on that with the methods
+and thresholds the run's own drift tests used. Runs recorded before kept a snapshot of
+their report instead, which `stored_snapshot` reads.
+"""
 
 from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,35 +27,56 @@ from evidently.core.report import Snapshot
 from evidently.metrics import Accuracy, F1Score, Precision, Recall, ValueDrift
 
 from monitor.metrics.drift import NUMERICAL
-from monitor.metrics.engine import PREDICTED_CLASS, MetricsEngine, Observed
+from monitor.metrics.engine import CONFIDENCE, PREDICTED_CLASS
 from monitor.metrics.report_page import report_page
 
 TARGET = "target"
 
 
-def _frame(observed: Observed, target_names: list[str | None] | None) -> pd.DataFrame:
-    frame = pd.concat([observed.features, observed.prediction_frame()], axis=1)
-    if target_names is not None:
-        frame[TARGET] = target_names
-    return frame.reset_index(drop=True)
+@dataclass(frozen=True)
+class PinnedTest:
+    """One drift test of the run: the column, its kind (`num`/`cat`), method and threshold."""
+
+    column: str
+    kind: str
+    method: str
+    threshold: float | None
+
+
+@dataclass
+class ReportSide:
+    """The reference or the window as the report shows it, row by row."""
+
+    features: pd.DataFrame
+    predicted_names: list[str]
+    confidence: np.ndarray | None
+    #: class names of the labels (None: unlabelled row); None: no label column at all
+    targets: list[str | None] | None
+
+    def frame(self, labelled: bool) -> pd.DataFrame:
+        frame = self.features.reset_index(drop=True).copy()
+        frame[PREDICTED_CLASS] = self.predicted_names
+        if self.confidence is not None:
+            frame[CONFIDENCE] = self.confidence
+        if labelled and self.targets is not None:
+            frame[TARGET] = self.targets
+            frame = frame[frame[TARGET].notna()]
+        return frame
 
 
 def build_snapshot(
-    engine: MetricsEngine,
-    reference: Observed,
-    window: Observed,
-    reference_targets: list[str | None] | None,
-    window_targets: list[str | None] | None,
-) -> bytes:
-    """Run an Evidently report with the engine's pinned methods; return compressed JSON."""
-    tests = engine.column_tests()
+    tests: list[PinnedTest],
+    reference: ReportSide,
+    window: ReportSide,
+    class_names: tuple[str, ...],
+) -> Snapshot:
+    """Run Evidently's report on the two sides with the run's pinned methods."""
     labelled = bool(
-        reference_targets is not None
-        and window_targets is not None
-        and any(t is not None for t in window_targets)
+        reference.targets is not None
+        and window.targets is not None
+        and any(t is not None for t in window.targets)
     )
-    current = _frame(window, window_targets if labelled else None)
-    ref = _frame(reference, reference_targets if labelled else None)
+    current, ref = window.frame(labelled), reference.frame(labelled)
     numerical = [t.column for t in tests if t.kind == NUMERICAL]
     categorical = [t.column for t in tests if t.kind != NUMERICAL]
     metrics: list = [
@@ -55,17 +84,14 @@ def build_snapshot(
     ]
     classification = None
     if labelled:
-        current = current[current[TARGET].notna()]
-        ref = ref[ref[TARGET].notna()]
         categorical.append(TARGET)
-        names = window.scores.class_names
         classification = (
             [
                 BinaryClassification(
-                    target=TARGET, prediction_labels=PREDICTED_CLASS, pos_label=names[1]
+                    target=TARGET, prediction_labels=PREDICTED_CLASS, pos_label=class_names[1]
                 )
             ]
-            if len(names) == 2
+            if len(class_names) == 2
             else [MulticlassClassification(target=TARGET, prediction_labels=PREDICTED_CLASS)]
         )
         # one confusion matrix: each of these draws the same one by default
@@ -78,22 +104,19 @@ def build_snapshot(
     definition = DataDefinition(
         numerical_columns=numerical, categorical_columns=categorical, classification=classification
     )
-    snapshot = Report(metrics).run(
+    return Report(metrics).run(
         Dataset.from_pandas(current, data_definition=definition),
         Dataset.from_pandas(ref, data_definition=definition),
     )
-    return zlib.compress(snapshot.dumps().encode("utf-8"), level=6)
 
 
-def snapshot_html(body: bytes) -> str:
-    snapshot = Snapshot.loads(zlib.decompress(body).decode("utf-8"))
-    html: str = snapshot.get_html_str(as_iframe=False)
-    return html
+def stored_snapshot(body: bytes) -> Snapshot:
+    """The snapshot a run stored before reports were built on demand."""
+    return Snapshot.loads(zlib.decompress(body).decode("utf-8"))
 
 
-def snapshot_values(body: bytes) -> dict[str, float]:
-    """Metric values of a stored snapshot by Evidently's display name (used by tests)."""
-    snapshot = Snapshot.loads(zlib.decompress(body).decode("utf-8"))
+def snapshot_values(snapshot: Snapshot) -> dict[str, float]:
+    """Metric values of a snapshot by Evidently's display name (used by tests)."""
     values: dict[str, float] = {}
     for item in snapshot.dict()["metrics"]:
         value = item.get("value")
@@ -102,8 +125,8 @@ def snapshot_values(body: bytes) -> dict[str, float]:
     return values
 
 
-def report_html(body: bytes, run: dict[str, Any]) -> str:
-    """The report of a stored run: a title and a header with the run's key numbers, then
+def report_html(snapshot: Snapshot, run: dict[str, Any]) -> str:
+    """The report of a run: a title and a header with the run's key numbers, then
     Evidently's widgets, each shown once.
 
     `run` is the run in the `runs --json` shape. Snapshots stored before the classification
@@ -113,7 +136,6 @@ def report_html(body: bytes, run: dict[str, Any]) -> str:
     from evidently.core.metric_types import render_widgets
     from evidently.legacy.renderers.html_widgets import group_widget
 
-    snapshot = Snapshot.loads(zlib.decompress(body).decode("utf-8"))
     # Snapshot.get_html_str renders exactly these two lists (evidently is pinned)
     widgets = _unique(list(snapshot._widgets))
     page: str = render_widgets(

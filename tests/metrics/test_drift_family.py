@@ -1,0 +1,300 @@
+"""The drift family behind `dataset_drift`: exact permutation tests, the stated false-alarm
+rate, and flags that depend on the windows alone (not on row order, window order, the
+embedding cache or the process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from monitor.config import DriftConfig, TransformersModelConfig
+from monitor.metrics.descriptors import text_descriptors
+from monitor.metrics.engine import MetricsEngine, Observed
+from monitor.metrics.family import holm
+from monitor.metrics.identity import row_keys
+from monitor.metrics.permutation import KernelTwoSampleTest, squared_distances
+from monitor.metrics.two_sample import ContingencyMember, Measured, Side
+from monitor.models.base import Scores
+
+
+def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) -> float:
+    """MMD² as the textbook U-statistic, computed directly."""
+
+    def kernel(a, b):
+        return np.exp(-squared_distances(a, b) / bandwidth)
+
+    n, m = len(reference), len(window)
+    k_rr, k_ww, k_rw = (
+        kernel(reference, reference),
+        kernel(window, window),
+        kernel(reference, window),
+    )
+    within_r = (k_rr.sum() - np.trace(k_rr)) / (n * (n - 1))
+    within_w = (k_ww.sum() - np.trace(k_ww)) / (m * (m - 1))
+    return float(within_r + within_w - 2 * k_rw.mean())
+
+
+def test_the_statistic_is_the_unbiased_mmd_and_its_bandwidth_the_median() -> None:
+    rng = np.random.default_rng(1)
+    reference, window = rng.normal(size=(80, 6)), rng.normal(0.4, 1.0, size=(30, 6))
+    test = KernelTwoSampleTest(reference, [3], permutations=199)
+    distances = squared_distances(reference, reference)[np.triu_indices(80, k=1)]
+    assert test.bandwidth == pytest.approx(np.median(distances), rel=1e-12)
+    outcome = test.test(window, np.random.default_rng(5), stop_above=1.0)
+    assert outcome.statistic == pytest.approx(
+        unbiased_mmd(reference, window, test.bandwidth), abs=1e-12
+    )
+    assert outcome.permutations == 199
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.2])
+def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(alpha: float) -> None:
+    """Windows from the reference's own distribution are flagged at about the level (within
+    the binomial bound), a shifted one always."""
+    rng = np.random.default_rng(11)
+    reference = rng.normal(size=(120, 5))
+    test = KernelTwoSampleTest(reference, [7], permutations=199)
+    windows = 300
+    flagged = sum(
+        test.test(rng.normal(size=(25, 5)), np.random.default_rng(i), stop_above=alpha).p_value
+        <= alpha
+        for i in range(windows)
+    )
+    low, high = stats.binom.ppf([0.0005, 0.9995], windows, alpha)
+    assert low <= flagged <= high, (flagged, low, high)
+    shifted = [
+        test.test(rng.normal(0.8, 1.0, size=(25, 5)), np.random.default_rng(i), alpha).p_value
+        for i in range(20)
+    ]
+    assert max(shifted) <= alpha
+
+
+def test_quiet_windows_stop_early_with_a_p_value_above_the_level() -> None:
+    rng = np.random.default_rng(2)
+    test = KernelTwoSampleTest(rng.normal(size=(100, 4)), [1], permutations=999)
+    quiet = test.test(rng.normal(size=(40, 4)), np.random.default_rng(0), stop_above=0.01)
+    assert quiet.permutations < 999 and quiet.p_value > 0.01
+    drifted = test.test(rng.normal(1.0, 1.0, size=(40, 4)), np.random.default_rng(0), 0.01)
+    assert drifted.permutations == 999 and drifted.p_value == pytest.approx(1 / 1000)
+
+
+def test_holm_steps_down_and_stops_at_the_first_test_it_keeps() -> None:
+    measured = {
+        name: Measured(0.0, p) for name, p in {"a": 0.001, "b": 0.02, "c": 0.012, "d": 0.5}.items()
+    }
+    verdicts = holm(measured, alpha=0.05)
+    # ranks a (0.05/4), c (0.05/3), b (0.05/2), d (0.05/1)
+    assert verdicts["a"] == (pytest.approx(0.0125), True)
+    assert verdicts["c"] == (pytest.approx(0.05 / 3), True)
+    assert verdicts["b"] == (pytest.approx(0.025), True)
+    assert verdicts["d"] == (pytest.approx(0.05), False)
+    stuck = holm({**measured, "c": Measured(0.0, 0.03)}, alpha=0.05)
+    assert [stuck[n][1] for n in "abcd"] == [True, False, False, False]
+
+
+def _side(values: list[int]) -> Side:
+    keys = np.arange(len(values), dtype=np.uint64)
+    return Side(pd.DataFrame(index=range(len(values))), np.array(values), None, keys)
+
+
+def test_two_predicted_classes_get_fishers_exact_test() -> None:
+    member = ContingencyMember(
+        "predicted_class",
+        pd.Series([0] * 70 + [1] * 30),
+        lambda s: pd.Series(s.predicted_ids),
+        999,
+        classes=2,
+    )
+    found = member.test(_side([0] * 10 + [1] * 20), np.random.default_rng(0))
+    assert found.p_value == pytest.approx(stats.fisher_exact([[70, 30], [10, 20]]).pvalue)
+
+
+def test_more_categories_get_a_permutation_chi_square_close_to_the_asymptotic_one() -> None:
+    rng = np.random.default_rng(4)
+    reference = pd.Series(rng.choice(["a", "b", "c", "d"], size=3000, p=[0.4, 0.3, 0.2, 0.1]))
+    window = list(rng.choice(["a", "b", "c", "d"], size=600, p=[0.37, 0.3, 0.2, 0.13]))
+    member = ContingencyMember("colour", reference, lambda s: pd.Series(window), 4999)
+    found = member.test(_side([0] * 600), np.random.default_rng(1))
+    table = [reference.value_counts().sort_index(), pd.Series(window).value_counts().sort_index()]
+    expected = stats.chi2_contingency(np.array(table)).pvalue
+    assert found.statistic == pytest.approx(stats.chi2_contingency(np.array(table))[0])
+    assert abs(found.p_value - expected) < 0.02, (found.p_value, expected)
+
+
+# ------------------------------------------------------------ the family on generated windows
+
+
+def generated(rng: np.random.Generator, rows: int, shift: float = 0.0) -> Observed:
+    """A window of a text model: descriptors, two classes, 16-d embeddings, unique texts."""
+    texts = [f"row {rng.integers(1 << 62)}" for _ in range(rows)]
+    features = pd.DataFrame(
+        {
+            "text_length": rng.normal(60, 20, rows).round(),
+            "word_count": rng.normal(12, 4, rows).round(),
+            "non_letter_share": rng.beta(2, 20, rows),
+        }
+    )
+    embeddings = rng.normal(size=(rows, 16)).astype(np.float32)
+    embeddings += shift
+    positive = rng.random(rows) < 0.6
+    probabilities = np.c_[1 - positive * 0.8 - 0.1, positive * 0.8 + 0.1]
+    scores = Scores(probabilities.argmax(1), ("neg", "pos"), probabilities, embeddings)
+    return Observed(features, scores, row_keys(pd.Series(texts)))
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.1])
+def test_the_family_flags_no_drift_windows_at_most_at_its_level(alpha: float) -> None:
+    """The stated level holds: generated windows without drift are flagged no more often than
+    `drift.alpha` allows (the binomial bound), while shifted embeddings are caught."""
+    rng = np.random.default_rng(21)
+    engine = MetricsEngine(DriftConfig(alpha=alpha), text_descriptors=True).fit(generated(rng, 300))
+    windows = 200
+    flagged = sum(engine.calculate(generated(rng, 50)).dataset_drift for _ in range(windows))
+    assert flagged <= stats.binom.ppf(0.9995, windows, alpha), flagged
+    shifted = [engine.calculate(generated(rng, 50, shift=0.5)) for _ in range(10)]
+    assert all(r.dataset_drift for r in shifted)
+    assert all(r.family is not None and r.family.tests["embedding"].drifted for r in shifted)
+
+
+# ------------------------------------------------------- real text: reproducible to the bit
+
+
+@pytest.fixture(scope="module")
+def real_windows(tiny_bert: Path, amazon_split, sentiment) -> dict:
+    """Real sentences scored by the tiny BERT: a reference of held-out amazon rows, and
+    windows of other amazon rows, of yelp and imdb, and of amazon rows cut to three words
+    (a broken upstream), which the descriptors flag."""
+    from monitor.models.transformers import TransformersModel
+
+    model = TransformersModel(TransformersModelConfig(type="transformers", path=tiny_bert))
+    held_out = amazon_split[1]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(held_out))
+    pools = {
+        "reference": held_out["text"].iloc[order[:250]].tolist(),
+        **{
+            f"amazon-{k}": held_out["text"]
+            .iloc[rng.choice(order[250:], 60, replace=False)]
+            .tolist()
+            for k in range(4)
+        },
+        **{
+            f"{name}-{k}": sentiment[name]["text"].iloc[k * 60 : (k + 1) * 60].tolist()
+            for name in ("yelp", "imdb")
+            for k in range(2)
+        },
+        **{
+            f"truncated-{k}": [
+                " ".join(text.split()[:3])
+                for text in held_out["text"].iloc[rng.choice(order[250:], 60, replace=False)]
+            ]
+            for k in range(2)
+        },
+    }
+    return {name: {"texts": texts, "scores": model.score(texts)} for name, texts in pools.items()}
+
+
+def observed(texts: list[str], scores: Scores, order=None, noise: float = 0.0) -> Observed:
+    order = np.arange(len(texts)) if order is None else order
+    embeddings = scores.embeddings[order]
+    if noise:  # what the embedding cache does: vectors from other batches, last bits apart
+        embeddings = embeddings + np.random.default_rng(99).normal(0, noise, embeddings.shape)
+    picked = Scores(
+        scores.predicted_ids[order], scores.class_names, scores.probabilities[order], embeddings
+    )
+    frame = pd.Series([texts[i] for i in order])
+    return Observed(text_descriptors(frame), picked, row_keys(frame))
+
+
+def family_p_values(windows: dict, names: list[str], **options) -> dict[str, dict[str, float]]:
+    reference = windows["reference"]
+    engine = MetricsEngine(DriftConfig(), text_descriptors=True).fit(
+        observed(reference["texts"], reference["scores"], **options.get("reference", {}))
+    )
+    found = {}
+    for name in names:
+        window = windows[name]
+        result = engine.calculate(
+            observed(window["texts"], window["scores"], **options.get(name, {}))
+        )
+        assert result.family is not None
+        found[name] = {t.name: t.p_value for t in result.family.tests.values()}
+        found[name]["dataset_drift"] = float(result.dataset_drift)
+    return found
+
+
+def test_the_same_windows_give_the_same_flags_in_any_order_cache_or_process(
+    real_windows: dict, tmp_path: Path
+) -> None:
+    names = [n for n in real_windows if n != "reference"]
+    baseline = family_p_values(real_windows, names)
+    flags = [baseline[n]["dataset_drift"] for n in names]
+    assert 0 < sum(flags) < len(flags), flags  # both kinds of window, or this proves little
+
+    # rows shuffled inside every window and the reference, windows in reverse order
+    shuffled = {
+        name: {"order": np.random.default_rng(len(name)).permutation(len(w["texts"]))}
+        for name, w in real_windows.items()
+    }
+    assert family_p_values(real_windows, names[::-1], **shuffled) == baseline
+
+    # embeddings 1e-6 apart, as cached vectors computed in other batches are
+    noisy = {name: {"noise": 1e-6} for name in real_windows}
+    moved = family_p_values(real_windows, names, **noisy)
+    assert [moved[n]["dataset_drift"] for n in names] == flags
+    for name in names:
+        assert moved[name]["embedding"] == pytest.approx(baseline[name]["embedding"], abs=0.01)
+
+    # another process, another hash seed
+    saved = tmp_path / "windows.json"
+    saved.write_text(
+        json.dumps(
+            {
+                name: {
+                    "texts": w["texts"],
+                    "predicted": w["scores"].predicted_ids.tolist(),
+                    "probabilities": w["scores"].probabilities.tolist(),
+                    "embeddings": w["scores"].embeddings.tolist(),
+                }
+                for name, w in real_windows.items()
+            }
+        )
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(saved), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert json.loads(child.stdout) == baseline
+
+
+_CHILD = """
+import json, sys
+import numpy as np
+from monitor.models.base import Scores
+sys.path.insert(0, sys.argv[2])
+from test_drift_family import family_p_values
+stored = json.load(open(sys.argv[1]))
+windows = {
+    name: {
+        "texts": w["texts"],
+        "scores": Scores(
+            np.array(w["predicted"]), ("0", "1"), np.array(w["probabilities"], dtype=np.float32),
+            np.array(w["embeddings"], dtype=np.float32),
+        ),
+    }
+    for name, w in stored.items()
+}
+print(json.dumps(family_p_values(windows, [n for n in windows if n != "reference"])))
+"""
