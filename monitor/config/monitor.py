@@ -66,7 +66,7 @@ class ScheduleConfig(Strict):
         if (self.every is None) == (self.cron is None):
             raise ValueError("set exactly one of `every` or `cron`")
         if self.cron is not None and len(self.cron.split()) != 5:
-            raise ValueError(f"cron {self.cron!r} must have 5 fields (minute hour day month dow)")
+            raise ValueError("a cron expression has 5 fields (minute hour day month dow)")
         return self
 
 
