@@ -60,16 +60,9 @@ def fit_head_command(
 
     Prints and saves the held-out accuracy. Refuses label values with too few rows to be a
     class unless --labels names the classes."""
-    from monitor.models.fitting import (
-        fit_head_from_table,
-        numeric_label_warning,
-        read_training_rows,
-    )
+    from monitor.models.fitting import fit_head_from_table, read_training_rows
 
     rows = read_training_rows(data, text_column, label_column, split_labels(labels))
-    warning = numeric_label_warning(rows.classes())
-    if warning:
-        typer.echo(f"warning: {warning}", err=True)
     if rows.left_out:
         shown = ", ".join(f"{label!r} ({n})" for label, n in rows.left_out.items())
         typer.echo(

@@ -40,9 +40,7 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise ConfigError(
-                    f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep"
-                )
+                raise ConfigError(f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
             return super().compose_node(parent, index)  # type: ignore[no-any-return]
         finally:
             self._depth -= 1

@@ -102,11 +102,15 @@ def _openable_url(url: str) -> str:
     except (ArgumentError, ValueError):
         raise ValueError("not a database URL (e.g. sqlite:///driftwarden.db)") from None
     except NoSuchModuleError:
-        raise ValueError("unknown database backend (e.g. sqlite:///, postgresql+psycopg://)") from None
+        raise ValueError(
+            "unknown database backend (e.g. sqlite:///, postgresql+psycopg://)"
+        ) from None
     try:
         dialect.import_dbapi()
     except ImportError:
-        hint = " (pip install 'psycopg[binary]')" if parsed.get_backend_name() == "postgresql" else ""
+        hint = (
+            " (pip install 'psycopg[binary]')" if parsed.get_backend_name() == "postgresql" else ""
+        )
         raise ValueError(
             f"the {parsed.get_backend_name()} driver {parsed.get_driver_name()} is not "
             f"installed{hint}"
