@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from monitor.cli.app import (
 )
 from monitor.cli.stores import configured_monitor, open_url
 from monitor.config import load_config
+from monitor.errors import DriftwardenError
 
 
 def format_outcome(outcome: Any, window_rows: int | None, waiting_reason: str | None) -> str:
@@ -56,15 +58,28 @@ def once(
 
     store = open_url(db or settings.storage)
     clock = SystemClock()
-    failed = False
+    failed: list[str] = []
     runtimes = {}
     for monitor_config in monitors:
-        with step(f"{monitor_config.name}: loading the model and scoring the reference"):
-            runtime = MonitorRuntime.build(monitor_config)
-            activate_live_version(store, runtime)  # a promoted head wins over the configured one
+        name = monitor_config.name
+        try:
+            with step(f"{name}: loading the model and scoring the reference"):
+                runtime = MonitorRuntime.build(monitor_config)
+                activate_live_version(store, runtime)  # a promoted head wins over the configured
+        except Exception as exc:  # one broken monitor must not keep the others from running
+            message = describe_failure(exc)
+            run_id = record_load_failure(store, name, clock.now(), message)
+            typer.echo(f"{name}: ERROR cannot load the monitor: {message} (run {run_id})")
+            failed.append(name)
+            continue
         runtimes[runtime.name] = runtime
-        with step(f"{monitor_config.name}: running a cycle"):
-            outcome = run_cycle(runtime, store, clock)
+        try:
+            with step(f"{name}: running a cycle"):
+                outcome = run_cycle(runtime, store, clock)
+        except Exception as exc:  # the store refused even the failed run
+            typer.echo(f"{name}: ERROR the cycle could not be recorded: {describe_failure(exc)}")
+            failed.append(name)
+            continue
         reason = runtime.source.waiting_reason() if outcome.status == "waiting" else None
         typer.echo(format_outcome(outcome, monitor_config.window.rows, reason))
         for change in outcome.transitions:
@@ -72,16 +87,47 @@ def once(
                 f"{outcome.monitor}: alert {change.rule} {change.state} "
                 f"({change.metric} {change.value or 0.0:.3f}, threshold {change.threshold:g})"
             )
-        failed |= outcome.status == "error"
+        if outcome.status == "error":
+            failed.append(name)
     # no cycle runs from here on, so a retrain may reuse the loaded encoder
     dispatcher = Dispatcher(store, settings.hooks, clock, monitors=runtimes, share_models=True)
     with step("delivering hook events"):
         report = dispatcher.deliver_pending()
     if report.delivered or report.retried or report.failed or report.pending:
         typer.echo(report.summary())
+    for runtime in runtimes.values():
+        runtime.close()
     store.close()
     if failed:
+        typer.echo(
+            f"error: {len(failed)} of {len(monitors)} monitor(s) failed: {', '.join(failed)}",
+            err=True,
+        )
         raise typer.Exit(1)
+
+
+def describe_failure(exc: Exception) -> str:
+    """An error as one line: ours as worded, anything else with its type."""
+    if isinstance(exc, DriftwardenError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def record_load_failure(store: Any, monitor: str, now: datetime, message: str) -> int | None:
+    """A failed run for a monitor that could not load, as the daemon records one."""
+    from monitor.cycle.recording import store_failure
+    from monitor.store import RunRecord
+
+    record = RunRecord(
+        monitor=monitor,
+        window_start=now,
+        window_end=now,
+        started_at=now,
+        finished_at=now,
+        status="error",
+        error=f"cannot load the monitor: {message}",
+    )
+    return store_failure(store, record).run_id
 
 
 @app.command(cls=Command)
