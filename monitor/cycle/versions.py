@@ -17,7 +17,8 @@ def activate_live_version(store: Store, runtime: MonitorRuntime) -> str | None:
     """Switch `runtime` to its monitor's live version from the store, if that differs.
 
     One SELECT when nothing changed. Returns the live version, or None when the store names
-    none or the model has no versions. Raises ModelError when the version is unusable.
+    none or the model has no versions. Raises ModelError when the version is unusable, or
+    its files no longer hash to what was recorded when it was registered.
     """
     if not runtime.model.versioned:
         return None
@@ -26,5 +27,5 @@ def activate_live_version(store: Store, runtime: MonitorRuntime) -> str | None:
     if row is None:
         return None
     if row.version != runtime.model.version:
-        runtime.swap(runtime.model.at_version(row.version, Path(row.path)))
+        runtime.swap(runtime.model.at_version(row.version, Path(row.path), row.sha256))
     return row.version

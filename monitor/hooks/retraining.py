@@ -22,6 +22,7 @@ from monitor.hooks.base import MonitorAccess
 from monitor.hooks.versions import META_FILE, head_version, live_head_folder, versions_folder
 from monitor.models.base import TextEncoder
 from monitor.models.embedding_head import Head, fit_head
+from monitor.models.head_files import folder_digest
 from monitor.store import Store
 from monitor.store.model_versions import (
     LabelledRow,
@@ -133,9 +134,25 @@ def _record(
         if decision.promoted and candidate is not None:
             path = _save_version(candidate, versions_folder(config.head))
             if current.version == head_version(config.head):
-                add_version(session, monitor, current.version, str(config.head), "configured", now)
+                digest = folder_digest(config.head)
+                add_version(
+                    session,
+                    monitor,
+                    current.version,
+                    str(config.head),
+                    "configured",
+                    now,
+                    sha256=digest,
+                )
             add_version(
-                session, monitor, candidate.version, str(path), "retrain", now, candidate.metrics
+                session,
+                monitor,
+                candidate.version,
+                str(path),
+                "retrain",
+                now,
+                candidate.metrics,
+                sha256=folder_digest(path),
             )
             set_live(session, monitor, candidate.version, now)
         record_decision(

@@ -89,8 +89,9 @@ class Model(ABC):
     @abstractmethod
     def _score(self, inputs: ModelInputs) -> Scores: ...
 
-    def at_version(self, version: str, folder: Path) -> Model:
-        """This model with the weights of a stored `version` (kept in `folder`)."""
+    def at_version(self, version: str, folder: Path, digest: str | None = None) -> Model:
+        """This model with the weights of a stored `version` (kept in `folder`, whose files
+        must hash to `digest` when it is given)."""
         raise ModelError(f"model {self.name} has no stored versions (asked for {version})")
 
     def text_encoder(self) -> TextEncoder | None:

@@ -121,7 +121,7 @@ def test_text_models_need_their_folders_and_a_head(tmp_path: Path, capsys) -> No
     assert code == 2
     for line in [
         f"storage: folder {tmp_path}/nodir does not exist",
-        f"monitors[0].model.head: {tmp_path}/head holds no head (head.joblib missing)",
+        f"monitors[0].model.head: {tmp_path}/head holds no head (head.json and head.npz expected)",
         f"monitors[1].model.path: {tmp_path}/bert has no config.json",
         "monitors[2].model.encoder: package 'no_such_fm' is not installed",
         f"monitors[2].model.head: {tmp_path}/x does not exist",
