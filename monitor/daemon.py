@@ -229,7 +229,8 @@ class Daemon:
             for runtime in self.scheduler.runtimes().values():
                 runtime.engine.close()  # drift worker processes, where windows started them
         if self.dispatcher is not None:
-            self.dispatcher.stop(timeout=min(10.0, self.options.grace_s))
+            # every attempt ends by its deadline (in-process ones give up at once)
+            self.dispatcher.stop(timeout=self.dispatcher.longest_deadline() + 1.0)
             self.dispatcher = None
         if self.server is not None:
             self.server.stop()
