@@ -24,10 +24,16 @@ from monitor.errors import DriftwardenError
 
 def format_outcome(outcome: Any, window_rows: int | None, waiting_reason: str | None) -> str:
     if outcome.status == "waiting":
+        tail = "nothing recorded"
+        if outcome.quarantined:
+            tail = (
+                f"{outcome.quarantined} unreadable stream file(s) set aside (see "
+                "driftwarden quarantine); no window recorded"
+            )
         if waiting_reason is not None:
-            return f"{outcome.monitor}: waiting ({waiting_reason}); nothing recorded"
+            return f"{outcome.monitor}: waiting ({waiting_reason}); {tail}"
         need = f"fewer than {window_rows} new rows" if window_rows else "no complete window yet"
-        return f"{outcome.monitor}: waiting ({need}); nothing recorded"
+        return f"{outcome.monitor}: waiting ({need}); {tail}"
     if outcome.status == "error":
         return f"{outcome.monitor}: ERROR {outcome.error} (run {outcome.run_id})"
     shown = ", ".join(f"{k} {v:.3f}" for k, v in outcome.key_metrics().items())

@@ -100,10 +100,11 @@ def quarantine(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The rows windows set aside, with reasons.
+    """The rows and files windows set aside, with reasons.
 
     Rows a cycle could not use (empty or non-text input, an unknown label, a bad
-    timestamp, a row the model raised on), newest last."""
+    timestamp, a line that cannot be read, a row the model raised on) and stream files
+    that cannot be read at all (`file`, by name), newest last."""
     from monitor.store.quarantine import quarantined_rows
     from monitor.store.repository import run_exists
 
@@ -127,7 +128,7 @@ def quarantine(
         [
             str(row["run_id"]) if row["run_id"] is not None else "-",
             row["monitor"],
-            row["row_id"],
+            row["row_id"] if row["kind"] == "row" else f"{row['row_id']} (file)",
             row["reason"],
             _excerpt(row["raw"]),
         ]

@@ -53,7 +53,9 @@ def compute_window(
             window = source.read(start.after, start.started)
         if window is None:
             return None
-        return _score_window(config, scoring, window, start, clock, watch)
+        record = _score_window(config, scoring, window, start, clock, watch)
+        record.quarantined += source.unreadable_files()  # the store keeps each file once
+        return record
     except DriftwardenError as exc:
         return error_record(config.name, scoring, start, clock, watch, window, str(exc))
     except Exception as exc:  # a bug or a library surprise: record it, never lose the daemon
@@ -70,6 +72,8 @@ def _score_window(
     clock: Clock,
     watch: Stopwatch,
 ) -> RunRecord:
+    if window.rows.empty:
+        return _unscored_record(config, scoring, window, start, clock, watch)
     model = scoring.model
     rows = window.rows
     rejected = list(window.rejected)
@@ -136,6 +140,36 @@ def _score_window(
         position=window.position,
         guard=True,
         after=start.after,
+    )
+
+
+def _unscored_record(
+    config: MonitorConfig,
+    scoring: Scoring,
+    window: Window,
+    start: CycleStart,
+    clock: Clock,
+    watch: Stopwatch,
+) -> RunRecord:
+    """A window without one usable row (every row quarantined, or none in its time): it is
+    recorded as such (rows 0, its share quarantined), so rules and dashboards see it."""
+    rejected = list(window.rejected)
+    total = len(rejected)
+    empty = sum(r.reason in EMPTY_REASONS for r in rejected)
+    return RunRecord(
+        monitor=config.name,
+        window_start=window.start or start.last_end or start.started,
+        window_end=window.end or start.started,
+        started_at=start.started,
+        finished_at=clock.now(),
+        rows=0,
+        model_version=scoring.model.version,
+        quarantined=rejected,
+        stage_seconds=dict(watch.seconds),
+        position=window.position,
+        guard=True,
+        after=start.after,
+        metrics={"quarantined_share": 1.0, "empty_share": empty / total} if total else {},
     )
 
 

@@ -123,7 +123,7 @@ class MonitorRuntime:
         model = model or load_model(config.model)
         if source is None:
             context = SourceContext(
-                config.name, config.columns, config.window, row_check(model, config)
+                config.name, config.columns, config.window, row_check(model, config, reference)
             )
             source = build_source(config.stream, context)
         return cls(config, source, model, reference)
