@@ -34,6 +34,9 @@ class MetricsEndpoint(Strict):
     host: str = "127.0.0.1"
     port: int = Field(DEFAULT_METRICS_PORT, ge=0, le=65535)
     max_features: int = Field(50, ge=1, description="per-monitor cap on per-feature series")
+    unready_after_failures: int = Field(
+        1, ge=1, le=1000, description="cycles of one monitor failing in a row that fail /readyz"
+    )
 
 
 class ReferenceConfig(Strict):

@@ -31,6 +31,7 @@ from monitor.store.latest import (
     attempt_counts,
     metric_values,
     monitor_names,
+    quarantined_files,
     runs_since,
 )
 
@@ -64,6 +65,8 @@ class ProcessCounters(Protocol):
     def scheduler_events(self) -> Mapping[tuple[str, str], int]: ...
 
     def unrecorded_failures(self) -> Mapping[str, int]: ...
+
+    def failing_cycles(self) -> Mapping[str, int]: ...
 
 
 def drift_severity(value: MetricValue) -> tuple[bool, float]:
@@ -103,6 +106,7 @@ class StoreCollector(Collector):
         self._warned_at = -math.inf
         self._alerts: list[tuple[str, str, bool]] = []
         self._attempts: list[tuple[str, str, str, int]] = []
+        self._files: dict[str, int] = {}
 
     # -- reading
 
@@ -132,6 +136,7 @@ class StoreCollector(Collector):
             self._values = {run_id: self._values[run_id] for run_id in latest}
             self._alerts = alert_states(session)
             self._attempts = attempt_counts(session)
+            self._files = quarantined_files(session)
         return tallies
 
     def _wanted(self, monitor: str) -> bool:
@@ -148,7 +153,8 @@ class StoreCollector(Collector):
                 return
             yield from self._families(tallies)
             yield from self._process_families()
-            yield self._store_up(1.0)
+            # reads work; writes are up when the store's last one went through
+            yield self._store_up(1.0 if self.store.write_problem() is None else 0.0)
 
     def _warn(self, message: str) -> None:
         # a scraper retries every few seconds; one line a minute is enough to be seen
@@ -214,15 +220,17 @@ class StoreCollector(Collector):
     def _counter_families(self, tallies: list[tuple[str, MonitorTally]]) -> Iterator[Metric]:
         runs, rows = counter("runs_total"), counter("rows_scored_total")
         quarantined, duration = counter("quarantined_rows_total"), histogram("run_duration_seconds")
+        files = counter("quarantined_files_total")
         for name, tally in tallies:
             for outcome in sorted(tally.runs):
                 runs.add_metric([name, outcome], float(tally.runs[outcome]))
             rows.add_metric([name], float(tally.rows))
             quarantined.add_metric([name], float(tally.quarantined))
+            files.add_metric([name], float(self._files.get(name, 0)))
             for stage in sorted(tally.stages, key=stage_order):
                 stage_seconds = tally.stages[stage]
                 duration.add_metric([name, stage], stage_seconds.cumulative(), stage_seconds.total)
-        yield from (runs, rows, quarantined, duration)
+        yield from (runs, rows, quarantined, duration, files)
 
     def _alert_and_hook_families(self) -> Iterator[Metric]:
         firing = gauge("alert_firing")
@@ -244,5 +252,9 @@ class StoreCollector(Collector):
         unrecorded = counter("unrecorded_failures_total")
         for monitor, count in sorted(self.counters.unrecorded_failures().items()):
             unrecorded.add_metric([monitor], float(count))
+        failing = gauge("consecutive_failed_cycles")
+        for monitor, count in sorted(self.counters.failing_cycles().items()):
+            failing.add_metric([monitor], float(count))
         yield events
         yield unrecorded
+        yield failing

@@ -215,8 +215,11 @@ def test_a_read_only_store_is_a_counted_failure_not_a_crash(
     refused = MonitorScheduler(
         [config], read_only, build=lambda _: runtime, clock=clock, scheduler=ManualScheduler()
     )
+    # the write probe before the cycle finds it: no window is scored only to be lost
     assert refused.jobs["fake"].wake() == []
-    assert refused.counters.unrecorded_failures() == {"fake": 1}
+    assert refused.counters.failing_cycles() == {"fake": 1}
+    assert "readonly" in (refused.jobs["fake"].last_error or "")
+    assert read_only.write_problem() is not None
     read_only.close()
     assert summaries(store) == []  # nothing half-written: the window is still to do ...
     writable = MonitorScheduler(
