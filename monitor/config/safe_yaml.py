@@ -104,8 +104,9 @@ def parse_yaml(text: str, source: str) -> Any:
     """The document in `text`; every problem is a ConfigError naming `source` and the line."""
     if len(text) > MAX_BYTES:
         raise ConfigError(f"{source} is larger than {MAX_BYTES:,} characters; not a config")
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # it reads the text at once: unprintable characters fail here
         root = loader.get_single_node()
         if root is None:
             return None
@@ -125,7 +126,8 @@ def parse_yaml(text: str, source: str) -> Any:
     except RecursionError:
         raise ConfigError(f"{source}: nested too deeply to read") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: Path) -> Any:
