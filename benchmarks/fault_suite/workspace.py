@@ -251,7 +251,13 @@ class Project:
             return connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     def scored(self) -> list[list[str]]:
-        """Each ok run's row ids, in run order."""
+        """Each ok run's row ids, in run order (none while the store is being created)."""
+        try:
+            return self._scored()
+        except sqlite3.Error:
+            return []
+
+    def _scored(self) -> list[list[str]]:
         if not self.db.exists():
             return []
         with sqlite3.connect(self.db) as connection:
@@ -268,10 +274,13 @@ class Project:
     def outbox(self) -> dict[str, int]:
         if not self.db.exists():
             return {}
-        with sqlite3.connect(self.db) as connection:
-            rows = connection.execute(
-                "SELECT status, count(*) FROM hook_deliveries GROUP BY status"
-            ).fetchall()
+        try:
+            with sqlite3.connect(self.db) as connection:
+                rows = connection.execute(
+                    "SELECT status, count(*) FROM hook_deliveries GROUP BY status"
+                ).fetchall()
+        except sqlite3.Error:  # not migrated yet
+            return {}
         return {status: int(count) for status, count in rows}
 
     def windows_lost_and_repeated(self) -> tuple[int, int]:
