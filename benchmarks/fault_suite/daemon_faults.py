@@ -129,23 +129,31 @@ def full_disk(folder: Path) -> dict[str, Any]:
     size = max(p.stat().st_size for p in folder.glob("dw.db*"))
     project.write_windows(200)  # far more than the limit leaves room for
     process = project.start(limit_bytes=size + 64 * 1024)
+    found = _refused(project, process, signal.SIGKILL)
+    return {**found, **_drained(project, receiver), "windows": project.written // WINDOW}
+
+
+def _refused(project: Project, process: Any, sig: int) -> dict[str, Any]:
+    """Wait for /readyz to say the store refuses writes; what it and the series said."""
     refused = wait_for(lambda: "store cannot be written" in project.get("/readyz")[1], STARTUP_S)
     readyz = project.get("/readyz")
-    store_up = project.sample("driftwarden_store_up")
-    stop(process, signal.SIGKILL)
-    drained = _drain(project, receiver)
-    receiver.stop()
-    lost, repeated = project.windows_lost_and_repeated()
-    return {
+    found = {
         "refused": refused,
         "readyz": readyz[0],
         "reason": _reason(readyz[1]),
-        "store_up": store_up,
-        "drained": drained,
-        "windows": project.written // WINDOW,
-        "windows_lost": lost,
-        "windows_repeated": repeated,
+        "store_up": project.sample("driftwarden_store_up"),
+        "consecutive_failed_cycles": project.sample("driftwarden_consecutive_failed_cycles"),
     }
+    stop(process, sig)
+    return found
+
+
+def _drained(project: Project, receiver: Receiver) -> dict[str, Any]:
+    """Run to the end with the store writable again: windows lost or repeated."""
+    drained = _drain(project, receiver)
+    receiver.stop()
+    lost, repeated = project.windows_lost_and_repeated()
+    return {"drained": drained, "windows_lost": lost, "windows_repeated": repeated}
 
 
 def read_only(folder: Path) -> dict[str, Any]:
@@ -160,24 +168,8 @@ def read_only(folder: Path) -> dict[str, Any]:
     project.write_windows(3)
     url = f"sqlite:///file:{project.db}?mode=ro&uri=true"
     process = project.start("--db", url)
-    refused = wait_for(lambda: "store cannot be written" in project.get("/readyz")[1], STARTUP_S)
-    readyz = project.get("/readyz")
-    store_up = project.sample("driftwarden_store_up")
-    failing = project.sample("driftwarden_consecutive_failed_cycles")
-    stop(process)
-    drained = _drain(project, receiver)
-    receiver.stop()
-    lost, repeated = project.windows_lost_and_repeated()
-    return {
-        "refused": refused,
-        "readyz": readyz[0],
-        "reason": _reason(readyz[1]),
-        "store_up": store_up,
-        "consecutive_failed_cycles": failing,
-        "drained": drained,
-        "windows_lost": lost,
-        "windows_repeated": repeated,
-    }
+    found = _refused(project, process, signal.SIGTERM)
+    return {**found, **_drained(project, receiver)}
 
 
 def _reason(body: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,6 +57,7 @@ def once(
     monitors = [configured_monitor(settings, monitor)] if monitor else settings.monitors
     from monitor.clock import SystemClock
     from monitor.cycle import MonitorRuntime, run_cycle
+    from monitor.cycle.recording import record_outside_failure
     from monitor.cycle.versions import activate_live_version
     from monitor.hooks import Dispatcher
     from monitor.progress import step
@@ -74,7 +74,9 @@ def once(
                 activate_live_version(store, runtime)  # a promoted head wins over the configured
         except Exception as exc:  # one broken monitor must not keep the others from running
             message = describe_failure(exc)
-            run_id = record_load_failure(store, name, clock.now(), message)
+            run_id = record_outside_failure(
+                store, name, clock.now(), f"cannot load the monitor: {message}"
+            )
             typer.echo(f"{name}: ERROR cannot load the monitor: {message} (run {run_id})")
             failed.append(name)
             continue
@@ -117,23 +119,6 @@ def describe_failure(exc: Exception) -> str:
     if isinstance(exc, DriftwardenError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
-
-
-def record_load_failure(store: Any, monitor: str, now: datetime, message: str) -> int | None:
-    """A failed run for a monitor that could not load, as the daemon records one."""
-    from monitor.cycle.recording import store_failure
-    from monitor.store import RunRecord
-
-    record = RunRecord(
-        monitor=monitor,
-        window_start=now,
-        window_end=now,
-        started_at=now,
-        finished_at=now,
-        status="error",
-        error=f"cannot load the monitor: {message}",
-    )
-    return store_failure(store, record).run_id
 
 
 @app.command(cls=Command)

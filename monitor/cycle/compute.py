@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -124,22 +125,41 @@ def _score_window(
         }
         for i, row_id in enumerate(rows[ROW_ID])
     ]
+    return _window_record(
+        config,
+        window,
+        start,
+        clock,
+        watch,
+        rows=len(rows),
+        model_version=scores.version or model.version,
+        result=result,
+        predictions=predictions,
+        quarantined=rejected,
+        snapshot=snapshot,
+    )
+
+
+def _window_record(
+    config: MonitorConfig,
+    window: Window,
+    start: CycleStart,
+    clock: Clock,
+    watch: Stopwatch,
+    **fields: Any,
+) -> RunRecord:
+    """The record of a read window: its bounds, timings and the watermark move (guarded)."""
     return RunRecord(
         monitor=config.name,
         window_start=window.start or start.last_end or start.started,
         window_end=window.end or start.started,
         started_at=start.started,
         finished_at=clock.now(),
-        rows=len(rows),
-        model_version=scores.version or model.version,
-        result=result,
-        predictions=predictions,
-        quarantined=rejected,
         stage_seconds=dict(watch.seconds),
-        snapshot=snapshot,
         position=window.position,
         guard=True,
         after=start.after,
+        **fields,
     )
 
 
@@ -156,19 +176,15 @@ def _unscored_record(
     rejected = list(window.rejected)
     total = len(rejected)
     empty = sum(r.reason in EMPTY_REASONS for r in rejected)
-    return RunRecord(
-        monitor=config.name,
-        window_start=window.start or start.last_end or start.started,
-        window_end=window.end or start.started,
-        started_at=start.started,
-        finished_at=clock.now(),
+    return _window_record(
+        config,
+        window,
+        start,
+        clock,
+        watch,
         rows=0,
         model_version=scoring.model.version,
         quarantined=rejected,
-        stage_seconds=dict(watch.seconds),
-        position=window.position,
-        guard=True,
-        after=start.after,
         metrics={"quarantined_share": 1.0, "empty_share": empty / total} if total else {},
     )
 

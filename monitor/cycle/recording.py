@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from monitor.alerts import evaluate_rules
 from monitor.clock import Clock
@@ -107,3 +108,24 @@ def record_waiting(
         log.warning("monitor %s: set aside %s: %s", monitor, row.row_id, row.reason)
     outcome.quarantined = len(fresh)
     return outcome
+
+
+def record_outside_failure(store: Store, monitor: str, now: datetime, message: str) -> int | None:
+    """An error run for a failure outside `run_cycle` (a monitor that cannot load, a cycle
+    that cannot be prepared), so `runs_total` counts it; None when the store refused it too
+    (logged)."""
+    record = RunRecord(
+        monitor=monitor,
+        window_start=now,
+        window_end=now,
+        started_at=now,
+        finished_at=now,
+        status="error",
+        error=message,
+    )
+    try:
+        with store.transaction() as session:
+            return record_run(session, record)
+    except DriftwardenError as exc:
+        log.error("monitor %s: could not record the failure: %s", monitor, exc)
+        return None

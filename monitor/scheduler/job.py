@@ -19,13 +19,13 @@ from datetime import timedelta
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
+from monitor.cycle.recording import record_outside_failure
 from monitor.errors import DriftwardenError
 from monitor.scheduler.backoff import Backoff
 from monitor.scheduler.counters import DaemonCounters
 from monitor.scheduler.cycle_log import describe, log_outcome
 from monitor.scheduler.memory import return_free_memory
-from monitor.store import RunRecord, Store
-from monitor.store.repository import record_run
+from monitor.store import Store
 
 log = logging.getLogger("driftwarden.scheduler")
 
@@ -238,21 +238,10 @@ class MonitorJob:
 
     def _record_failure(self, what: str, message: str) -> None:
         """An error run for a failure outside `run_cycle`, so `runs_total` counts it too."""
-        now = self.clock.now()
-        record = RunRecord(
-            monitor=self.name,
-            window_start=now,
-            window_end=now,
-            started_at=now,
-            finished_at=now,
-            status="error",
-            error=f"{what}: {message}",
-        )
-        try:
-            with self.store.transaction() as session:
-                record_run(session, record)
-        except DriftwardenError as exc:
-            log.error("monitor %s: could not record the failure: %s", self.name, exc)
+        if (
+            record_outside_failure(self.store, self.name, self.clock.now(), f"{what}: {message}")
+            is None
+        ):
             self.counters.count_unrecorded(self.name)
         log.error(
             "monitor %s: %s: %s (retrying with backoff)",
