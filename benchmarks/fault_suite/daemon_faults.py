@@ -55,8 +55,11 @@ def kills_and_outage(folder: Path, kills: int, seed: int = 0, log: Any = print) 
     for kill in range(kills):
         project.write_windows(rng.randint(2, 12), append=rng.random() < 0.4)
         process = project.start()
-        # most kills once it is busy, some during start-up and migration
-        time.sleep(rng.uniform(0.3, 4.0) if rng.random() < 0.2 else rng.uniform(4.0, 12.0))
+        if rng.random() < 0.2:  # some kills during start-up (imports, migration)
+            time.sleep(rng.uniform(0.3, 8.0))
+        else:  # most once it serves: amid cycles and deliveries
+            wait_for(lambda: project.get("/healthz")[0] == 200, STARTUP_S, poll_s=0.1)
+            time.sleep(rng.uniform(0.0, 3.0))
         stop(process, signal.SIGKILL)
         integrity_failures += not project.integrity_ok()
         if (kill + 1) % 10 == 0:
