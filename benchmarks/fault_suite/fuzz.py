@@ -268,7 +268,7 @@ def _cli_problem(code: int, output: str, text: bytes) -> str | None:
         return f"exit {code} (0 or 2 expected) for:\n{shown}\n---\n{output[-600:]}"
     if SECRET in output:
         return f"the secret was echoed for:\n{shown}\n---\n{output[-600:]}"
-    if code == 2 and not output.startswith("error: "):
+    if code == 2 and not any(line.startswith("error: ") for line in output.splitlines()):
         return f"exit 2 without an `error:` line for:\n{shown}\n---\n{output[-600:]}"
     return None
 

@@ -77,7 +77,9 @@ def once(
             run_id = record_outside_failure(
                 store, name, clock.now(), f"cannot load the monitor: {message}"
             )
-            typer.echo(f"{name}: ERROR cannot load the monitor: {message} (run {run_id})")
+            typer.echo(
+                f"error: {name}: cannot load the monitor: {message} (run {run_id})", err=True
+            )
             failed.append(name)
             continue
         runtimes[runtime.name] = runtime
@@ -85,7 +87,8 @@ def once(
             with step(f"{name}: running a cycle"):
                 outcome = run_cycle(runtime, store, clock)
         except Exception as exc:  # the store refused even the failed run
-            typer.echo(f"{name}: ERROR the cycle could not be recorded: {describe_failure(exc)}")
+            message = describe_failure(exc)
+            typer.echo(f"error: {name}: the cycle could not be recorded: {message}", err=True)
             failed.append(name)
             continue
         reason = runtime.source.waiting_reason() if outcome.status == "waiting" else None

@@ -34,14 +34,14 @@ _MIGRATION_LOCK = zlib.crc32(b"driftwarden.store.migrate")
 _STRICT_JSON = json.JSONEncoder(allow_nan=False)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """`value` with NaN and infinities as None, in nested lists and dicts too."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: finite(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [finite(item) for item in value]
     return value
 
 
@@ -54,7 +54,7 @@ def dump_json(value: Any) -> str:
     try:
         return _STRICT_JSON.encode(value)
     except ValueError:
-        return _STRICT_JSON.encode(_finite(value))
+        return _STRICT_JSON.encode(finite(value))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

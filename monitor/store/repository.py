@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import StoreError
 from monitor.metrics.result import Result
 from monitor.sources.rows import FILE_KIND, Rejected
+from monitor.store.database import finite
 from monitor.store.schema import (
     MetricValueRow,
     MonitorRow,
@@ -103,7 +104,10 @@ def watermark(session: Session, monitor: str) -> tuple[str, datetime] | None:
 
 
 def _canonical(raw: Any) -> str:
-    return json.dumps(raw, sort_keys=True, default=str)
+    """A row's values as the store keeps them (NaN and infinities as null, NUL as U+FFFD),
+    so values read back compare equal to the same values about to be written."""
+    text = json.dumps(finite(raw), sort_keys=True, default=str)
+    return text.replace("\\u0000", "\\ufffd")
 
 
 def _new_quarantine(session: Session, mid: int, rejected: Sequence[Rejected]) -> list[Rejected]:

@@ -24,9 +24,9 @@ def test_once_runs_the_monitors_after_one_that_cannot_load(tmp_path: Path, capsy
 
     assert main(["once", "--config", str(config)]) == 1
     captured = capsys.readouterr()
-    assert "broken: ERROR cannot load the monitor: cannot load" in captured.out
+    assert "error: broken: cannot load the monitor: cannot load" in captured.err
     assert "tabular: run 2, window" in captured.out  # the monitor after it ran
-    assert "error: 1 of 2 monitor(s) failed: broken" in captured.err
+    assert captured.err.splitlines()[-1] == "error: 1 of 2 monitor(s) failed: broken"
 
     assert main(["runs", "--config", str(config), "--json"]) == 0
     runs = {r["monitor"]: r for r in json.loads(capsys.readouterr().out)}
