@@ -121,6 +121,8 @@ class StreamFiles:
             return None
         if fmt != "parquet" and stat.st_size < state.offset:
             state.offset, state.lines, state.header = 0, 0, None  # rewritten shorter: anew
+        if fmt != "parquet" and stat.st_size == state.offset:
+            return None  # nothing past where it was read to (a restart need not open it)
         try:
             chunk = read_chunk(
                 path, fmt, state.offset, state.lines, stat.st_size, state.header,
