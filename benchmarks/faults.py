@@ -8,7 +8,7 @@
 - a full disk (a file-size limit on the daemon) and a read-only store: /readyz and
   store_up say so, and nothing is lost once the store takes writes again;
 - property-based fuzzing (hypothesis) of configs, scenarios and stream files: tracebacks
-  and stalled monitors.
+  and stalled monitors (in processes of their own, beside the daemon faults).
 
     python benchmarks/faults.py [--kills 100] [--configs 5000] [--scenarios 4000]
                                 [--streams 1200] [--quick]
@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,6 +44,25 @@ from benchmarks.fault_suite.fuzz import (
     run_cases,
     summary,
 )
+
+
+def _start_fuzzing(target: Any, cases: int) -> tuple[Connection, BaseProcess]:
+    """Draw and check `cases` inputs in a forked process (no threads in this one, so the
+    daemons' start-ups stay safe to fork); its Tally comes back through the pipe."""
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+
+    def work() -> None:
+        started = time.monotonic()
+        tally = run_cases(target, cases, Tally())
+        print(
+            f"  fuzzing {type(target).__name__} done ({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
+        sending.send(tally)
+
+    process = multiprocessing.get_context("fork").Process(target=work, daemon=True)
+    process.start()
+    return receiving, process
 
 
 def main() -> None:
@@ -57,6 +80,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="driftwarden-faults-"))
     results: dict[str, dict] = {}
 
+    # the fuzzing needs no daemon: each target runs in its own process beside the faults
+    fuzzing = {
+        name: _start_fuzzing(target, cases)
+        for name, target, cases in (
+            ("config", ConfigFuzz(work / "fuzz-config"), args.configs),
+            ("scenario", ScenarioFuzz(work / "fuzz-scenario"), args.scenarios),
+            ("stream", StreamFuzz(work / "fuzz-stream"), args.streams),
+        )
+    }
     started = time.monotonic()
     print(f"SIGKILLs: {args.kills} at random moments, after a receiver outage", flush=True)
     results["kills"] = daemon_faults.kills_and_outage(work / "kills", args.kills)
@@ -71,20 +103,13 @@ def main() -> None:
         results[name] = run(work / name)
         print(f"{name}: {json.dumps(results[name])} ({time.monotonic() - started:.0f} s)")
 
-    tallies = {}
-    for name, target, cases in (
-        ("config", ConfigFuzz(work / "fuzz-config"), args.configs),
-        ("scenario", ScenarioFuzz(work / "fuzz-scenario"), args.scenarios),
-        ("stream", StreamFuzz(work / "fuzz-stream"), args.streams),
-    ):
-        started = time.monotonic()
-        tallies[name] = run_cases(target, cases, Tally())
+    tallies: dict[str, Tally] = {}
+    for name, (connection, process) in fuzzing.items():
+        tallies[name] = connection.recv()
+        process.join()
         tally = tallies[name]
-        print(
-            f"fuzz {name}: {tally.cases} cases, {tally.tracebacks} tracebacks, "
-            f"{tally.stalled} stalled ({time.monotonic() - started:.0f} s)",
-            flush=True,
-        )
+        print(f"fuzz {name}: {tally.cases} cases, {tally.tracebacks} tracebacks, ", end="")
+        print(f"{tally.stalled} stalled")
         for example in tally.examples:
             print(f"  e.g. {example}")
     fuzz = summary(tallies)
