@@ -79,8 +79,21 @@ def kills_and_outage(folder: Path, kills: int, seed: int = 0, log: Any = print) 
         "deliveries": outbox.get("delivered", 0),
         "deliveries_failed": outbox.get("failed", 0),
         "deliveries_pending": outbox.get("pending", 0),
-        "deliveries_duplicated": receiver.answered_twice(),
+        **_duplicates(receiver.answered(), project.delivered_attempts()),
         "unsigned": sum(1 for _, _, signed in receiver.requests if not signed),
+    }
+
+
+def _duplicates(answered: dict[str, int], recorded: dict[str, int]) -> dict[str, int]:
+    """Ids the receiver answered more than once, told apart: a duplicate is one the daemon
+    recorded as delivered more than once (it sent again what it knew was delivered); a
+    resend after a kill is an attempt a SIGKILL cut after the receiver took it and before
+    the daemon recorded it (answered more often than recorded), sent again with the same
+    id by the next process: at-least-once delivery, which no sender can better there."""
+    twice = [delivery for delivery, count in answered.items() if count > 1]
+    return {
+        "deliveries_duplicated": sum(1 for d in twice if recorded.get(d, 0) > 1),
+        "deliveries_resent_after_kill": sum(1 for d in twice if answered[d] > recorded.get(d, 0)),
     }
 
 

@@ -103,14 +103,14 @@ class Receiver:
             self._server.server_close()
             self._server = None
 
-    def answered_twice(self) -> int:
-        """Delivery ids answered 2xx more than once: duplicate deliveries."""
+    def answered(self) -> dict[str, int]:
+        """How many times each delivery id was answered 2xx."""
         with self._lock:
             counts: dict[str, int] = {}
             for delivery, status, _ in self.requests:
                 if 200 <= status < 300:
                     counts[delivery] = counts.get(delivery, 0) + 1
-        return sum(1 for n in counts.values() if n > 1)
+        return counts
 
 
 # ---------------------------------------------------------------- the project
@@ -282,6 +282,15 @@ class Project:
         except sqlite3.Error:  # not migrated yet
             return {}
         return {status: int(count) for status, count in rows}
+
+    def delivered_attempts(self) -> dict[str, int]:
+        """How many attempts the store recorded as delivered, per delivery id."""
+        with sqlite3.connect(self.db) as connection:
+            rows = connection.execute(
+                "SELECT delivery_id, count(*) FROM hook_attempts"
+                " WHERE outcome = 'delivered' GROUP BY delivery_id"
+            ).fetchall()
+        return {delivery: int(count) for delivery, count in rows}
 
     def windows_lost_and_repeated(self) -> tuple[int, int]:
         """Windows of the written rows never scored, and runs that scored rows again."""

@@ -18,6 +18,7 @@ def test_kills_and_an_outage_lose_and_repeat_nothing(tmp_path: Path) -> None:
     assert found["drained"] and found["integrity_failures"] == 0
     assert (found["windows_lost"], found["windows_repeated"]) == (0, 0)
     assert found["deliveries"] > 0 and found["deliveries_duplicated"] == 0
+    assert found["deliveries_resent_after_kill"] <= found["kills"]  # a cut attempt, sent again
     assert (found["deliveries_failed"], found["deliveries_pending"], found["unsigned"]) == (0, 0, 0)
 
 
