@@ -9,10 +9,13 @@ at once.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
+import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -36,6 +39,7 @@ from monitor.store.latest import store_reachable
 log = logging.getLogger("driftwarden.daemon")
 
 GRACE_S = 30.0
+PROBE_EVERY_S = 5.0
 FORCED_EXIT = 1  # a second signal: the running cycle is abandoned uncommitted
 
 
@@ -121,6 +125,8 @@ class Daemon:
         self.server: MetricsServer | None = None
         self.dispatcher: Any = None
         self.executor: CycleExecutor | None = None
+        self._probed_at = -math.inf
+        self._probe_problem: str | None = None
 
     def start(self) -> None:
         """Open the store, bind the port, start the jobs; undo what was done on failure."""
@@ -189,7 +195,9 @@ class Daemon:
             self.dispatcher.wake()  # deliver the new alert events now, not at the next poll
 
     def readiness(self) -> list[str]:
-        """Why the daemon is not ready (empty when it is): store, models, scheduler."""
+        """Why the daemon is not ready (empty when it is): the store refuses reads or
+        writes, the scheduler is not running, a model is not loaded yet, or a monitor's
+        last `metrics.unready_after_failures` cycles failed."""
         problems = []
         try:
             assert self.store is not None
@@ -197,11 +205,28 @@ class Daemon:
                 store_reachable(session)
         except Exception as exc:  # any failure here means "not ready", with its reason
             problems.append(f"store unreachable: {exc}")
+        else:
+            problem = self._write_probe()
+            if problem is not None:
+                problems.append(f"store cannot be written: {problem}")
         if self.scheduler is None or not self.scheduler.running:
             problems.append("scheduler not running")
         else:
             problems += [f"monitor {n}: model not loaded yet" for n in self.scheduler.unloaded()]
+            limit = self.settings.metrics.unready_after_failures
+            for name, (cycles, error) in sorted(self.scheduler.failing(limit).items()):
+                problems.append(f"monitor {name}: {cycles} cycle(s) failed in a row: {error}")
         return problems
+
+    def _write_probe(self) -> str | None:
+        """Whether the store takes a write, proven at most every PROBE_EVERY_S seconds (a
+        probe that often costs nothing; one per request would let scrapers drive writes)."""
+        assert self.store is not None
+        now = time.monotonic()
+        if now - self._probed_at >= PROBE_EVERY_S:
+            self._probed_at = now
+            self._probe_problem = self.store.probe_write(f"{socket.gethostname()}:{os.getpid()}")
+        return self._probe_problem or self.store.write_problem()
 
     def wait(self) -> None:
         """Block until a stop is requested or every monitor ran its `--max-cycles`."""
@@ -231,7 +256,8 @@ class Daemon:
             for runtime in self.scheduler.runtimes().values():
                 runtime.stop_workers()  # drift worker processes, where windows started them
         if self.dispatcher is not None:
-            self.dispatcher.stop(timeout=min(10.0, self.options.grace_s))
+            # every attempt ends by its deadline (in-process ones give up at once)
+            self.dispatcher.stop(timeout=self.dispatcher.longest_deadline() + 1.0)
             self.dispatcher = None
         if self.server is not None:
             self.server.stop()

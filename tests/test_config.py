@@ -66,7 +66,7 @@ def write(tmp_path: Path, config: dict[str, Any]) -> Path:
     (tmp_path / "data" / "reference.csv").write_text("id,text,label\n1,fine,1\n")
     (tmp_path / "data" / "stream" / "001.csv").write_text("id,ts,text,label\n2,2024-01-01,ok,0\n")
     (tmp_path / "models" / "head").mkdir(parents=True, exist_ok=True)
-    for name in ("head.json", "head.joblib"):
+    for name in ("head.json", "head.npz"):
         (tmp_path / "models" / "head" / name).write_text("{}")
     path = tmp_path / "driftwarden.yaml"
     path.write_text(yaml.safe_dump(config))

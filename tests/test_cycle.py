@@ -219,14 +219,17 @@ def test_a_broken_model_records_an_error_run_and_keeps_the_watermark(workspace: 
     clock.advance(timedelta(minutes=5))
 
 
-def test_once_exits_1_when_a_cycle_fails(workspace: Path, capsys) -> None:
-    (workspace / "stream" / "001.csv").unlink()
+def test_a_stream_file_without_the_text_column_is_set_aside(workspace: Path, capsys) -> None:
     pd.DataFrame({"body": ["no text column here"]}).to_csv(
-        workspace / "stream" / "002.csv", index=False
+        workspace / "stream" / "000.csv", index=False
     )
-    assert main(["once", "--config", str(workspace / "dw.yaml")]) == 1
-    out = capsys.readouterr().out
-    assert "reviews: ERROR stream" in out and "'text' not found" in out
+    config = str(workspace / "dw.yaml")
+    assert main(["once", "--config", config]) == 0  # the files after it are scored
+    assert "reviews: run 1, window" in capsys.readouterr().out
+    assert main(["quarantine", "--config", config, "--json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert (entry["kind"], entry["row_id"], entry["run_id"]) == ("file", "000.csv", 1)
+    assert entry["reason"] == "unreadable file: no column(s) 'text' (columns: body)"
 
 
 def test_missing_reference_is_exit_1_naming_the_file(workspace: Path, capsys) -> None:

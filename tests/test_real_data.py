@@ -99,7 +99,7 @@ def test_a_head_fitted_on_another_encoder_is_refused(minilm_head: Path, tmp_path
     foreign = tmp_path / "foreign-head"
     foreign.mkdir()
     (foreign / META_FILE).write_text(json.dumps(meta))
-    (foreign / "head.joblib").write_bytes((minilm_head / "head.joblib").read_bytes())
+    (foreign / "head.npz").write_bytes((minilm_head / "head.npz").read_bytes())
     config = EmbeddingHeadModelConfig(type="embedding-head", head=foreign)
     with pytest.raises(ModelError, match="was fitted on encoder some-other-encoder"):
         EmbeddingHeadModel(config)

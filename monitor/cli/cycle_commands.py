@@ -18,14 +18,21 @@ from monitor.cli.app import (
 )
 from monitor.cli.stores import configured_monitor, open_url
 from monitor.config import load_config
+from monitor.errors import DriftwardenError
 
 
 def format_outcome(outcome: Any, window_rows: int | None, waiting_reason: str | None) -> str:
     if outcome.status == "waiting":
+        tail = "nothing recorded"
+        if outcome.quarantined:
+            tail = (
+                f"{outcome.quarantined} unreadable stream file(s) set aside (see "
+                "driftwarden quarantine); no window recorded"
+            )
         if waiting_reason is not None:
-            return f"{outcome.monitor}: waiting ({waiting_reason}); nothing recorded"
+            return f"{outcome.monitor}: waiting ({waiting_reason}); {tail}"
         need = f"fewer than {window_rows} new rows" if window_rows else "no complete window yet"
-        return f"{outcome.monitor}: waiting ({need}); nothing recorded"
+        return f"{outcome.monitor}: waiting ({need}); {tail}"
     if outcome.status == "error":
         return f"{outcome.monitor}: ERROR {outcome.error} (run {outcome.run_id})"
     shown = ", ".join(f"{k} {v:.3f}" for k, v in outcome.key_metrics().items())
@@ -50,21 +57,40 @@ def once(
     monitors = [configured_monitor(settings, monitor)] if monitor else settings.monitors
     from monitor.clock import SystemClock
     from monitor.cycle import MonitorRuntime, run_cycle
+    from monitor.cycle.recording import record_outside_failure
     from monitor.cycle.versions import activate_live_version
     from monitor.hooks import Dispatcher
     from monitor.progress import step
 
     store = open_url(db or settings.storage)
     clock = SystemClock()
-    failed = False
+    failed: list[str] = []
     runtimes = {}
     for monitor_config in monitors:
-        with step(f"{monitor_config.name}: loading the model and scoring the reference"):
-            runtime = MonitorRuntime.build(monitor_config)
-            activate_live_version(store, runtime)  # a promoted head wins over the configured one
+        name = monitor_config.name
+        try:
+            with step(f"{name}: loading the model and scoring the reference"):
+                runtime = MonitorRuntime.build(monitor_config)
+                activate_live_version(store, runtime)  # a promoted head wins over the configured
+        except Exception as exc:  # one broken monitor must not keep the others from running
+            message = describe_failure(exc)
+            run_id = record_outside_failure(
+                store, name, clock.now(), f"cannot load the monitor: {message}"
+            )
+            typer.echo(
+                f"error: {name}: cannot load the monitor: {message} (run {run_id})", err=True
+            )
+            failed.append(name)
+            continue
         runtimes[runtime.name] = runtime
-        with step(f"{monitor_config.name}: running a cycle"):
-            outcome = run_cycle(runtime, store, clock)
+        try:
+            with step(f"{name}: running a cycle"):
+                outcome = run_cycle(runtime, store, clock)
+        except Exception as exc:  # the store refused even the failed run
+            message = describe_failure(exc)
+            typer.echo(f"error: {name}: the cycle could not be recorded: {message}", err=True)
+            failed.append(name)
+            continue
         reason = runtime.source.waiting_reason() if outcome.status == "waiting" else None
         typer.echo(format_outcome(outcome, monitor_config.window.rows, reason))
         labels = outcome.labels.summary() if outcome.labels is not None else None
@@ -75,16 +101,30 @@ def once(
                 f"{outcome.monitor}: alert {change.rule} {change.state} "
                 f"({change.metric} {change.value or 0.0:.3f}, threshold {change.threshold:g})"
             )
-        failed |= outcome.status == "error"
+        if outcome.status == "error":
+            failed.append(name)
     # no cycle runs from here on, so a retrain may reuse the loaded encoder
     dispatcher = Dispatcher(store, settings.hooks, clock, monitors=runtimes, share_models=True)
     with step("delivering hook events"):
         report = dispatcher.deliver_pending()
     if report.delivered or report.retried or report.failed or report.pending:
         typer.echo(report.summary())
+    for runtime in runtimes.values():
+        runtime.close()
     store.close()
     if failed:
+        typer.echo(
+            f"error: {len(failed)} of {len(monitors)} monitor(s) failed: {', '.join(failed)}",
+            err=True,
+        )
         raise typer.Exit(1)
+
+
+def describe_failure(exc: Exception) -> str:
+    """An error as one line: ours as worded, anything else with its type."""
+    if isinstance(exc, DriftwardenError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 @app.command(cls=Command)

@@ -103,11 +103,13 @@ def quarantine(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """The rows windows set aside, with reasons.
+    """The rows and files windows set aside, with reasons.
 
     Rows a cycle could not use (empty or non-text input, an unknown label, a bad
-    timestamp, a row the model raised on), newest last; with --labels, the late labels the
-    label join set aside (unknown id, duplicate, conflicting, ambiguous, invalid)."""
+    timestamp, a line that cannot be read, a row the model raised on) and stream files
+    that cannot be read at all (`file`, by name), newest last; with --labels, the late
+    labels the label join set aside (unknown id, duplicate, conflicting, ambiguous,
+    invalid)."""
     from monitor.store.quarantine import quarantined_label_rows, quarantined_rows
     from monitor.store.repository import run_exists
 
@@ -139,7 +141,7 @@ def quarantine(
         [
             str(row["run_id"]) if row["run_id"] is not None else "-",
             row["monitor"],
-            row["row_id"],
+            row["row_id"] if row["kind"] == "row" else f"{row['row_id']} (file)",
             row["reason"],
             _excerpt(row["raw"]),
         ]

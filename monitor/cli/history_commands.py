@@ -58,13 +58,20 @@ def runs(
                 number(m.get("drifted_share")),
                 number(m.get("embedding_drift_score")),
                 number(m.get("accuracy")),
-                f"error: {run['error']}" if run["error"] else "",
+                _note(run),
             ]
         )
     headers = ["run", "monitor", "window_end", "status", "rows", "quar", "drift", "share"]
     headers += ["emb", "acc", ""]
     for line in table(headers, rows, "><<<>>>>>><"):
         typer.echo(line)
+
+
+def _note(run: dict[str, Any]) -> str:
+    if run["error"]:
+        return f"error: {run['error']}"
+    files = run.get("quarantined_files") or 0
+    return f"{files} unreadable stream file(s) set aside" if files else ""
 
 
 @app.command(cls=Command)

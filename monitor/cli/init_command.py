@@ -44,13 +44,10 @@ def init(
     Writes driftwarden.yaml, a reference sample, a fitted head and a first stream file,
     ready for `driftwarden once`; never overwrites a file."""
     from monitor.init_project import refuse_overwrite, write_project
-    from monitor.models.fitting import numeric_label_warning, read_training_rows
+    from monitor.models.fitting import read_training_rows
 
     refuse_overwrite(out)
     rows = read_training_rows(data, text_column, label_column, split_labels(labels))
-    warning = numeric_label_warning(rows.classes())
-    if warning:
-        typer.echo(f"warning: {warning}", err=True)
     project = write_project(
         data, rows, out, text_column=text_column, label_column=label_column, encoder=encoder
     )

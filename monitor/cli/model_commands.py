@@ -60,16 +60,9 @@ def fit_head_command(
 
     Prints and saves the held-out accuracy. Refuses label values with too few rows to be a
     class unless --labels names the classes."""
-    from monitor.models.fitting import (
-        fit_head_from_table,
-        numeric_label_warning,
-        read_training_rows,
-    )
+    from monitor.models.fitting import fit_head_from_table, read_training_rows
 
     rows = read_training_rows(data, text_column, label_column, split_labels(labels))
-    warning = numeric_label_warning(rows.classes())
-    if warning:
-        typer.echo(f"warning: {warning}", err=True)
     if rows.left_out:
         shown = ", ".join(f"{label!r} ({n})" for label, n in rows.left_out.items())
         typer.echo(
@@ -157,3 +150,21 @@ def model_promote(
     finally:
         store.close()
     typer.echo(f"{target.name}: head {version} is live ({folder})")
+
+
+@model_app.command("convert-head", cls=Command)
+def model_convert_head(
+    folder: Annotated[
+        Path, typer.Argument(help="a head folder holding head.joblib", metavar="DIR")
+    ],
+) -> None:
+    """Rewrite a pickled head (head.joblib) as arrays plus JSON.
+
+    Heads written before arrays were pickles, which run code when loaded: run this once,
+    on a head you trust; it writes head.npz beside head.joblib, which is then never read."""
+    from monitor.models.head_files import convert_pickled_head
+
+    version = convert_pickled_head(folder)
+    typer.echo(
+        f"wrote {folder / 'head.npz'}: head {version} as arrays; head.joblib is no longer read"
+    )

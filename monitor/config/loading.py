@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from monitor.config.monitor import AlertRule, Config
+from monitor.config.safe_yaml import read_yaml_file
 from monitor.errors import ConfigError
 from monitor.executors.specs import EXECUTOR_TYPES
 from monitor.plugins.registry import REGISTRY
 from monitor.plugins.spec import HookConfig, ModelConfig
+
+DocumentT = TypeVar("DocumentT", bound=BaseModel)
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -132,16 +134,33 @@ def _cross_check(config: Config) -> list[str]:
     return problems
 
 
+def validate_document(
+    model: type[DocumentT],
+    raw: dict[str, Any],
+    base_dir: Path | None,
+    source: str,
+    problems: list[str],
+    clean: Callable[[str], str] = lambda line: line,
+) -> DocumentT:
+    """`model` validated from `raw`; any failure a ConfigError listing `problems` and every
+    problem of the document (each line passed through `clean`)."""
+    try:
+        return model.model_validate(raw, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        problems += [clean(line) for line in problems_of(exc)]
+    except (ArithmeticError, TypeError, RecursionError) as exc:
+        # a value no validator foresaw (validators turn what they foresee into messages);
+        # the exception's own text may quote the value, so only its kind is shown
+        problems.append(f"(top level): a value cannot be read ({type(exc).__name__})")
+    raise ConfigError(f"{source} is invalid", problems)
+
+
 def parse_config(raw: Any, base_dir: Path | None = None, *, source: str = "config") -> Config:
     """Validate an already-parsed YAML document; raise ConfigError listing every problem."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
     raw, problems = interpolate_env(raw)
-    try:
-        config = Config.model_validate(raw, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        problems += problems_of(exc)
-        raise ConfigError(f"{source} is invalid", problems) from None
+    config = validate_document(Config, raw, base_dir, source, problems)
     problems += _cross_check(config)
     if problems:
         raise ConfigError(f"{source} is invalid", problems)
@@ -149,16 +168,8 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, source: str = "confi
 
 
 def load_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path} is not valid YAML{where}: {exc}") from None
+    """The YAML document in `path`, read safely (`monitor.config.safe_yaml`)."""
+    return read_yaml_file(path)
 
 
 def load_config(path: str | Path) -> Config:

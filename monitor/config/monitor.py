@@ -37,6 +37,9 @@ class MetricsEndpoint(Strict):
     host: str = "127.0.0.1"
     port: int = Field(DEFAULT_METRICS_PORT, ge=0, le=65535)
     max_features: int = Field(50, ge=1, description="per-monitor cap on per-feature series")
+    unready_after_failures: int = Field(
+        1, ge=1, le=1000, description="cycles of one monitor failing in a row that fail /readyz"
+    )
 
 
 class ReferenceConfig(Strict):
@@ -69,7 +72,7 @@ class ScheduleConfig(Strict):
         if (self.every is None) == (self.cron is None):
             raise ValueError("set exactly one of `every` or `cron`")
         if self.cron is not None and len(self.cron.split()) != 5:
-            raise ValueError(f"cron {self.cron!r} must have 5 fields (minute hour day month dow)")
+            raise ValueError("a cron expression has 5 fields (minute hour day month dow)")
         return self
 
 
@@ -128,7 +131,7 @@ class MonitorConfig(Strict):
     estimation: EstimationConfig = Field(default_factory=lambda: EstimationConfig())
     alerts: list[AlertRule] = Field(default_factory=list)
     catch_up: int = Field(10, ge=0, description="missed complete windows processed per wake-up")
-    snapshot: bool = Field(True, description="store an Evidently snapshot per run for `report`")
+    snapshot: bool = Field(True, description="keep a tabular window's feature values for `report`")
 
     @model_validator(mode="after")
     def _model_fits_columns(self) -> MonitorConfig:

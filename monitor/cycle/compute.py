@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,9 @@ def compute_window(
             window = source.read(start.after, start.started)
         if window is None:
             return None
-        return _score_window(config, scoring, window, start, clock, watch)
+        record = _score_window(config, scoring, window, start, clock, watch)
+        record.quarantined += source.unreadable_files()  # the store keeps each file once
+        return record
     except DriftwardenError as exc:
         return error_record(
             config.name, scoring.model.version, start, clock, watch, window, str(exc)
@@ -81,6 +84,8 @@ def _score_window(
     clock: Clock,
     watch: Stopwatch,
 ) -> RunRecord:
+    if window.rows.empty:
+        return _unscored_record(config, scoring, window, start, clock, watch)
     model = scoring.model
     rows = window.rows
     rejected = list(window.rejected)
@@ -129,23 +134,68 @@ def _score_window(
         }
         for i, row_id in enumerate(rows[ROW_ID])
     ]
+    return _window_record(
+        config,
+        window,
+        start,
+        clock,
+        watch,
+        rows=len(rows),
+        model_version=scores.version or model.version,
+        result=result,
+        predictions=predictions,
+        quarantined=rejected,
+        reference_key=scoring.reference_key,
+        inputs=feature_bytes,
+    )
+
+
+def _window_record(
+    config: MonitorConfig,
+    window: Window,
+    start: CycleStart,
+    clock: Clock,
+    watch: Stopwatch,
+    **fields: Any,
+) -> RunRecord:
+    """The record of a read window: its bounds, timings and the watermark move (guarded)."""
     return RunRecord(
         monitor=config.name,
         window_start=window.start or start.last_end or start.started,
         window_end=window.end or start.started,
         started_at=start.started,
         finished_at=clock.now(),
-        rows=len(rows),
-        model_version=scores.version or model.version,
-        result=result,
-        predictions=predictions,
-        quarantined=rejected,
         stage_seconds=dict(watch.seconds),
-        reference_key=scoring.reference_key,
-        inputs=feature_bytes,
         position=window.position,
         guard=True,
         after=start.after,
+        **fields,
+    )
+
+
+def _unscored_record(
+    config: MonitorConfig,
+    scoring: Scoring,
+    window: Window,
+    start: CycleStart,
+    clock: Clock,
+    watch: Stopwatch,
+) -> RunRecord:
+    """A window without one usable row (every row quarantined, or none in its time): it is
+    recorded as such (rows 0, its share quarantined), so rules and dashboards see it."""
+    rejected = list(window.rejected)
+    total = len(rejected)
+    empty = sum(r.reason in EMPTY_REASONS for r in rejected)
+    return _window_record(
+        config,
+        window,
+        start,
+        clock,
+        watch,
+        rows=0,
+        model_version=scoring.model.version,
+        quarantined=rejected,
+        metrics={"quarantined_share": 1.0, "empty_share": empty / total} if total else {},
     )
 
 

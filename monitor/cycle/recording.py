@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from monitor.alerts import evaluate_rules
+from monitor.clock import Clock
 from monitor.config import MonitorConfig
 from monitor.cycle.outcome import CycleOutcome, Stopwatch
 from monitor.errors import DriftwardenError
+from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store
-from monitor.store.repository import WindowTaken, record_run, set_stage_seconds
+from monitor.store.repository import (
+    WindowTaken,
+    record_run,
+    record_set_aside,
+    set_stage_seconds,
+)
 
 log = logging.getLogger("driftwarden.cycle")
 
@@ -76,3 +84,44 @@ def store_failure(store: Store, record: RunRecord) -> CycleOutcome:
         record.error,
         dict(record.stage_seconds),
     )
+
+
+def record_waiting(
+    store: Store, monitor: str, unreadable: list[Rejected], clock: Clock
+) -> CycleOutcome:
+    """A cycle with no complete window: what it set aside (unreadable files) is stored now,
+    with no run, so it shows at once; a store that is down is left to the next cycle."""
+    outcome = CycleOutcome(monitor, "waiting")
+    if not unreadable:
+        return outcome
+    try:
+        with store.transaction() as session:
+            fresh = record_set_aside(session, monitor, unreadable, clock.now())
+    except DriftwardenError as exc:
+        log.error("monitor %s: could not record unreadable files: %s", monitor, exc)
+        return outcome
+    for row in fresh:
+        log.warning("monitor %s: set aside %s: %s", monitor, row.row_id, row.reason)
+    outcome.quarantined = len(fresh)
+    return outcome
+
+
+def record_outside_failure(store: Store, monitor: str, now: datetime, message: str) -> int | None:
+    """An error run for a failure outside `run_cycle` (a monitor that cannot load, a cycle
+    that cannot be prepared), so `runs_total` counts it; None when the store refused it too
+    (logged)."""
+    record = RunRecord(
+        monitor=monitor,
+        window_start=now,
+        window_end=now,
+        started_at=now,
+        finished_at=now,
+        status="error",
+        error=message,
+    )
+    try:
+        with store.transaction() as session:
+            return record_run(session, record)
+    except DriftwardenError as exc:
+        log.error("monitor %s: could not record the failure: %s", monitor, exc)
+        return None

@@ -14,7 +14,7 @@ from monitor.clock import Clock
 from monitor.cycle.compute import CycleStart, compute_window, error_record
 from monitor.cycle.labels import join_labels
 from monitor.cycle.outcome import CycleOutcome, Stopwatch
-from monitor.cycle.recording import store_failure, store_window
+from monitor.cycle.recording import record_waiting, store_failure, store_window
 from monitor.cycle.runtime import MonitorRuntime
 from monitor.cycle.versions import activate_live_version
 from monitor.errors import DriftwardenError
@@ -59,7 +59,8 @@ def _window(runtime: MonitorRuntime, store: Store, clock: Clock) -> CycleOutcome
     # one Scoring for the whole window: a swap can only happen before the next cycle
     record = compute_window(config, runtime.source, runtime.scoring, start, clock, watch)
     if record is None:
-        return CycleOutcome(config.name, "waiting")
+        # files set aside while the stream waits are recorded now, not with a later window
+        return record_waiting(store, config.name, runtime.source.unreadable_files(), clock)
     if record.status == "error":
         return store_failure(store, record)
     return store_window(store, config, record, watch)

@@ -239,7 +239,7 @@ class MonitorRuntime:
         model = model or load_model(config.model)
         if source is None:
             context = SourceContext(
-                config.name, config.columns, config.window, row_check(model, config)
+                config.name, config.columns, config.window, row_check(model, config, reference)
             )
             source = build_source(config.stream, context)
         if labels is None and config.labels is not None:

@@ -60,9 +60,20 @@ def label_check(model: Model, config: MonitorConfig) -> LabelCheck | None:
     return problem
 
 
-def row_check(model: Model, config: MonitorConfig) -> RowCheck:
-    """Which rows a source may put in a window of this monitor: input and label usable."""
-    return RowCheck(config.columns, label_check(model, config))
+def row_check(
+    model: Model, config: MonitorConfig, reference: pd.DataFrame | None = None
+) -> RowCheck:
+    """Which rows a source may put in a window of this monitor: input and label usable, and
+    a number in each feature the reference holds numbers in."""
+    numeric = frozenset(
+        name
+        for name in config.columns.features or []
+        if reference is not None
+        and name in reference.columns
+        and pd.api.types.is_numeric_dtype(reference[name])
+        and not pd.api.types.is_bool_dtype(reference[name])
+    )
+    return RowCheck(config.columns, label_check(model, config), numeric)
 
 
 def target_ids(

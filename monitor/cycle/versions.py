@@ -19,8 +19,9 @@ def activate_live_version(store: Store, runtime: MonitorRuntime) -> str | None:
     """Switch `runtime` to its monitor's live version from the store, if that differs.
 
     One SELECT when nothing changed. Returns the live version, or None when the store names
-    none or the model has no versions. Raises ModelError when the version is unusable. On
-    return the runtime's reference is scored (or found in the store) for that version.
+    none or the model has no versions. Raises ModelError when the version is unusable, or
+    its files no longer hash to what was recorded when it was registered. On return the
+    runtime's reference is scored (or found in the store) for that version.
     """
     runtime.use_store(store)
     version = None
@@ -30,6 +31,6 @@ def activate_live_version(store: Store, runtime: MonitorRuntime) -> str | None:
         if row is not None:
             version = row.version
             if row.version != runtime.model.version:
-                runtime.swap(runtime.model.at_version(row.version, Path(row.path)))
+                runtime.swap(runtime.model.at_version(row.version, Path(row.path), row.sha256))
     runtime.prepare()
     return version

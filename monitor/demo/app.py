@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from monitor.cycle import MonitorRuntime
 from monitor.cycle.scoring import row_check
 from monitor.demo.stream import DEMO_SEED, DemoStream, DriftCycle, healthy_reviews
 from monitor.errors import DriftwardenError
-from monitor.models.embedding_head import HEAD_FILE, EmbeddingHeadModel, fit_head
+from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
 from monitor.models.encoder import SentenceEncoder, directory_identity, resolve_encoder_path
+from monitor.models.head_files import ARRAYS_FILE
 
 log = logging.getLogger("driftwarden.demo")
 
@@ -143,14 +145,16 @@ def ensure_reference(home: Path) -> Path:
 def ensure_head(config: EmbeddingHeadModelConfig, encoder: SentenceEncoder) -> Path:
     """Fit the demo head on generated training reviews unless one is cached for this encoder."""
     folder = Path(config.head)
-    if (folder / HEAD_FILE).is_file():
+    if (folder / ARRAYS_FILE).is_file():
         return folder
+    if folder.is_dir():  # our own cache in the format before arrays (a pickle): fit anew
+        shutil.rmtree(folder, ignore_errors=True)
     log.info("first start: fitting the demo head on %s (cached in %s)", encoder.identity, folder)
     training = healthy_reviews(TRAINING_ROWS, seed=DEMO_SEED + 1)
     head = fit_head(encoder, training["text"].tolist(), training["label"].tolist(), seed=0)
     # a second process starting at once never sees half a head; the first to publish wins
     try:
-        publish_folder(folder, head.save, done=HEAD_FILE)
+        publish_folder(folder, head.save, done=ARRAYS_FILE)
     except OSError as exc:
         raise DriftwardenError(f"cannot store the demo head in {folder}: {exc}") from None
     return folder

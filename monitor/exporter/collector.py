@@ -40,6 +40,7 @@ from monitor.store.latest import (
     metric_values,
     monitor_names,
     monitor_quality,
+    quarantined_files,
     retrain_decision_counts,
     runs_since,
 )
@@ -72,6 +73,8 @@ class ProcessCounters(Protocol):
     def scheduler_events(self) -> Mapping[tuple[str, str], int]: ...
 
     def unrecorded_failures(self) -> Mapping[str, int]: ...
+
+    def failing_cycles(self) -> Mapping[str, int]: ...
 
 
 def drift_severity(value: MetricValue) -> tuple[bool, float]:
@@ -113,6 +116,7 @@ class StoreCollector(Collector):
         self._attempts: list[tuple[str, str, str, int]] = []
         self._quality: dict[str, MonitorQuality] = {}
         self._decisions: dict[tuple[str, str], int] = {}
+        self._files: dict[str, int] = {}
 
     # -- reading
 
@@ -144,6 +148,7 @@ class StoreCollector(Collector):
             self._attempts = attempt_counts(session)
             self._quality = monitor_quality(session)
             self._decisions = retrain_decision_counts(session)
+            self._files = quarantined_files(session)
         return tallies
 
     def _wanted(self, monitor: str) -> bool:
@@ -164,7 +169,8 @@ class StoreCollector(Collector):
             yield from self._configured()
             yield from self._families(tallies)
             yield from self._process_families()
-            yield self._store_up(1.0)
+            # reads work; writes are up when the store's last one went through
+            yield self._store_up(1.0 if self.store.write_problem() is None else 0.0)
 
     def _warn(self, message: str) -> None:
         # a scraper retries every few seconds; one line a minute is enough to be seen
@@ -252,15 +258,17 @@ class StoreCollector(Collector):
     def _counter_families(self, tallies: list[tuple[str, MonitorTally]]) -> Iterator[Metric]:
         runs, rows = counter("runs_total"), counter("rows_scored_total")
         quarantined, duration = counter("quarantined_rows_total"), histogram("run_duration_seconds")
+        files = counter("quarantined_files_total")
         for name, tally in tallies:
             for outcome in sorted(tally.runs):
                 runs.add_metric([name, outcome], float(tally.runs[outcome]))
             rows.add_metric([name], float(tally.rows))
             quarantined.add_metric([name], float(tally.quarantined))
+            files.add_metric([name], float(self._files.get(name, 0)))
             for stage in sorted(tally.stages, key=stage_order):
                 stage_seconds = tally.stages[stage]
                 duration.add_metric([name, stage], stage_seconds.cumulative(), stage_seconds.total)
-        yield from (runs, rows, quarantined, duration)
+        yield from (runs, rows, quarantined, duration, files)
 
     def _alert_and_hook_families(self) -> Iterator[Metric]:
         late = [(name, q) for name, q in sorted(self._quality.items()) if self._wanted(name)]
@@ -309,8 +317,14 @@ class StoreCollector(Collector):
         unrecorded = counter("unrecorded_failures_total")
         for monitor, count in sorted(failures.items()):
             unrecorded.add_metric([monitor], float(count))
+        failing = gauge("consecutive_failed_cycles")
+        # every configured monitor from the first scrape: 0 until its cycles fail
+        in_a_row = dict.fromkeys(configured, 0) | dict(self.counters.failing_cycles())
+        for monitor, count in sorted(in_a_row.items()):
+            failing.add_metric([monitor], float(count))
         yield events
         yield unrecorded
+        yield failing
 
 
 def _late_quality(g: Gauges, monitor: str, late: MonitorQuality) -> dict[str, float]:

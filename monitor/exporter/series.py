@@ -192,7 +192,21 @@ _SPECS = (
         COUNTER,
         "Failed cycles the store could not record (locked, read-only, unreachable)",
     ),
-    SeriesSpec("store_up", GAUGE, "1 when the last scrape could read the store"),
+    SeriesSpec(
+        "store_up",
+        GAUGE,
+        "1 when the last scrape could read the store and its last write went through",
+    ),
+    SeriesSpec(
+        "quarantined_files_total",
+        COUNTER,
+        "Stream files set aside whole because they cannot be read",
+    ),
+    SeriesSpec(
+        "consecutive_failed_cycles",
+        GAUGE,
+        "Cycles of the monitor that failed in a row (0 after one that did not)",
+    ),
 )
 SERIES: dict[str, SeriesSpec] = {spec.name: spec for spec in _SPECS}
 SERIES_NAMES: tuple[str, ...] = tuple(PREFIX + spec.name for spec in _SPECS)

@@ -5,8 +5,10 @@ Retries, backoff, leases and the audit trail belong to `monitor.hooks.dispatcher
 
 from __future__ import annotations
 
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -67,6 +69,8 @@ class HookContext:
     clock: Clock
     monitors: Mapping[str, MonitorAccess] = field(default_factory=dict)
     share_models: bool = False
+    #: set when the process stops: an attempt that runs in-process gives up at once
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class Hook(ABC):
@@ -90,6 +94,28 @@ class Hook(ABC):
     def secrets(self) -> list[str]:
         """Values that must never reach a log or the store (redacted from any detail)."""
         return []
+
+    def run_bounded(
+        self, work: Callable[[], AttemptResult], thread_name: str
+    ) -> tuple[AttemptResult, bool]:
+        """`work()` in a daemon thread, waited for until the hook's timeout or until the
+        process stops, and whether it finished: Python cannot stop a thread, so one still
+        running is left to finish while the attempt is reported as timed out."""
+        outcome: list[AttemptResult] = []
+        thread = threading.Thread(
+            target=lambda: outcome.append(work()), name=thread_name, daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + self.timeout
+        while thread.is_alive() and not self.context.stopping.is_set():
+            thread.join(min(0.2, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                break
+        if thread.is_alive() or not outcome:
+            if self.context.stopping.is_set():
+                return AttemptResult(False, True, detail="abandoned: the process stopped"), False
+            return AttemptResult(False, True, detail=f"timed out after {self.timeout:g}s"), False
+        return outcome[0], True
 
     def lease_seconds(self) -> float:
         """How long a claimed delivery stays locked: past this, it is presumed abandoned."""

@@ -1,4 +1,8 @@
-"""The command hook: run an argv (never a shell) with the event JSON on stdin and in the env."""
+"""The command hook: run an argv (never a shell) with the event JSON on stdin and in the env.
+
+The program gets a minimal environment (`BASE_ENV`), the names its config passes through
+(`pass_env`) and the values it sets (`env`), never the daemon's whole environment.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,18 @@ from monitor.hooks.base import AttemptResult, Hook, HookContext
 from monitor.hooks.specs import CommandHook
 
 EVENT_ENV = "DRIFTWARDEN_EVENT"
+# What a program needs to run as it would from a login shell, and nothing that could be a
+# secret: the daemon's own environment (tokens, database passwords) stays with the daemon.
+BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+
+
+def command_environment(config: CommandHook, event_json: str) -> dict[str, str]:
+    """The minimal environment, the names `pass_env` lets through, `env`, and the event."""
+    passed = [name for name in (*BASE_ENV, *config.pass_env) if name in os.environ]
+    env = {name: os.environ[name] for name in passed}
+    env.update({name: value.get_secret_value() for name, value in config.env.items()})
+    env[EVENT_ENV] = event_json
+    return env
 
 
 class Command(Hook):
@@ -27,9 +43,12 @@ class Command(Hook):
     def __init__(self, name: str, config: CommandHook, context: HookContext) -> None:
         super().__init__(name, config, context)
 
+    def secrets(self) -> list[str]:
+        return [value.get_secret_value() for value in self.config.env.values()]
+
     def deliver(self, event: dict[str, Any]) -> AttemptResult:
         body = json.dumps(event, sort_keys=True)
-        env = {**os.environ, EVENT_ENV: body}
+        env = command_environment(self.config, body)
         try:
             process = subprocess.Popen(
                 self.config.argv,

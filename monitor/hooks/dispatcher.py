@@ -103,6 +103,7 @@ class Dispatcher:
         context = HookContext(
             store, self.clock, monitors if monitors is not None else {}, share_models
         )
+        self._context = context
         self.hooks: dict[str, Hook] = {
             name: build_hook(name, config, context) for name, config in hooks.items()
         }
@@ -144,6 +145,7 @@ class Dispatcher:
         """
         deadline = time.monotonic() + timeout
         self._stopping.set()
+        self._context.stopping.set()  # in-process attempts (python, retrain-head) give up
         self._wake.set()
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
@@ -154,6 +156,10 @@ class Dispatcher:
         self._pool.shutdown(wait=False, cancel_futures=True)
         _, running = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
         return not running
+
+    def longest_deadline(self) -> float:
+        """The longest time one attempt may take (its hook's timeout): what `stop` waits."""
+        return max((hook.timeout for hook in self.hooks.values()), default=0.0)
 
     def deliver_pending(self, deadline: float | None = None) -> DeliveryReport:
         """Deliver what is due, wait for retries, return when done or at `deadline`.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -44,20 +43,13 @@ class PythonCall(Hook):
                     detail=f"cannot load {self.config.target}: {type(exc).__name__}: {exc}",
                 )
         function = self._function
-        errors: list[BaseException] = []
 
-        def call() -> None:
+        def call() -> AttemptResult:
             try:
                 function(copy.deepcopy(event))  # a hook cannot alter what others receive
             except BaseException as exc:
-                errors.append(exc)
+                return AttemptResult(False, True, detail=f"{type(exc).__name__}: {exc}"[:500])
+            return AttemptResult(True, detail="returned")
 
-        thread = threading.Thread(target=call, name=f"driftwarden-hook-{self.name}", daemon=True)
-        thread.start()
-        thread.join(self.timeout)
-        if thread.is_alive():
-            return AttemptResult(False, True, detail=f"timed out after {self.timeout:g}s")
-        if errors:
-            error = errors[0]
-            return AttemptResult(False, True, detail=f"{type(error).__name__}: {error}"[:500])
-        return AttemptResult(True, detail="returned")
+        result, _ = self.run_bounded(call, f"driftwarden-hook-{self.name}")
+        return result

@@ -62,11 +62,23 @@ class RetrainHead(Hook):
         return self._encoders[key]
 
     def deliver(self, event: dict[str, Any]) -> AttemptResult:
+        """Retrain in a thread bounded by the hook's timeout; one past it records nothing."""
         if event.get("state") != "firing":
             return AttemptResult(True, detail="nothing to retrain on a resolved alert")
         monitor = self.context.monitors.get(str(event.get("monitor")))
         if monitor is None:
             return AttemptResult(False, True, detail="the monitor does not run in this process")
+        cancelled = threading.Event()
+        result, finished = self.run_bounded(
+            lambda: self._retrain(monitor, event, cancelled), f"driftwarden-retrain-{self.name}"
+        )
+        if not finished:
+            cancelled.set()  # it may still finish, but then it writes nothing
+        return result
+
+    def _retrain(
+        self, monitor: MonitorAccess, event: dict[str, Any], cancelled: threading.Event
+    ) -> AttemptResult:
         try:
             with _monitor_lock(monitor.name):
                 decision = retrain(
@@ -76,7 +88,10 @@ class RetrainHead(Hook):
                     self.context.clock,
                     self._encoder(monitor),
                     delivery_id=str(event.get("delivery_id")),
+                    cancelled=cancelled,
                 )
         except ModelError as exc:
             return AttemptResult(False, False, detail=str(exc))
+        except Exception as exc:  # as the dispatcher would say it: only the kind
+            return AttemptResult(False, True, detail=f"the hook raised {type(exc).__name__}")
         return AttemptResult(True, detail=decision.summary())

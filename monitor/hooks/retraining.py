@@ -9,6 +9,7 @@ head up before its next cycle.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from monitor.hooks.base import MonitorAccess
 from monitor.hooks.versions import META_FILE, head_version, live_head_folder, versions_folder
 from monitor.models.base import TextEncoder
 from monitor.models.embedding_head import Head, fit_head
+from monitor.models.head_files import folder_digest
 from monitor.store import Store
 from monitor.store.model_versions import (
     LabelledRow,
@@ -81,13 +83,15 @@ def retrain(
     encoder: TextEncoder,
     *,
     delivery_id: str | None = None,
+    cancelled: threading.Event | None = None,
 ) -> RetrainDecision:
     """Refit, compare on the newest `holdout` share of recent labelled rows, maybe promote.
 
     Training rows: the reference's labelled rows plus the older part of the labelled rows of
     the newest `windows` runs; the newest part is held out, since it is the data the next
     windows will look like. The live head is the store's live version (else the configured
-    head), as the monitor's next cycle will score with it.
+    head), as the monitor's next cycle will score with it. Once `cancelled` is set (the
+    attempt's deadline passed), it records nothing.
     """
     config = head_config(monitor)
     current = Head.load(live_head_folder(store, monitor.config))
@@ -112,6 +116,8 @@ def retrain(
         decision, candidate = _fit_and_compare(
             current, encoder, texts, labels, holdout, replace(decision, train_rows=len(train))
         )
+    if cancelled is not None and cancelled.is_set():  # past the hook's deadline: keep nothing
+        raise ModelError("the retrain ran past its deadline; nothing was recorded")
     _record(store, monitor.name, config, current, decision, candidate, clock, delivery_id)
     log.info("monitor %s: retrain %s", monitor.name, decision.summary())
     return decision
@@ -133,9 +139,25 @@ def _record(
         if decision.promoted and candidate is not None:
             path = _save_version(candidate, versions_folder(config.head))
             if current.version == head_version(config.head):
-                add_version(session, monitor, current.version, str(config.head), "configured", now)
+                digest = folder_digest(config.head)
+                add_version(
+                    session,
+                    monitor,
+                    current.version,
+                    str(config.head),
+                    "configured",
+                    now,
+                    sha256=digest,
+                )
             add_version(
-                session, monitor, candidate.version, str(path), "retrain", now, candidate.metrics
+                session,
+                monitor,
+                candidate.version,
+                str(path),
+                "retrain",
+                now,
+                candidate.metrics,
+                sha256=folder_digest(path),
             )
             set_live(session, monitor, candidate.version, now)
         record_decision(

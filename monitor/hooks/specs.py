@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
@@ -27,11 +27,20 @@ class WebhookHook(HookConfig):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvName = Annotated[str, Field(pattern=_ENV_NAME)]
+
+
 class CommandHook(HookConfig):
+    """A program run without a shell, in a minimal environment (`monitor.hooks.command`)
+    plus `pass_env` (names taken from the daemon's environment) and `env` (set here)."""
+
     type: Literal["command"]
     argv: list[str] = Field(min_length=1)
     retries: int = Field(0, ge=0, le=100)
     timeout: Duration = timedelta(seconds=30)
+    env: dict[EnvName, SecretStr] = Field(default_factory=dict)
+    pass_env: list[EnvName] = Field(default_factory=list)
 
     def check(self, needs: ColumnNeeds) -> list[Finding]:
         program = self.argv[0]

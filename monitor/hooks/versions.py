@@ -11,6 +11,7 @@ from typing import Any
 
 from monitor.config import EmbeddingHeadModelConfig, MonitorConfig
 from monitor.errors import UsageError
+from monitor.models.head_files import folder_digest
 from monitor.store import Store
 from monitor.store.model_versions import add_version, live_version, set_live, versions
 
@@ -104,6 +105,7 @@ def promote_version(store: Store, monitor: MonitorConfig, version: str, now: dat
         raise UsageError(f"head version {version} is missing from {folder}")
     with store.transaction() as session:
         if known[version]["source"] == "configured":
-            add_version(session, monitor.name, version, str(head), "configured", now)
+            digest = folder_digest(head)
+            add_version(session, monitor.name, version, str(head), "configured", now, sha256=digest)
         set_live(session, monitor.name, version, now)
     return folder

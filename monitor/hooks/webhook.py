@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import json
+import socket
 import ssl
-import time
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,31 +88,22 @@ class Webhook(Hook):
         }
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(body, self._secret)
-        deadline = time.monotonic() + self.timeout
         connection = self._connection()
+        watchdog = Deadline(self.timeout, connection)
         try:
             connection.connect()
-            # one budget for the whole attempt, not one per socket operation
-            if connection.sock is not None:
-                connection.sock.settimeout(max(0.01, deadline - time.monotonic()))
             connection.request("POST", self._path, body=body, headers=headers)
             response = connection.getresponse()
-            response.read(65536)  # drained, never stored: a body may echo anything
+            # the status and headers say how it went; the body is never read (a receiver
+            # dripping one byte a second must not hold the attempt)
             code = response.status
             wait = _retry_after(response.getheader("Retry-After"))
-        except TimeoutError:
-            return AttemptResult(False, True, detail=f"timed out after {self.timeout:g}s")
-        except ConnectionRefusedError:
-            return AttemptResult(False, True, detail="connection refused")
-        except ssl.SSLError as exc:
-            return AttemptResult(False, True, detail=f"TLS error: {exc.reason or 'handshake'}")
-        except OSError as exc:
-            return AttemptResult(
-                False, True, detail=f"connection failed: {exc.strerror or type(exc).__name__}"
-            )
-        except http.client.HTTPException as exc:
-            return AttemptResult(False, True, detail=f"bad HTTP response ({type(exc).__name__})")
+        except (OSError, http.client.HTTPException) as exc:
+            if watchdog.expired:
+                return AttemptResult(False, True, detail=watchdog.detail())
+            return _network_failure(exc, self.timeout)
         finally:
+            watchdog.cancel()
             connection.close()
         if 200 <= code < 300:
             return AttemptResult(True, status_code=code, detail=f"HTTP {code}")
@@ -118,3 +111,51 @@ class Webhook(Hook):
         return AttemptResult(
             False, retryable, status_code=code, detail=f"HTTP {code}", retry_after=wait
         )
+
+
+def _network_failure(exc: BaseException, timeout: float) -> AttemptResult:
+    """A failed attempt's detail in our own words (never the URL or a header)."""
+    if isinstance(exc, TimeoutError):
+        return AttemptResult(False, True, detail=f"timed out after {timeout:g}s")
+    if isinstance(exc, ConnectionRefusedError):
+        return AttemptResult(False, True, detail="connection refused")
+    if isinstance(exc, ssl.SSLError):
+        return AttemptResult(False, True, detail=f"TLS error: {exc.reason or 'handshake'}")
+    if isinstance(exc, http.client.HTTPException):
+        return AttemptResult(False, True, detail=f"bad HTTP response ({type(exc).__name__})")
+    reason = getattr(exc, "strerror", None) or type(exc).__name__
+    return AttemptResult(False, True, detail=f"connection failed: {reason}")
+
+
+class Deadline:
+    """One deadline for a whole attempt, connect to last byte.
+
+    A socket timeout bounds each read alone, so a receiver sending a byte a second keeps a
+    read alive for ever; at the deadline this shuts the connection's socket down, which
+    ends whatever call is waiting on it.
+    """
+
+    def __init__(self, seconds: float, connection: http.client.HTTPConnection) -> None:
+        self.seconds = seconds
+        self.connection = connection
+        self._expired = threading.Event()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def expired(self) -> bool:
+        return self._expired.is_set()
+
+    def detail(self) -> str:
+        return f"timed out after {self.seconds:g}s"
+
+    def _expire(self) -> None:
+        self._expired.set()
+        sock = self.connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # closed already: nothing waits on it
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()

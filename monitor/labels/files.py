@@ -1,47 +1,78 @@
 """Labels from CSV, Parquet or JSON Lines files matched by a glob, in file-name then line
-order: a new file or lines appended to one are read at the next cycle."""
+order: a new file or lines appended to one are read at the next cycle.
+
+Files are read incrementally, as stream files are (`monitor.sources.file_scan`); a line
+that cannot be read is set aside as a label row with its reason, and a file that cannot be
+read at all (or lacks the id or label column) is set aside whole, as a stream's is, and logged.
+"""
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 from datetime import datetime
 
 import pandas as pd
 
-from monitor.errors import SourceError
 from monitor.labels.base import BATCH_ROWS, label_batch
 from monitor.labels.specs import FilesLabelsConfig
-from monitor.sources.base import SourceContext, Window
-from monitor.sources.files import FileSource
+from monitor.sources.base import Source, SourceContext, Window
+from monitor.sources.file_scan import StreamFiles
+from monitor.sources.rows import PROBLEM, Rejected, json_safe
 from monitor.sources.tabular import FILE, LINE
 from monitor.sources.windowing import key_of, key_position
 
+log = logging.getLogger("driftwarden.labels")
 
-class FileLabelSource(FileSource):
-    """The file stream's reading and caching; batches are cut by arrival, not by windows."""
+
+class FileLabelSource(Source):
+    """Every label file the glob matches; batches are cut by arrival, not by windows."""
 
     def __init__(self, config: FilesLabelsConfig, context: SourceContext) -> None:
-        super().__init__(config, context)
         self.labels = config
+        assert config.id_column is not None and config.label_column is not None
+        required = [config.id_column, config.label_column]
+        if config.timestamp_column is not None:
+            required.append(config.timestamp_column)
+        self.files = StreamFiles(config.path, config.format, required, (config.id_column,))
+        # every row read so far, in (file, line) order; a batch is cut past the position
+        self._rows = pd.DataFrame({FILE: pd.Series(dtype=str), LINE: pd.Series(dtype=int)})
+        self._announced: set[tuple[str, str]] = set()
+
+    def waiting_reason(self) -> str | None:
+        return None if self.files.matching() else f"no label files match {self.labels.path} yet"
+
+    def unreadable_files(self) -> list[Rejected]:
+        return self.files.set_aside()
 
     def read(self, after: str | None, now: datetime) -> Window | None:
-        frame = self._frame()
-        if frame.empty:
+        fresh = [
+            rows.assign(**{FILE: name})
+            for name, rows in self.files.scan().chunks.items()
+            if not rows.empty
+        ]
+        for rejected in self.files.set_aside():  # once per file and reason: it stays aside
+            key = (rejected.row_id, rejected.reason)
+            if key not in self._announced:
+                self._announced.add(key)
+                log.error("labels %s: set aside %s: %s", self.labels.path, *key)
+        if fresh:
+            rows = pd.concat([self._rows, *fresh], ignore_index=True)
+            self._rows = rows.sort_values([FILE, LINE], kind="stable").reset_index(drop=True)
+        if self._rows.empty:
             return None
-        ordered = frame.sort_values([FILE, LINE], kind="stable")
-        keys = list(zip(ordered[FILE].astype(str), ordered[LINE].astype(int), strict=True))
+        keys = list(zip(self._rows[FILE].astype(str), self._rows[LINE].astype(int), strict=True))
         start = 0 if after is None else bisect_right(keys, tuple(key_of(after)))
-        batch = ordered.iloc[start : start + BATCH_ROWS]
+        batch = self._rows.iloc[start : start + BATCH_ROWS]
         if batch.empty:
             return None
-        return label_batch(batch, self.labels, key_position(keys[start + len(batch) - 1]))
-
-    def _check_columns(self, frame: pd.DataFrame) -> None:
-        config = self.labels
-        needed = [config.id_column, config.label_column, config.timestamp_column]
-        missing = [c for c in needed if c is not None and c not in frame.columns]
-        if missing:
-            raise SourceError(
-                f"labels {config.path}: column(s) {', '.join(map(repr, missing))} not found "
-                f"(columns: {', '.join(c for c in frame.columns if not c.startswith('_'))})"
-            )
+        position = key_position(keys[start + len(batch) - 1])
+        broken = batch[PROBLEM].notna() if PROBLEM in batch.columns else None
+        if broken is None or not broken.any():
+            return label_batch(batch, self.labels, position)
+        window = label_batch(batch[~broken], self.labels, position)
+        unreadable = [
+            Rejected(f"{record[FILE]}:{record[LINE]}", str(record[PROBLEM]), json_safe(record))
+            for record in batch[broken].to_dict("records")
+        ]
+        return Window(window.rows, unreadable + list(window.rejected), position, None, None)

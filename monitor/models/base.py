@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,8 +89,9 @@ class Model(ABC):
     @abstractmethod
     def _score(self, inputs: ModelInputs) -> Scores: ...
 
-    def at_version(self, version: str, folder: Path) -> Model:
-        """This model with the weights of a stored `version` (kept in `folder`)."""
+    def at_version(self, version: str, folder: Path, digest: str | None = None) -> Model:
+        """This model with the weights of a stored `version` (kept in `folder`, whose files
+        must hash to `digest` when it is given)."""
         raise ModelError(f"model {self.name} has no stored versions (asked for {version})")
 
     def text_encoder(self) -> TextEncoder | None:
@@ -106,21 +109,41 @@ class Model(ABC):
         return None
 
     def class_id(self, label: object) -> int | None:
-        """A target value as a class id: numbers are ids, strings are class names."""
+        """A target value as a class id: strings are class names; numbers are class ids,
+        unless every class name is an integer's text (labels 1 and 2 name classes "1" and
+        "2"), where a number is the name it reads as."""
         if isinstance(label, bool):
             return None
-        if isinstance(label, int | np.integer):
-            return int(label) if 0 <= int(label) < len(self.class_names) else None
         if isinstance(label, float | np.floating):
             if np.isnan(label) or not float(label).is_integer():
                 return None
             return self.class_id(int(label))
+        named = _integer_named(self.class_names)
+        if isinstance(label, int | np.integer):
+            if named is not None:
+                return named.get(int(label))
+            return int(label) if 0 <= int(label) < len(self.class_names) else None
         if isinstance(label, str):
             try:
                 return self.class_names.index(label)
             except ValueError:
                 stripped = label.strip()
-                if stripped.isdigit():
+                if _INTEGER.match(stripped):
                     return self.class_id(int(stripped))
                 return None
         return None
+
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+@functools.lru_cache(maxsize=64)
+def _integer_named(class_names: tuple[str, ...]) -> dict[int, int] | None:
+    """{integer: class id} when every class name is an integer's own text ("1", "-1"),
+    else None (then numbers are class ids)."""
+    named: dict[int, int] = {}
+    for class_id, name in enumerate(class_names):
+        if not _INTEGER.match(name) or str(int(name)) != name:
+            return None
+        named[int(name)] = class_id
+    return named

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -18,11 +17,16 @@ from sklearn.linear_model import LogisticRegression
 from monitor.errors import ModelError
 from monitor.models.base import Model, ModelInputs, Scores, TextEncoder
 from monitor.models.encoder import SentenceEncoder
+from monitor.models.head_files import (
+    ARRAYS_FILE,
+    META_FILE,
+    check_digest,
+    load_classifier,
+    save_classifier,
+)
 from monitor.models.shared import shared_encoder
 from monitor.models.specs import EmbeddingHeadModelConfig
 
-HEAD_FILE = "head.joblib"
-META_FILE = "head.json"
 #: hashes of the texts the head was fitted on (quality estimation tells those rows apart)
 MEMBERS_FILE = "head.members.npy"
 
@@ -55,8 +59,9 @@ class Head:
         return np.isin(text_hashes(texts), self.members)
 
     def save(self, folder: Path) -> None:
+        """Arrays plus JSON (`monitor.models.head_files`): nothing that runs when loaded; the
+        training texts' hashes beside them (a plain array)."""
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.classifier, folder / HEAD_FILE)
         if self.members is not None:
             np.save(folder / MEMBERS_FILE, self.members)
         meta = {
@@ -66,27 +71,38 @@ class Head:
             "created_at": self.created_at,
             "metrics": self.metrics,
         }
-        (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        save_classifier(folder, self.classifier, meta)
 
     @classmethod
-    def load(cls, folder: Path) -> Head:
-        if not (folder / META_FILE).is_file() or not (folder / HEAD_FILE).is_file():
+    def load(cls, folder: Path, *, allow_pickle: bool = False) -> Head:
+        """The head in `folder`; a pickled one only with `allow_pickle` (see head_files)."""
+        try:
+            meta = json.loads((folder / META_FILE).read_text())
+        except FileNotFoundError:
             raise ModelError(
-                f"{folder} holds no head (expected {HEAD_FILE} and {META_FILE}; "
+                f"{folder} holds no head (expected {ARRAYS_FILE} and {META_FILE}; "
                 "make one with `driftwarden model fit-head`)"
-            )
-        meta = json.loads((folder / META_FILE).read_text())
-        classifier = joblib.load(folder / HEAD_FILE)  # trusted files only, as documented
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot read {folder / META_FILE}: {exc}") from None
+        classifier = load_classifier(folder, allow_pickle=allow_pickle)
         members_file = folder / MEMBERS_FILE
-        return cls(
-            classifier,
-            tuple(meta["labels"]),
-            meta["encoder"],
-            meta["version"],
-            meta["created_at"],
-            meta.get("metrics", {}),
-            np.load(members_file) if members_file.is_file() else None,
-        )
+        try:
+            members = np.load(members_file) if members_file.is_file() else None
+        except (OSError, ValueError) as exc:  # never a pickle: np.load refuses object arrays
+            raise ModelError(f"cannot read {members_file}: {exc}") from None
+        try:
+            return cls(
+                classifier,
+                tuple(str(label) for label in meta["labels"]),
+                str(meta["encoder"]),
+                str(meta["version"]),
+                str(meta["created_at"]),
+                dict(meta.get("metrics", {})),
+                members,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{folder / META_FILE} is not a head's description: {exc}") from None
 
 
 def fit_head(
@@ -136,7 +152,7 @@ class EmbeddingHeadModel(Model):
     ) -> None:
         self.config = config
         self.encoder = encoder or shared_encoder(config)
-        head = head or Head.load(config.head)
+        head = head or Head.load(config.head, allow_pickle=config.allow_pickle)
         if head.encoder != self.encoder.identity:
             raise ModelError(
                 f"head {head.version} was fitted on encoder {head.encoder}, "
@@ -147,8 +163,15 @@ class EmbeddingHeadModel(Model):
         self.version = head.version
         self.name = self.encoder.identity.split("@")[0]
 
-    def at_version(self, version: str, folder: Path) -> EmbeddingHeadModel:
-        head = Head.load(folder)
+    def at_version(
+        self, version: str, folder: Path, digest: str | None = None
+    ) -> EmbeddingHeadModel:
+        """The head `version` kept in `folder` (a folder named by the store), its files
+        checked against `digest`, the hash recorded when it was promoted. A pickle loads
+        only from the configured head folder, and only with `allow_pickle`."""
+        check_digest(folder, digest, version)
+        configured = folder.resolve() == Path(self.config.head).resolve()
+        head = Head.load(folder, allow_pickle=self.config.allow_pickle and configured)
         if head.version != version:
             raise ModelError(f"{folder} holds head {head.version}, not version {version}")
         return EmbeddingHeadModel(self.config, encoder=self.encoder, head=head)

@@ -98,22 +98,6 @@ def read_training_rows(
     return TrainingRows(texts, values, left_out)
 
 
-def numeric_label_warning(classes: list[str]) -> str | None:
-    """Why numeric labels that are not the class ids 0..k-1 (in the head's order) mislead.
-
-    A head orders its classes by name, and a numeric target is read as a class id, so
-    labels 1 and 2 would be compared with classes 0 and 1.
-    """
-    ids = [str(i) for i in range(len(classes))]
-    if all(c.lstrip("-").isdigit() for c in classes) and sorted(classes) != ids:
-        return (
-            f"labels {', '.join(sorted(classes))} look like numbers but are not the class ids "
-            f"{', '.join(ids)}: a numeric target column would be read as ids; give the "
-            "classes names (e.g. negative, positive) in the data"
-        )
-    return None
-
-
 def _label_text(value: object) -> str:
     """A label as text: 1.0 read from a column with gaps is the label `1`, as in the CSV."""
     if isinstance(value, float) and value.is_integer():

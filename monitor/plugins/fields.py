@@ -3,6 +3,7 @@ relative to the config file, and the strict base model (unknown keys are errors)
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import timedelta
@@ -21,19 +22,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# Far past any schedule, window or timeout, and far inside what `timedelta` can hold.
+MAX_DURATION = timedelta(days=3650)
+
+
 def parse_duration(value: Any) -> timedelta:
-    """`30s`, `5m`, `1.5h`, `1d`, a number of seconds, or a timedelta."""
+    """`30s`, `5m`, `1.5h`, `1d`, a number of seconds, or a timedelta.
+
+    Messages never repeat the value: a secret pasted into the wrong field stays unshown.
+    """
     if isinstance(value, timedelta):
-        result = value
+        seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        result = timedelta(seconds=value)
+        seconds = float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)):
-        result = timedelta(seconds=float(match[1]) * _DURATION_UNITS[match[2]])
+        seconds = float(match[1]) * _DURATION_UNITS[match[2]]
     else:
-        raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 5m, 1h, 1d)")
-    if result <= timedelta(0):
+        raise ValueError("not a duration (use e.g. 30s, 5m, 1h, 1d)")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"a duration must be at most {MAX_DURATION.days} days")
+    if seconds <= 0:
         raise ValueError("a duration must be positive")
-    return result
+    return value if isinstance(value, timedelta) else timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -78,4 +88,34 @@ def _resolve_sqlite_url(url: str, info: ValidationInfo) -> str:
     return prefix + str(base.resolve() / database)
 
 
-DatabaseUrl = Annotated[str, AfterValidator(_resolve_sqlite_url)]
+def _openable_url(url: str) -> str:
+    """A SQLAlchemy URL whose backend and driver are installed (never quoted back: a URL
+    may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from monitor.store.urls import with_driver
+
+    try:
+        parsed = with_driver(make_url(url))
+        dialect = parsed.get_dialect()
+    except (ArgumentError, ValueError):
+        raise ValueError("not a database URL (e.g. sqlite:///driftwarden.db)") from None
+    except NoSuchModuleError:
+        raise ValueError(
+            "unknown database backend (e.g. sqlite:///, postgresql+psycopg://)"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        hint = (
+            " (pip install 'psycopg[binary]')" if parsed.get_backend_name() == "postgresql" else ""
+        )
+        raise ValueError(
+            f"the {parsed.get_backend_name()} driver {parsed.get_driver_name()} is not "
+            f"installed{hint}"
+        ) from None
+    return url
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_resolve_sqlite_url), AfterValidator(_openable_url)]

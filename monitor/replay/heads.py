@@ -16,14 +16,16 @@ import pandas as pd
 from monitor.atomic import publish_folder
 from monitor.demo.app import data_dir
 from monitor.errors import DriftwardenError
-from monitor.models.embedding_head import HEAD_FILE, META_FILE, fit_head
+from monitor.models.embedding_head import fit_head
 from monitor.models.encoder import SentenceEncoder
+from monitor.models.head_files import ARRAYS_FILE as HEAD_FILE
+from monitor.models.head_files import META_FILE
 from monitor.replay.scenario import LABEL, TEXT
 
 log = logging.getLogger("driftwarden.replay")
 
 # Bump when the fitting recipe changes, so heads fitted the old way are not reused.
-HEAD_RECIPE = "replay1"
+HEAD_RECIPE = "replay2"  # 2: arrays plus JSON (1 was a pickle)
 
 
 def head_folder(home: Path, encoder: SentenceEncoder, reference: pd.DataFrame) -> Path:

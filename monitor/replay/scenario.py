@@ -27,6 +27,7 @@ from monitor.config import (
     load_yaml,
     problems_of,
 )
+from monitor.config.loading import validate_document
 from monitor.corpus import DOMAINS, LABELS
 from monitor.errors import ConfigError, SourceError
 from monitor.sources.files import read_table
@@ -228,11 +229,7 @@ def parse_scenario(
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
     raw, problems = interpolate_env(raw)
-    try:
-        spec = ScenarioSpec.model_validate(raw, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        problems += [_unwrap_owned(line) for line in problems_of(exc)]
-        raise ConfigError(f"{source} is invalid", problems) from None
+    spec = validate_document(ScenarioSpec, raw, base_dir, source, problems, _unwrap_owned)
     monitor, fit_head, monitor_problems = _monitor_config(spec, base_dir)
     problems += monitor_problems
     tables, table_problems = _read_tables(spec)
@@ -287,6 +284,8 @@ def _monitor_config(
         config = MonitorConfig.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:
         return None, fit_head, [f"monitor.{line}" for line in problems_of(exc)]
+    except (ArithmeticError, TypeError, RecursionError) as exc:  # as in validate_document
+        return None, fit_head, [f"monitor: a value cannot be read ({type(exc).__name__})"]
     return config, fit_head, []
 
 

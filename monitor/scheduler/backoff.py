@@ -33,3 +33,8 @@ class Backoff:
 
     def succeeded(self) -> None:
         self.failures = 0
+
+    def reset(self) -> None:
+        """Forget the failures: what caused them (the store was down) is gone."""
+        self.failures = 0
+        self.skip = 0

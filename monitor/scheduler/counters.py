@@ -8,12 +8,14 @@ from collections.abc import Mapping
 
 
 class DaemonCounters:
-    """Thread-safe counts of what the store cannot hold: scheduler events, unrecorded failures."""
+    """Thread-safe counts of what the store cannot hold: scheduler events, unrecorded failures,
+    cycles failing in a row."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: Counter[tuple[str, str]] = Counter()
         self._unrecorded: Counter[str] = Counter()
+        self._failing: dict[str, int] = {}
 
     def count_event(self, monitor: str, event: str) -> None:
         with self._lock:
@@ -30,3 +32,12 @@ class DaemonCounters:
     def unrecorded_failures(self) -> Mapping[str, int]:
         with self._lock:
             return dict(self._unrecorded)
+
+    def set_failing(self, monitor: str, cycles: int) -> None:
+        """How many cycles of `monitor` failed in a row (0: the last one did not)."""
+        with self._lock:
+            self._failing[monitor] = cycles
+
+    def failing_cycles(self) -> Mapping[str, int]:
+        with self._lock:
+            return dict(self._failing)

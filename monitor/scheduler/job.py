@@ -10,6 +10,8 @@ workers.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from datetime import timedelta
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
 from monitor.cycle import CycleOutcome, MonitorRuntime
+from monitor.cycle.recording import record_outside_failure
 from monitor.errors import DriftwardenError
 from monitor.executors.base import CycleExecutor
 from monitor.executors.in_process import Builder
@@ -25,8 +28,7 @@ from monitor.scheduler.backoff import Backoff
 from monitor.scheduler.counters import DaemonCounters
 from monitor.scheduler.cycle_log import describe, log_outcome
 from monitor.scheduler.memory import return_free_memory
-from monitor.store import RunRecord, Store
-from monitor.store.repository import record_run
+from monitor.store import Store
 
 log = logging.getLogger("driftwarden.scheduler")
 
@@ -71,6 +73,11 @@ class MonitorJob:
         self.idle.set()
         self._warned_waiting = False
         self._lock = threading.Lock()
+        #: cycles failed in a row, and the last one's error (readiness reads them)
+        self.failed_cycles = 0
+        self.last_error: str | None = None
+        self._store_down = False
+        self._probe_name = f"{socket.gethostname()}:{os.getpid()}:{config.name}"
 
     @property
     def name(self) -> str:
@@ -90,6 +97,8 @@ class MonitorJob:
         try:
             if self.done or self.stopping.is_set():
                 return []
+            if not self._store_writable():
+                return []
             if self.backoff.sit_out():
                 log.debug(
                     "monitor %s: backing off (%d wake-ups to skip)", self.name, self.backoff.skip
@@ -101,6 +110,39 @@ class MonitorJob:
             self._lock.release()
             if self.done and self.on_done is not None:
                 self.on_done(self.name)
+
+    def _store_writable(self) -> bool:
+        """Prove the store takes a write before a cycle: while it does not, a cycle would
+        score a window only to lose it, so the wake-up is a failure without backoff; once it
+        does again, the monitor runs at once (failures the outage caused forgotten)."""
+        problem = self.store.probe_write(self._probe_name)
+        if problem is not None:
+            if not self._store_down:
+                log.error(
+                    "monitor %s: the store cannot be written (%s); cycles wait for it",
+                    self.name,
+                    problem,
+                    extra={"monitor": self.name, "status": "error", "error": problem},
+                )
+            self._store_down = True
+            self._count_failure(f"the store cannot be written: {problem}")
+            return False
+        if self._store_down:
+            log.info("monitor %s: the store takes writes again; resuming", self.name)
+            self._store_down = False
+            self.backoff.reset()
+        return True
+
+    def _count_failure(self, message: str) -> None:
+        self.failed_cycles += 1
+        self.last_error = message
+        self.counters.set_failing(self.name, self.failed_cycles)
+
+    def _count_success(self) -> None:
+        if self.failed_cycles:
+            self.failed_cycles = 0
+            self.last_error = None
+            self.counters.set_failing(self.name, 0)
 
     def _run_due(self) -> list[CycleOutcome]:
         if not self._ensure_loaded():
@@ -119,8 +161,10 @@ class MonitorJob:
                 break
             outcomes.append(outcome)
             if outcome.status == "error":
+                self._count_failure(outcome.error or "the cycle failed")
                 self._failed()
                 break
+            self._count_success()
             self.backoff.succeeded()
             if outcome.status == "waiting":
                 self._explain_waiting(runtime)
@@ -142,6 +186,7 @@ class MonitorJob:
                 extra={"monitor": self.name, "status": "error", "error": message},
             )
             self.counters.count_unrecorded(self.name)
+            self._count_failure(message)
             self._failed()
             return None
         log_outcome(outcome, time.perf_counter() - started)
@@ -156,6 +201,7 @@ class MonitorJob:
             self.before_cycle(runtime)
         except Exception as exc:  # recorded like any failed cycle; the monitor carries on
             self._record_failure("cannot prepare the cycle", describe(exc))
+            self._count_failure(f"cannot prepare the cycle: {describe(exc)}")
             self._failed()
             return False
         return True
@@ -185,6 +231,7 @@ class MonitorJob:
             if not isinstance(exc, DriftwardenError):
                 log.exception("monitor %s: unexpected failure while loading", self.name)
             self._record_failure("cannot load the monitor", message)
+            self._count_failure(f"cannot load the monitor: {message}")
             self.cycles += 1
             self._failed()
             return False
@@ -199,21 +246,10 @@ class MonitorJob:
 
     def _record_failure(self, what: str, message: str) -> None:
         """An error run for a failure outside `run_cycle`, so `runs_total` counts it too."""
-        now = self.clock.now()
-        record = RunRecord(
-            monitor=self.name,
-            window_start=now,
-            window_end=now,
-            started_at=now,
-            finished_at=now,
-            status="error",
-            error=f"{what}: {message}",
-        )
-        try:
-            with self.store.transaction() as session:
-                record_run(session, record)
-        except DriftwardenError as exc:
-            log.error("monitor %s: could not record the failure: %s", self.name, exc)
+        if (
+            record_outside_failure(self.store, self.name, self.clock.now(), f"{what}: {message}")
+            is None
+        ):
             self.counters.count_unrecorded(self.name)
         log.error(
             "monitor %s: %s: %s (retrying with backoff)",

@@ -136,6 +136,14 @@ class MonitorScheduler:
     def unloaded(self) -> list[str]:
         return [name for name, job in self.jobs.items() if not job.loaded]
 
+    def failing(self, at_least: int) -> dict[str, tuple[int, str]]:
+        """Monitors whose last `at_least` cycles (or more) failed: (how many, last error)."""
+        return {
+            name: (job.failed_cycles, job.last_error or "the cycle failed")
+            for name, job in self.jobs.items()
+            if job.failed_cycles >= at_least
+        }
+
     def stop(self, grace_s: float) -> bool:
         """Start no new cycle; wait up to `grace_s` for running ones. True when none is left."""
         self.stopping.set()

@@ -54,6 +54,11 @@ class Source(ABC):
     @abstractmethod
     def read(self, after: str | None, now: datetime) -> Window | None: ...
 
+    def unreadable_files(self) -> list[Rejected]:
+        """Files the stream set aside whole, as `Rejected` of kind `file` (recorded by the
+        cycle whether or not a window came; the store keeps each file once)."""
+        return []
+
     def waiting_reason(self) -> str | None:
         """Why this source may wait for good (said once, while it waits); None: no reason."""
         return None

@@ -18,6 +18,8 @@ from monitor.config import ColumnsConfig
 
 ROW_ID = "_row_id"
 TIMESTAMP = "_ts"
+#: why a reader could not read a row (a line with extra fields, bytes that are not UTF-8)
+PROBLEM = "_problem"
 MISSING_TEXT = "missing text"
 EMPTY_TEXT = "empty text"
 #: reasons counted in a window's `empty_share`
@@ -27,13 +29,21 @@ EMPTY_REASONS = (EMPTY_TEXT, MISSING_TEXT)
 LabelCheck = Callable[[Any], str | None]
 
 
+ROW_KIND = "row"
+FILE_KIND = "file"
+
+
 @dataclass(frozen=True)
 class Rejected:
-    """A row that cannot be used, with the reason; it is quarantined, never scored."""
+    """A row that cannot be used, with the reason; it is quarantined, never scored.
+
+    `kind` is `file` for a stream file set aside whole (`row_id` is then its name).
+    """
 
     row_id: str
     reason: str
     raw: dict[str, Any]
+    kind: str = ROW_KIND
 
 
 def _missing(value: Any) -> bool:
@@ -50,11 +60,33 @@ def _text_problem(value: Any) -> str | None:
     return None
 
 
-def _feature_problem(record: dict[str, Any], features: list[str]) -> str | None:
+def _feature_problem(
+    record: dict[str, Any], features: list[str], numeric: frozenset[str]
+) -> str | None:
     for name in features:
-        if _missing(record.get(name)):
+        value = record.get(name)
+        if _missing(value):
             return f"missing value in feature {name!r}"
+        if name in numeric and _number(value) is None:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            return f"feature {name!r} is not a finite number (got {shown})"
     return None
+
+
+def _number(value: Any) -> float | None:
+    """`value` as a finite number (a number, or text that reads as one), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if np.isfinite(number) else None
 
 
 @dataclass(frozen=True)
@@ -67,19 +99,31 @@ class RowCheck:
 
     columns: ColumnsConfig
     label: LabelCheck | None = None
+    #: features that are numbers in the reference: a value that is not one is a bad cell
+    numeric: frozenset[str] = frozenset()
 
     def problem(self, record: dict[str, Any]) -> str | None:
         """Why a row cannot be used, or None when it can."""
+        unread = record.get(PROBLEM)
+        if isinstance(unread, str) and unread:
+            return unread
         if self.columns.text is not None:
             problem = _text_problem(record.get(self.columns.text))
         else:
-            problem = _feature_problem(record, self.columns.features or [])
+            problem = _feature_problem(record, self.columns.features or [], self.numeric)
         target = self.columns.target
         if problem is None and self.label is not None and target is not None:
             value = record.get(target)
             if not _missing(value):
                 problem = self.label(value)
         return problem
+
+    def usable_frame(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The usable rows with numeric features as numbers (a reader may have kept text)."""
+        numeric = [name for name in self.numeric if name in rows.columns]
+        if not numeric or rows.empty:
+            return rows
+        return rows.assign(**{name: pd.to_numeric(rows[name]) for name in numeric})
 
 
 def split_usable(
@@ -88,21 +132,29 @@ def split_usable(
     """Walk rows in order until `limit` usable ones (or the end).
 
     Returns the usable rows, the rejected ones met on the way, and how many rows were
-    consumed (so the watermark lands right after the last one looked at).
+    consumed (so the watermark lands right after the last one looked at). A usable row
+    whose id another usable row of the same walk has is rejected as a duplicate.
     """
     usable_positions: list[int] = []
     rejected: list[Rejected] = []
     consumed = 0
+    seen: dict[str, int] = {}
     for position, record in enumerate(candidates.to_dict("records")):
         if limit is not None and len(usable_positions) >= limit:
             break
         consumed = position + 1
         problem = check.problem(record)
+        row_id = str(record[ROW_ID])
+        if problem is None and check.columns.id is not None:
+            if row_id in seen:
+                problem = f"duplicate id {row_id!r} (row {seen[row_id] + 1} of this window has it)"
+            else:
+                seen[row_id] = len(usable_positions)
         if problem is None:
             usable_positions.append(position)
         else:
-            rejected.append(Rejected(str(record[ROW_ID]), problem, json_safe(record)))
-    return candidates.iloc[usable_positions], rejected, consumed
+            rejected.append(Rejected(row_id, problem, json_safe(record)))
+    return check.usable_frame(candidates.iloc[usable_positions]), rejected, consumed
 
 
 def json_safe(record: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,8 @@ class FilesStreamConfig(SourceConfig):
     format: Literal["csv", "parquet", "jsonl"] | None = None
 
     def check(self, needs: ColumnNeeds) -> list[Finding]:
-        """The newest files have the columns the monitor reads; no file yet is a warning."""
+        """The newest files have the columns the monitor reads (one that cannot be read, or
+        lacks one, is set aside at run time: a warning); no file yet is a warning too."""
         from monitor.sources.headers import missing_columns, table_columns
 
         paths = sorted(glob.glob(self.path))
@@ -33,12 +34,16 @@ class FilesStreamConfig(SourceConfig):
             return [Finding("path", f"no file matches {self.path} yet; nothing to score", True)]
         required = (*needs.required, *([self.timestamp_column] if self.timestamp_column else []))
         findings: list[Finding] = []
+        # a bad stream file is set aside when read (the others go on): a warning, not an error
         for path in map(Path, paths[-FILES_CHECKED:]):
             columns, problem = table_columns(path, self.format)
             if problem is not None:
-                findings.append(Finding("path", problem))
+                findings.append(Finding("path", f"{problem}; it will be set aside", True))
             elif columns:  # an empty file holds no rows, so it lacks nothing
-                findings += missing_columns("path", path, columns, required, warning=False)
+                lacking = missing_columns("path", path, columns, required, warning=True)
+                findings += [
+                    Finding(f.key, f"{f.message}; it will be set aside", True) for f in lacking
+                ]
                 findings += missing_columns("path", path, columns, needs.optional, warning=True)
         return findings
 

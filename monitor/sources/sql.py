@@ -34,9 +34,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor.errors import SourceError
 from monitor.sources.base import Source, SourceContext, Window
+from monitor.sources.cutting import first_timestamp, last_timestamp
 from monitor.sources.rows import ROW_ID, TIMESTAMP, Rejected, json_safe, split_usable
 from monitor.sources.specs import SqlStreamConfig
-from monitor.sources.tabular import first_timestamp, last_timestamp
 from monitor.sources.windowing import duration_bounds, key_position
 from monitor.store.urls import safe_url, with_driver
 
@@ -191,8 +191,8 @@ class SqlSource(Source):
             usable, rejected, consumed = split_usable(candidates, self.context.check, limit=size)
             if len(usable) >= size:
                 break
-            if not more:
-                return None  # fewer than `size` usable rows past the watermark: wait
+            if not more:  # fewer than `size` usable rows past the watermark: wait, unless
+                return self._unusable_window(candidates, keys, size)  # none of them is
             cursor = batch[-1]
         if consumed < len(keys) and keys[consumed] == keys[consumed - 1]:
             raise SourceError(
@@ -207,6 +207,20 @@ class SqlSource(Source):
             start=first_timestamp(usable),
             end=last_timestamp(usable),
         )
+
+    def _unusable_window(
+        self, candidates: pd.DataFrame, keys: list[Key], size: int
+    ) -> Window | None:
+        """The first `size` rows past the watermark when none is usable: a window of their
+        own (rows 0, all quarantined), so a stream that turned bad shows in the store."""
+        if len(candidates) < size or (size < len(keys) and keys[size] == keys[size - 1]):
+            return None
+        front = candidates.iloc[:size]
+        usable, rejected, _ = split_usable(front, self.context.check, limit=None)
+        if not usable.empty:
+            return None
+        position = key_position(_encoded(keys[size - 1]))
+        return Window(usable, rejected, position, first_timestamp(front), last_timestamp(front))
 
     def _duration_window(
         self, connection: Connection, after: str | None, now: datetime

@@ -1,24 +1,29 @@
-"""Windowing shared by sources that present their whole stream as one DataFrame.
+"""Windowing for sources that present their whole stream as one DataFrame (`_frame()`).
 
-Rows are ordered by timestamp when the stream has one, else by (file, line); a `rows: N`
-window is the next N usable rows after the watermark, a `duration` window the rows of one
-aligned interval once it is complete.
+Rows are ordered by timestamp when the stream has one, else by (file, line); the rows past
+the watermark are cut into windows by `monitor.sources.cutting`. A plugin subclasses
+`TabularSource` and gives `_frame()`; the file source reads incrementally instead and
+shares the ordering and cutting.
 """
 
 from __future__ import annotations
 
+import json
 from abc import abstractmethod
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from monitor.sources.base import Source, SourceContext, Window
-from monitor.sources.rows import ROW_ID, TIMESTAMP, Rejected, json_safe, split_usable
-from monitor.sources.windowing import duration_bounds, end_position, key_of, key_position
+from monitor.sources.cutting import Cut, cut_duration, cut_rows, first_timestamp, last_timestamp
+from monitor.sources.rows import ROW_ID, TIMESTAMP, Rejected, json_safe
+from monitor.sources.windowing import end_position, key_position
 
 FILE = "_file"
 LINE = "_line"
+
+__all__ = ["FILE", "LINE", "TabularSource", "dated", "first_timestamp", "last_timestamp"]
 
 
 class TabularSource(Source):
@@ -34,83 +39,57 @@ class TabularSource(Source):
     def _frame(self) -> pd.DataFrame: ...
 
     def read(self, after: str | None, now: datetime) -> Window | None:
-        frame = self._frame()
-        ordered, undated = self._order(frame)
-        keys = _keys(ordered, self.timestamp_column is not None)
-        if self.window.rows is not None:
-            return self._rows_window(ordered, keys, undated, after)
-        assert self.window.duration is not None
-        return self._duration_window(ordered, undated, after, now, self.window.duration)
-
-    # -- ordering
-
-    def _order(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejected]]:
-        frame = frame.copy()
-        if self.columns.id is not None and self.columns.id in frame.columns:
-            frame[ROW_ID] = frame[self.columns.id].astype(str)
-        else:
-            frame[ROW_ID] = frame[FILE].astype(str) + ":" + frame[LINE].astype(str)
-        if self.timestamp_column is None:
-            return frame.sort_values([FILE, LINE], kind="stable"), []
-        frame, undated = dated(frame, self.timestamp_column)
-        return frame.sort_values([TIMESTAMP, FILE, LINE], kind="stable"), undated
-
-    # -- cutting
-
-    def _rows_window(
-        self,
-        ordered: pd.DataFrame,
-        keys: list[tuple[Any, ...]],
-        undated: list[Rejected],
-        after: str | None,
-    ) -> Window | None:
-        size = self.window.rows
-        assert size is not None
-        start_at = _first_after(keys, after)
-        # look at a slice twice the window first: a long backlog need not be walked whole
-        chunk = 2 * size
-        while True:
-            candidates = ordered.iloc[start_at : start_at + chunk]
-            usable, rejected, consumed = split_usable(candidates, self.context.check, limit=size)
-            if len(usable) >= size:
-                break
-            if start_at + chunk >= len(ordered):
-                return None
-            chunk *= 4
-        return Window(
-            rows=usable,
-            rejected=undated + rejected,
-            position=key_position(keys[start_at + consumed - 1]),
-            start=first_timestamp(usable),
-            end=last_timestamp(usable),
-        )
-
-    def _duration_window(
-        self,
-        ordered: pd.DataFrame,
-        undated: list[Rejected],
-        after: str | None,
-        now: datetime,
-        duration: timedelta,
-    ) -> Window | None:
-        if TIMESTAMP not in ordered.columns:
-            raise AssertionError("duration windows need a timestamp column (config checks this)")
-        bounds = duration_bounds(after, first_timestamp(ordered), duration, now)
-        if bounds is None:
+        ordered, undated = order_rows(self._frame(), self.columns.id, self.timestamp_column)
+        keys = sort_keys(ordered, self.timestamp_column is not None)
+        start_at = first_after(keys, after)
+        pending = ordered.iloc[start_at:]
+        cut = self._cut(pending, after, now)
+        if cut is None:
             return None
-        start, end = bounds
-        inside = ordered[(ordered[TIMESTAMP] >= start) & (ordered[TIMESTAMP] < end)]
-        usable, rejected, _ = split_usable(inside, self.context.check, limit=None)
-        return Window(usable, undated + rejected, end_position(end), start, end)
+        if self.window.rows is not None:
+            position = key_position(keys[start_at + cut.consumed - 1])
+        else:
+            assert cut.end is not None
+            position = end_position(cut.end)
+        # rows without a timestamp have no place in the order: each window carries them,
+        # and the store keeps each once
+        return Window(cut.usable, undated + cut.rejected, position, cut.start, cut.end)
+
+    def _cut(self, pending: pd.DataFrame, after: str | None, now: datetime) -> Cut | None:
+        if self.window.rows is not None:
+            return cut_rows(pending, self.context.check, self.window.rows)
+        assert self.window.duration is not None
+        return cut_duration(pending, self.context.check, after, now, self.window.duration)
+
+
+def order_rows(
+    frame: pd.DataFrame, id_column: str | None, timestamp_column: str | None
+) -> tuple[pd.DataFrame, list[Rejected]]:
+    """`frame` with row ids, sorted by its key; rows whose timestamp cannot be read apart."""
+    frame = frame.copy()
+    if id_column is not None and id_column in frame.columns:
+        frame[ROW_ID] = frame[id_column].astype(str)
+    else:
+        frame[ROW_ID] = frame[FILE].astype(str) + ":" + frame[LINE].astype(str)
+    if timestamp_column is None:
+        return frame.sort_values([FILE, LINE], kind="stable"), []
+    frame, undated = dated(frame, timestamp_column)
+    return frame.sort_values([TIMESTAMP, FILE, LINE], kind="stable"), undated
 
 
 def dated(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, list[Rejected]]:
-    """`frame` with a UTC `_ts` column parsed from `column`; rows it cannot parse, rejected."""
-    raw = frame[column]
+    """`frame` with a UTC `_ts` column parsed from `column`; rows it cannot parse, rejected.
+
+    A frame without the column (no row of the stream has arrived yet) has no rows to date.
+    """
+    if column not in frame.columns:
+        raw = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    else:
+        raw = frame[column]
     stamps = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
     bad = stamps.isna()
     undated = [
-        Rejected(str(row_id), f"unparseable timestamp {value!r}", json_safe(record))
+        Rejected(str(row_id), f"unparseable timestamp {_shown(value)}", json_safe(record))
         for row_id, value, record in zip(
             frame.loc[bad, ROW_ID], raw[bad], frame[bad].to_dict("records"), strict=True
         )
@@ -118,7 +97,13 @@ def dated(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, list[Rejected
     return frame.loc[~bad].assign(**{TIMESTAMP: stamps[~bad]}), undated
 
 
-def _keys(ordered: pd.DataFrame, dated: bool) -> list[tuple[Any, ...]]:
+def _shown(value: Any) -> str:
+    text = repr(None if isinstance(value, float) and pd.isna(value) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def sort_keys(ordered: pd.DataFrame, dated: bool) -> list[tuple[Any, ...]]:
+    """Each row's place in the stream's order: (timestamp ns, file, line) or (file, line)."""
     files, lines = ordered[FILE].astype(str).tolist(), ordered[LINE].astype(int).tolist()
     if dated:
         stamps = ordered[TIMESTAMP].astype("int64").tolist()
@@ -126,11 +111,16 @@ def _keys(ordered: pd.DataFrame, dated: bool) -> list[tuple[Any, ...]]:
     return list(zip(files, lines, strict=True))
 
 
-def _first_after(keys: list[tuple[Any, ...]], after: str | None) -> int:
-    """Index of the first row whose key is past the watermark (keys are sorted)."""
+def first_after(keys: list[tuple[Any, ...]], after: str | None) -> int:
+    """Index of the first row whose key is past the watermark (keys are sorted): past the
+    last row a `rows` window consumed, or at or after a `duration` window's end."""
     if after is None:
         return 0
-    mark = key_of(after)
+    stored = json.loads(after)
+    if stored.get("key") is not None:
+        mark = tuple(stored["key"])
+    else:  # (end,) sorts before every (end, file, line): rows from the end on are past it
+        mark = (pd.Timestamp(stored["end"]).value,)
     # bisect by hand: keys are tuples of mixed types that compare fine pairwise
     lo, hi = 0, len(keys)
     while lo < hi:
@@ -140,18 +130,3 @@ def _first_after(keys: list[tuple[Any, ...]], after: str | None) -> int:
         else:
             hi = mid
     return lo
-
-
-def first_timestamp(frame: pd.DataFrame) -> datetime | None:
-    return _timestamp(frame, 0)
-
-
-def last_timestamp(frame: pd.DataFrame) -> datetime | None:
-    return _timestamp(frame, -1)
-
-
-def _timestamp(frame: pd.DataFrame, index: int) -> datetime | None:
-    if TIMESTAMP not in frame.columns or frame.empty:
-        return None
-    value: datetime = frame[TIMESTAMP].iloc[index].to_pydatetime()
-    return value

@@ -8,6 +8,7 @@ import math
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,14 @@ _MIGRATION_LOCK = zlib.crc32(b"driftwarden.store.migrate")
 _STRICT_JSON = json.JSONEncoder(allow_nan=False)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """`value` with NaN and infinities as None, in nested lists and dicts too."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: finite(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [finite(item) for item in value]
     return value
 
 
@@ -53,7 +54,7 @@ def dump_json(value: Any) -> str:
     try:
         return _STRICT_JSON.encode(value)
     except ValueError:
-        return _STRICT_JSON.encode(_finite(value))
+        return _STRICT_JSON.encode(finite(value))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -114,7 +115,12 @@ def migrate(engine: Engine) -> None:
 
 
 class Store:
-    """A migrated database and a session factory; every write goes through `transaction()`."""
+    """A migrated database and a session factory; every write goes through `transaction()`.
+
+    It remembers whether its last write went through (`write_problem`), so health checks
+    and the exporter can say that the store takes reads but refuses writes (read-only, full
+    disk) instead of reporting it up; `probe_write` makes a write to find out now.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -126,6 +132,7 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate store {safe_url(url)}: {exc}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_problem: str | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -134,10 +141,33 @@ class Store:
         try:
             with session.begin():
                 yield session
+            self._write_problem = None
         except OperationalError as exc:
+            self._write_problem = str(exc.orig)
             raise StoreError(f"store {safe_url(self.url)} failed: {exc.orig}") from exc
+        except OSError as exc:  # the disk itself refused (a file size limit, no space)
+            self._write_problem = exc.strerror or type(exc).__name__
+            raise StoreError(f"store {safe_url(self.url)} failed: {self._write_problem}") from exc
         finally:
             session.close()
+
+    def write_problem(self) -> str | None:
+        """Why the last write failed, or None when it went through (or none was made)."""
+        return self._write_problem
+
+    def probe_write(self, name: str) -> str | None:
+        """Write and commit one small row now; why that failed, or None when it went through."""
+        from monitor.store.schema import StoreProbeRow
+
+        try:
+            with self.transaction() as session:
+                session.merge(StoreProbeRow(name=name[:200], written_at=datetime.now(UTC)))
+        except StoreError:
+            return self._write_problem
+        except SQLAlchemyError as exc:  # not an operational failure, but a write that failed
+            self._write_problem = type(exc).__name__
+            return self._write_problem
+        return None
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

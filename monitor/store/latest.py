@@ -18,6 +18,7 @@ from monitor.store.schema import (
     MetricValueRow,
     MonitorRow,
     QualityVersionRow,
+    QuarantinedRow,
     RetrainDecisionRow,
     RunRow,
 )
@@ -133,6 +134,20 @@ _ALERT_STATES = select(MonitorRow.name, AlertStateRow.rule, AlertStateRow.state)
 _ATTEMPT_COUNTS = select(
     HookAttemptRow.monitor, HookAttemptRow.hook, HookAttemptRow.outcome, func.count()
 ).group_by(HookAttemptRow.monitor, HookAttemptRow.hook, HookAttemptRow.outcome)
+
+
+_QUARANTINED_FILES = (
+    select(MonitorRow.name, func.count())
+    .select_from(QuarantinedRow)
+    .join(MonitorRow, MonitorRow.id == QuarantinedRow.monitor_id)
+    .where(QuarantinedRow.kind == "file")
+    .group_by(MonitorRow.name)
+)
+
+
+def quarantined_files(session: Reader) -> dict[str, int]:
+    """Stream files set aside whole, per monitor name."""
+    return {name: int(count) for name, count in session.execute(_QUARANTINED_FILES)}
 
 
 def alert_states(session: Reader) -> list[tuple[str, str, bool]]:

@@ -78,8 +78,12 @@ def add_version(
     source: str,
     now: datetime,
     metrics: dict[str, Any] | None = None,
+    sha256: str | None = None,
 ) -> ModelVersionRow:
-    """Register a head (a no-op when the version is known); it is not made live here."""
+    """Register a head (a no-op when the version is known); it is not made live here.
+
+    `sha256` is the hash of its files now; a cycle checks them against it before scoring.
+    """
     mid = monitor_id(session, monitor, now)
     found = session.scalar(
         select(ModelVersionRow).where(
@@ -96,6 +100,7 @@ def add_version(
         live=False,
         metrics=metrics or {},
         created_at=now,
+        sha256=sha256,
     )
     session.add(row)
     session.flush()

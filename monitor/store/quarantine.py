@@ -37,6 +37,7 @@ def quarantined_rows(
         {
             "monitor": name,
             "run_id": row.run_id,
+            "kind": row.kind,
             "row_id": row.row_id,
             "reason": row.reason,
             "raw": row.raw,

@@ -6,8 +6,10 @@ metrics, predictions, quarantined rows and watermark in one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
 from monitor.metrics.result import FAMILY_TEST, Result
-from monitor.sources.rows import Rejected
+from monitor.sources.rows import FILE_KIND, Rejected
+from monitor.store.database import finite
 from monitor.store.quality import latest_versions
 from monitor.store.schema import (
     MetricValueRow,
@@ -70,6 +73,8 @@ class RunRecord:
     position: str | None = None
     guard: bool = False
     after: str | None = None
+    #: run-level numbers of a window no `result` measured (no usable row in it)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def monitor_id(session: Session, name: str, now: datetime | None) -> int:
@@ -106,25 +111,54 @@ def watermark(session: Session, monitor: str) -> tuple[str, datetime] | None:
     return None if row is None else (row[0], row[1])
 
 
+def _canonical(raw: Any) -> str:
+    """A row's values as the store keeps them (NaN and infinities as null, NUL as U+FFFD),
+    so values read back compare equal to the same values about to be written."""
+    text = json.dumps(finite(raw), sort_keys=True, default=str)
+    return text.replace("\\u0000", "\\ufffd")
+
+
 def _new_quarantine(session: Session, mid: int, rejected: Sequence[Rejected]) -> list[Rejected]:
-    """Rows not quarantined before (a row without a timestamp is seen by every read)."""
-    ids = list({without_nul(r.row_id) for r in rejected})
-    known: set[str] = set()
+    """Rows not quarantined before, under the id the store keeps them by.
+
+    The same row read again (after a restart, or a row without a timestamp seen by every
+    read) is not stored twice. Another row with an id already kept is stored too, under
+    `<id> @ <hash of its values>`, with the reason saying so: never dropped silently.
+    """
+    primary = {without_nul(r.row_id) for r in rejected}
+    alternates = {_alternate_id(r) for r in rejected}
+    known: dict[str, str] = {}
+    ids = list(primary | alternates)
     for start in range(0, len(ids), _CHUNK):
-        known |= set(
-            session.scalars(
-                select(QuarantinedRow.row_id).where(
-                    QuarantinedRow.monitor_id == mid,
-                    QuarantinedRow.row_id.in_(ids[start : start + _CHUNK]),
-                )
+        for row_id, raw in session.execute(
+            select(QuarantinedRow.row_id, QuarantinedRow.raw).where(
+                QuarantinedRow.monitor_id == mid,
+                QuarantinedRow.row_id.in_(ids[start : start + _CHUNK]),
             )
-        )
+        ):
+            known[row_id] = _canonical(raw)
     fresh: dict[str, Rejected] = {}
     for row in rejected:
         stored_id = without_nul(row.row_id)  # the id as the store keeps it
-        if stored_id not in known and stored_id not in fresh:
+        values = _canonical(row.raw)
+        if stored_id not in known:
+            known[stored_id] = values
             fresh[stored_id] = row
+            continue
+        if known[stored_id] == values:
+            continue  # this very row, seen again
+        alternate = _alternate_id(row)
+        if alternate in known:
+            continue
+        known[alternate] = values
+        reason = f"{row.reason} (another row with id {row.row_id!r} was quarantined first)"
+        fresh[alternate] = replace(row, row_id=alternate, reason=reason)
     return list(fresh.values())
+
+
+def _alternate_id(row: Rejected) -> str:
+    digest = hashlib.sha256(_canonical(row.raw).encode()).hexdigest()[:10]
+    return f"{without_nul(row.row_id)} @ {digest}"
 
 
 def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -137,6 +171,7 @@ def record_run(session: Session, record: RunRecord) -> int:
     mid = monitor_id(session, record.monitor, record.finished_at)
     quarantined = _new_quarantine(session, mid, record.quarantined)
     record.quarantined = quarantined  # the caller reports what was newly set aside
+    files = sum(q.kind == FILE_KIND for q in quarantined)
     run = RunRow(
         monitor_id=mid,
         window_start=record.window_start,
@@ -144,7 +179,8 @@ def record_run(session: Session, record: RunRecord) -> int:
         status=record.status,
         error=record.error,
         rows=record.rows,
-        quarantined=len(quarantined),
+        quarantined=len(quarantined) - files,
+        quarantined_files=files,
         model_version=record.model_version,
         started_at=record.started_at,
         finished_at=record.finished_at,
@@ -184,22 +220,17 @@ def record_run(session: Session, record: RunRecord) -> int:
             for test in record.result.family_tests()
         ]
         _insert_many(session, MetricValueRow, metric_rows)
+    elif record.metrics:
+        _insert_many(
+            session,
+            MetricValueRow,
+            [
+                {"run_id": run.id, "name": name, "feature": "", "value": value}
+                for name, value in record.metrics.items()
+            ],
+        )
     _insert_many(session, PredictionRow, [{**p, "run_id": run.id} for p in record.predictions])
-    _insert_many(
-        session,
-        QuarantinedRow,
-        [
-            {
-                "monitor_id": mid,
-                "run_id": run.id,
-                "row_id": q.row_id,
-                "reason": q.reason,
-                "raw": q.raw,
-                "created_at": record.finished_at,
-            }
-            for q in quarantined
-        ],
-    )
+    _insert_quarantine(session, mid, run.id, quarantined, record.finished_at)
     if record.inputs is not None:
         session.add(RunInputsRow(run_id=run.id, body=record.inputs))
     if record.position is not None and record.guard:
@@ -221,6 +252,38 @@ def record_run(session: Session, record: RunRecord) -> int:
             mark.updated_at = record.finished_at
     session.flush()
     return run.id
+
+
+def _insert_quarantine(
+    session: Session, mid: int, run_id: int | None, rows: Sequence[Rejected], now: datetime
+) -> None:
+    _insert_many(
+        session,
+        QuarantinedRow,
+        [
+            {
+                "monitor_id": mid,
+                "run_id": run_id,
+                "row_id": q.row_id,
+                "reason": q.reason,
+                "raw": q.raw,
+                "created_at": now,
+                "kind": q.kind,
+            }
+            for q in rows
+        ],
+    )
+
+
+def record_set_aside(
+    session: Session, monitor: str, rejected: Sequence[Rejected], now: datetime
+) -> list[Rejected]:
+    """Quarantine what a read set aside while no window was recorded (a stream file that
+    cannot be read, met while the monitor waits), with no run; returns what was new."""
+    mid = monitor_id(session, monitor, now)
+    fresh = _new_quarantine(session, mid, rejected)
+    _insert_quarantine(session, mid, None, fresh, now)
+    return fresh
 
 
 def _move_watermark(session: Session, mid: int, record: RunRecord) -> None:

@@ -115,6 +115,8 @@ class RunRow(Base):
     error: Mapped[str | None] = mapped_column(NulFreeText)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    #: stream files this run's read set aside as unreadable (rows count apart, above)
+    quarantined_files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     model_version: Mapped[str | None] = mapped_column(NulFreeString(200))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -162,10 +164,12 @@ class QuarantinedRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    row_id: Mapped[str] = mapped_column(NulFreeText)
+    row_id: Mapped[str] = mapped_column(NulFreeText)  # a file's name when `kind` is file
     reason: Mapped[str] = mapped_column(NulFreeText)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: `row`, or `file`: a stream file that could not be read, set aside whole
+    kind: Mapped[str] = mapped_column(NulFreeString(8), default="row", server_default="row")
     __table_args__ = (UniqueConstraint("monitor_id", "row_id", name="uq_quarantine_row"),)
 
 
@@ -364,6 +368,8 @@ class ModelVersionRow(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: SHA-256 of the version's files when it was registered; checked before it scores
+    sha256: Mapped[str | None] = mapped_column(NulFreeString(64))
     __table_args__ = (UniqueConstraint("monitor_id", "version", name="uq_model_version"),)
 
 
@@ -385,3 +391,11 @@ class RetrainDecisionRow(Base):
     promoted: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(NulFreeText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreProbeRow(Base):
+    """One row per process that proves the store takes writes (`/readyz`, `store_up`)."""
+
+    __tablename__ = "store_probes"
+    name: Mapped[str] = mapped_column(NulFreeString(200), primary_key=True)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -78,6 +78,7 @@ def run_summary(stored: StoredRun) -> dict[str, Any]:
         "error": run.error,
         "rows": run.rows,
         "quarantined": run.quarantined,
+        "quarantined_files": run.quarantined_files or 0,
         "model_version": run.model_version,
         "metrics": metrics,
         "features": features,

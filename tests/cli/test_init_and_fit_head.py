@@ -83,13 +83,3 @@ def test_fit_head_with_labels_leaves_other_rows_out(
     assert "left out 1 rows with other labels: 'neutral' (1)" in captured.err
     assert "(labels: 0, 1; held-out accuracy" in captured.out
     assert json.loads((tmp_path / "head" / "head.json").read_text())["labels"] == ["0", "1"]
-
-
-@pytest.mark.parametrize(
-    ("classes", "warned"),
-    [(["0", "1"], False), (["negative", "positive"], False), (["1", "2"], True)],
-)
-def test_numeric_labels_that_are_not_class_ids_are_warned_about(classes, warned) -> None:
-    from monitor.models.fitting import numeric_label_warning
-
-    assert (numeric_label_warning(classes) is not None) == warned

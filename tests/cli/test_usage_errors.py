@@ -96,6 +96,7 @@ BAD: dict[str, list[list[str]]] = {
     ],
     "model versions": [[], ["--config", "{cfg}", "--monitor", "nope"]],
     "model promote": [[], ["v1"], ["v1", "--config", "{cfg}", "--monitor", "nope"]],
+    "model convert-head": [[], ["{missing}"], ["{dir}", "extra"]],
 }
 # Whole command lines: the top level and groups.
 TOP: list[list[str]] = [

@@ -264,6 +264,7 @@ def test_every_series_name_is_listed_and_process_metrics_are_served(store: Store
     assert missing == {
         "driftwarden_scheduler_events_total",
         "driftwarden_unrecorded_failures_total",
+        "driftwarden_consecutive_failed_cycles",
     }
 
 

@@ -37,7 +37,8 @@ def free_port() -> int:
 class Receiver:
     """Answers each POST with the next scripted status (200 once the script runs out).
 
-    `hang` makes it hold every request open until released (a hung endpoint).
+    `hang` makes it hold every request open until released (a hung endpoint); `drip`
+    (seconds) makes it send its answer one byte at a time that far apart (a slow loris).
     """
 
     def __init__(self, port: int = 0, statuses: list[int] | None = None) -> None:
@@ -45,6 +46,8 @@ class Receiver:
         self.statuses: deque[int] = deque(statuses or [])
         self.requests: list[Received] = []
         self.hang = threading.Event()
+        self.drip: float | None = None
+        self.dripped = 0  # bytes of dripped answers sent so far
         self.release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
@@ -63,9 +66,23 @@ class Receiver:
                     receiver.release.wait(30)
                     return
                 status = receiver.statuses.popleft() if receiver.statuses else 200
+                if receiver.drip is not None:
+                    self._drip(f"HTTP/1.1 {status} OK\r\nContent-Length: 0\r\n\r\n".encode())
+                    return
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def _drip(self, answer: bytes) -> None:
+                for byte in answer:
+                    if receiver.release.wait(receiver.drip):
+                        return
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        receiver.dripped += 1
+                    except OSError:  # the client gave up
+                        return
 
             def log_message(self, format: str, *args: object) -> None:
                 """Keep the test output quiet: http.server logs every request to stderr."""

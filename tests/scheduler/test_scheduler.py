@@ -30,6 +30,7 @@ from monitor.sources.base import SourceContext
 from monitor.sources.registry import build_source
 from monitor.sources.rows import RowCheck
 from monitor.store import Store
+from monitor.store.quarantine import quarantined_rows
 from monitor.store.repository import watermark
 from monitor.views.runs import run_summaries
 
@@ -214,8 +215,11 @@ def test_a_read_only_store_is_a_counted_failure_not_a_crash(
     refused = MonitorScheduler(
         [config], read_only, build=lambda _: runtime, clock=clock, scheduler=ManualScheduler()
     )
+    # the write probe before the cycle finds it: no window is scored only to be lost
     assert refused.jobs["fake"].wake() == []
-    assert refused.counters.unrecorded_failures() == {"fake": 1}
+    assert refused.counters.failing_cycles() == {"fake": 1}
+    assert "readonly" in (refused.jobs["fake"].last_error or "")
+    assert read_only.write_problem() is not None
     read_only.close()
     assert summaries(store) == []  # nothing half-written: the window is still to do ...
     writable = MonitorScheduler(
@@ -246,7 +250,7 @@ def test_max_cycles_finishes_every_monitor(clock: SimulatedClock, store: Store) 
     assert [len(summaries(store, n)) for n in ("a", "b")] == [3, 3]
 
 
-def test_missing_then_unreadable_stream_files_are_logged_and_counted(
+def test_missing_then_unreadable_stream_files_are_logged_and_set_aside(
     clock: SimulatedClock,
     store: Store,
     tmp_path: Path,
@@ -266,9 +270,13 @@ def test_missing_then_unreadable_stream_files_are_logged_and_counted(
     assert "no stream files match" in caplog.text
     (tmp_path / "stream").mkdir()
     (tmp_path / "stream" / "part-1.parquet").write_bytes(b"not parquet at all")
-    assert [o.status for o in job.wake()] == ["error"]
-    (run,) = summaries(store)
-    assert run["status"] == "error" and "part-1.parquet" in run["error"]
+    # the file is set aside (quarantined as a file) and the stream waits for good files
+    assert [o.status for o in job.wake()] == ["waiting"]
+    assert summaries(store) == []
+    with store.reading() as session:
+        (entry,) = quarantined_rows(session)
+    assert (entry["kind"], entry["row_id"], entry["run_id"]) == ("file", "part-1.parquet", None)
+    assert "cannot read as Parquet" in entry["reason"]
 
 
 def test_a_failing_before_cycle_step_is_recorded_and_the_next_wake_up_retries(

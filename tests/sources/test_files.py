@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from monitor.config import ColumnsConfig, FilesStreamConfig, WindowConfig
-from monitor.errors import SourceError
 from monitor.sources.base import SourceContext
 from monitor.sources.files import FileSource
 from monitor.sources.memory import MemorySource
@@ -153,10 +152,13 @@ def test_parquet_and_json_lines(tmp_path: Path, fmt: str):
     assert window is not None and window.rows["text"].tolist() == ["a", "b", "c"]
 
 
-def test_missing_text_column_is_a_clear_error(tmp_path: Path):
+def test_a_file_without_the_text_column_is_set_aside_with_the_reason(tmp_path: Path):
     pd.DataFrame({"body": ["a"]}).to_csv(tmp_path / "s.csv", index=False)
-    with pytest.raises(SourceError, match="column\\(s\\) 'text' not found"):
-        source(tmp_path).read(None, NOW)
+    src = source(tmp_path)
+    assert src.read(None, NOW) is None  # the stream waits; the file does not stop it
+    [unreadable] = src.unreadable_files()
+    assert (unreadable.kind, unreadable.row_id) == ("file", "s.csv")
+    assert unreadable.reason == "unreadable file: no column(s) 'text' (columns: body)"
 
 
 def test_empty_stream_waits(tmp_path: Path):
