@@ -55,20 +55,39 @@ def build() -> dashboard.Dashboard:
         dashboard_builder.Row("Model")
         .with_panel(
             timeseries(
+                "Drift family p-value",
+                "The Holm-adjusted p-value of the window's drift family (embeddings, text "
+                "descriptors or tabular features, predicted class), one point per window, "
+                "with the monitor's drift.alpha dashed: dataset_drift is 1 at or below it.",
+                [
+                    query(
+                        f"max(driftwarden_dataset_drift_p_value{{{SELECTED}}})",
+                        "p-value",
+                        ref="A",
+                    ),
+                    query(
+                        f"max(driftwarden_drift_alpha{{{SELECTED}}})",
+                        "threshold",
+                        ref="B",
+                    ),
+                ],
+                unit="none",
+                width=6,
+            )
+        )
+        .with_panel(
+            timeseries(
                 "Embedding drift",
                 "Drift of the model's embeddings of the inputs against the reference window, "
-                "one point per window (its method's score: the domain classifier's ROC AUC "
-                "by default), with its test's threshold dashed.",
+                "one point per window: MMD² by default (about 0 when they look alike; its "
+                "flag is the drift family's embedding test, see Drift family p-value), or the "
+                "score of the configured Evidently method (`drift.embedding.method`), whose "
+                "threshold is `driftwarden_embedding_drift_threshold`.",
                 [
                     query(
                         f"max(driftwarden_embedding_drift_score{{{SELECTED}}})",
                         "embedding drift",
                         ref="A",
-                    ),
-                    query(
-                        f"max(driftwarden_embedding_drift_threshold{{{SELECTED}}})",
-                        "threshold",
-                        ref="B",
                     ),
                 ],
                 unit="none",

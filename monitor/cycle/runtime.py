@@ -138,6 +138,12 @@ class MonitorRuntime:
         if self._unkept is not None:
             self._keep(*self._unkept)
 
+    def take_unkept(self) -> tuple[str, bytes] | None:
+        """The scored reference this process has not kept in a store, as (key, bytes), once:
+        a Dask worker, which has no store, hands it to the daemon to keep."""
+        unkept, self._unkept = self._unkept, None
+        return None if unkept is None else (unkept[0], unkept[1].to_bytes())
+
     def _keep(self, key: str, scored: ScoredReference) -> None:
         """Keep a scored reference in the store; a store that refuses only costs the reuse
         (the cycle's own transaction reports a store that is down)."""

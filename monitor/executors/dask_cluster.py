@@ -104,7 +104,7 @@ class DaskExecutor(CycleExecutor):
                 mark = watermark(session, config.name)
                 row = live_version(session, config.name)
             start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
-            live = None if row is None else LiveVersion(row.version, row.path)
+            live = None if row is None else LiveVersion(row.version, row.path, row.sha256)
             future = self.client.submit(
                 compute_cycle,
                 config,
@@ -119,6 +119,8 @@ class DaskExecutor(CycleExecutor):
             failed = error_record(config.name, None, start, clock, watch, None, str(exc))
             return store_failure(store, failed)
         self._waiting[config.name] = result.waiting_reason
+        if result.reference is not None:
+            _keep_reference(store, config.name, *result.reference)
         record = result.record
         if record is None:
             return CycleOutcome(config.name, "waiting")
@@ -218,3 +220,14 @@ def _key(kind: str, monitor: str) -> str:
 
 def _describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, DriftwardenError) else f"{type(exc).__name__}: {exc}"
+
+
+def _keep_reference(store: Store, monitor: str, key: str, body: bytes) -> None:
+    """Keep a reference a worker scored (workers have no store); a store that refuses costs
+    only `report` and reuse, not the cycle (the next worker to score it sends it again)."""
+    from monitor.cycle.reference import ScoredReference, StoredReferences
+
+    try:
+        StoredReferences(store).save(monitor, key, ScoredReference.from_bytes(body))
+    except DriftwardenError as exc:
+        log.warning("monitor %s: the worker's scored reference is not kept: %s", monitor, exc)

@@ -29,6 +29,8 @@ class LiveVersion:
 
     version: str
     path: str
+    #: the hash its files had when it was registered (checked before it scores)
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class WorkerResult:
     waiting_reason: str | None
     #: which process computed it (tests and logs tell workers apart by it)
     pid: int
+    #: the reference this worker scored, as (key, bytes), for the daemon to keep in the
+    #: store (workers have none), so `report` and other processes find it
+    reference: tuple[str, bytes] | None = None
 
 
 class WorkerRuntimes:
@@ -89,8 +94,8 @@ def compute_cycle(
     runtime = RUNTIMES.get(config)
     if live is not None and live.version != runtime.model.version:
         # the daemon read the live version in the cycle's start: the whole window uses it
-        runtime.swap(runtime.model.at_version(live.version, Path(live.path)))
+        runtime.swap(runtime.model.at_version(live.version, Path(live.path), live.sha256))
     watch = Stopwatch()
     record = compute_window(config, runtime.source, runtime.scoring, start, clock, watch)
     waiting = runtime.source.waiting_reason() if record is None else None
-    return WorkerResult(record, waiting, os.getpid())
+    return WorkerResult(record, waiting, os.getpid(), runtime.take_unkept())

@@ -42,6 +42,8 @@ class MonitorInfo:
     schedule_interval_seconds: float
     drifted_share: float | None = None
     rules: tuple[RuleInfo, ...] = ()
+    #: the drift family's level: `dataset_drift` is 1 when its p-value is at or below it
+    drift_alpha: float | None = None
 
     @classmethod
     def from_config(cls, config: MonitorConfig, model: str, period_seconds: float) -> MonitorInfo:
@@ -62,6 +64,7 @@ class MonitorInfo:
             period_seconds,
             drifted_share=config.drift.drifted_share,
             rules=rules,
+            drift_alpha=config.drift.alpha,
         )
 
     @property
@@ -71,12 +74,15 @@ class MonitorInfo:
 
 
 def configured_gauges(monitors: list[MonitorInfo]) -> Iterator[Metric]:
-    """Schedule period, drifted-share bound and rule thresholds of every configured monitor."""
+    """Schedule period, drifted-share bound, drift level and rule thresholds of every
+    configured monitor."""
     g = Gauges()
     for info in monitors:
         g.add("schedule_interval_seconds", [info.name], info.schedule_interval_seconds)
         if info.drifted_share is not None:
             g.add("drifted_share_threshold", [info.name], info.drifted_share)
+        if info.drift_alpha is not None:
+            g.add("drift_alpha", [info.name], info.drift_alpha)
         for rule in info.rules:
             labels = [info.name, rule.name, rule.metric, rule.direction]
             g.add("alert_rule_threshold", labels, rule.threshold)

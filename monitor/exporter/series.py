@@ -126,6 +126,12 @@ _SPECS = (
         "The monitor's drift.drifted_share: the drifted share at which a window drifts",
     ),
     SeriesSpec(
+        "drift_alpha",
+        GAUGE,
+        "The monitor's drift.alpha: dataset_drift is 1 when the drift family's p-value is at "
+        "or below it",
+    ),
+    SeriesSpec(
         "feature_drift_threshold",
         GAUGE,
         "Threshold of the feature's drift test in the latest window (p-value methods drift "

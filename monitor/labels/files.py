@@ -34,7 +34,9 @@ class FileLabelSource(Source):
         required = [config.id_column, config.label_column]
         if config.timestamp_column is not None:
             required.append(config.timestamp_column)
-        self.files = StreamFiles(config.path, config.format, required, (config.id_column,))
+        # ids are read as values, as before: an id column with a gap reads 7 as 7.0, which
+        # `label_batch` turns back into the id 7 (as the stream's ids)
+        self.files = StreamFiles(config.path, config.format, required, ())
         # every row read so far, in (file, line) order; a batch is cut past the position
         self._rows = pd.DataFrame({FILE: pd.Series(dtype=str), LINE: pd.Series(dtype=int)})
         self._announced: set[tuple[str, str]] = set()

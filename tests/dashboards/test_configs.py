@@ -65,6 +65,7 @@ EXPORTED_SERIES: dict[str, frozenset[str]] = {
     "driftwarden_run_duration_seconds_sum": frozenset({"stage"}),
     "driftwarden_run_duration_seconds_count": frozenset({"stage"}),
     "driftwarden_drifted_share_threshold": frozenset(),
+    "driftwarden_drift_alpha": frozenset(),
     "driftwarden_prediction_drift_threshold": frozenset(),
     "driftwarden_embedding_drift_threshold": frozenset(),
     "driftwarden_feature_drift_threshold": frozenset({"feature", "method"}),

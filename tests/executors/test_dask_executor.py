@@ -11,15 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
 from monitor.clock import SimulatedClock
 from monitor.config import Config, load_config
+from monitor.cycle.reference import ScoredReference
 from monitor.executors.in_process import InProcessExecutor
 from monitor.executors.specs import DaskExecutorConfig
 from monitor.store import Store, open_store
-from monitor.store.repository import predictions, snapshot, watermark
+from monitor.store.references import load_reference
+from monitor.store.repository import predictions, watermark
+from monitor.store.schema import RunRow
+from monitor.views.report import run_report
 from monitor.views.runs import run_summaries
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
@@ -101,6 +106,7 @@ def _stored(store: Store) -> list[dict[str, Any]]:
     with store.reading() as session:
         runs = run_summaries(session)
         for run in runs:
+            del run["stage_seconds"]  # timings differ from run to run
             run["predictions"] = [
                 (p.row_id, p.predicted_id, p.probabilities, p.target)
                 for p in predictions(session, run["run_id"])
@@ -125,10 +131,26 @@ def test_dask_stores_what_in_process_stores(workspace: Path, cluster: Any, tmp_p
     expected, found = _stored(local), _stored(remote)
     assert len(found) == WINDOWS * len(MONITORS)
     assert found == expected  # every metric, feature score, row and probability
-    # snapshots carry their own ids and timestamps: the worker's must be there, and whole
-    with remote.reading() as session:
-        snapshots = [snapshot(session, run["run_id"]) is not None for run in found]
-    assert snapshots == [True] * WINDOWS + [False] * WINDOWS
+    # reports are built from the store: the references the workers scored were kept there,
+    # under the keys the in-process daemon kept its own under
+    kept = {}
+    for name, db in (("local", local), ("dask", remote)):
+        with db.reading() as session:
+            kept[name] = {
+                run["monitor"]: load_reference(
+                    session, run["monitor"], session.get(RunRow, run["run_id"]).reference_key
+                )
+                for run in found
+            }
+            for run in found:
+                report = run_report(session, run["run_id"], run["monitor"])
+                assert report.reference is not None and report.window is not None
+                assert len(report.window.texts) == run["rows"]
+    assert sorted(kept["dask"]) == list(MONITORS) and None not in kept["dask"].values()
+    for monitor in MONITORS:
+        ours = ScoredReference.from_bytes(kept["local"][monitor])
+        theirs = ScoredReference.from_bytes(kept["dask"][monitor])
+        assert np.array_equal(ours.scores.probabilities, theirs.scores.probabilities)
 
 
 def test_a_worker_killed_mid_cycle_costs_a_retry_and_no_window(

@@ -107,8 +107,9 @@ def test_a_scrape_costs_the_same_queries_for_10_and_200_monitors(tmp_path: Path)
     small, _ = _scrapes(_fleet(tmp_path, 10), 10)
     large, body = _scrapes(_fleet(tmp_path, 200), 200)
     assert large == small
-    # a handful of reads per scrape (runs, counters, late-label state, retrain decisions ...)
-    assert max(large) <= 8
+    # a handful of reads per scrape (runs, counters, late-label state, retrain decisions,
+    # quarantined files ...), however many monitors
+    assert max(large) <= 9
     text = body.decode()
     assert text.count("driftwarden_window_rows{") == 200
     assert (

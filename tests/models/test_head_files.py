@@ -61,7 +61,11 @@ def test_a_saved_head_is_arrays_and_scores_exactly_as_fitted(
     head: Head, encoder: SentenceEncoder, amazon_split, tmp_path: Path
 ) -> None:
     head.save(tmp_path / "head")
-    assert sorted(p.name for p in (tmp_path / "head").iterdir()) == ["head.json", "head.npz"]
+    files = sorted(p.name for p in (tmp_path / "head").iterdir())
+    assert files == ["head.json", "head.members.npy", "head.npz"]
+    # the training texts' hashes, a plain array too
+    members = np.load(tmp_path / "head" / "head.members.npy", allow_pickle=False)
+    assert members.dtype == np.uint64 and len(members) > 0
     with np.load(tmp_path / "head" / "head.npz", allow_pickle=False) as arrays:
         assert {a: arrays[a].dtype.kind for a in arrays.files} == {
             "coef": "f",
@@ -74,6 +78,7 @@ def test_a_saved_head_is_arrays_and_scores_exactly_as_fitted(
         loaded.classifier.predict_proba(embeddings), head.classifier.predict_proba(embeddings)
     )
     assert (loaded.labels, loaded.version) == (head.labels, head.version)
+    assert loaded.members is not None and np.array_equal(loaded.members, members)
 
 
 def test_a_pickled_head_needs_the_opt_in_or_a_conversion(
