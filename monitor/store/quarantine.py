@@ -5,10 +5,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from monitor.store.schema import MonitorRow, QuarantinedLabelRow, QuarantinedRow
+
+
+def _newest(
+    session: Session,
+    table: type[QuarantinedRow] | type[QuarantinedLabelRow],
+    monitor: str | None,
+    limit: int | None,
+    *conditions: ColumnElement[bool],
+) -> list[tuple[Any, str]]:
+    """(row, monitor name) pairs of `table`, oldest first (the newest `limit` when given)."""
+    query = select(table, MonitorRow.name).join(MonitorRow, MonitorRow.id == table.monitor_id)
+    if monitor is not None:
+        query = query.where(MonitorRow.name == monitor)
+    query = query.where(*conditions).order_by(table.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [(row, name) for row, name in reversed(session.execute(query).all())]
+
+
+def _when(row: Any) -> str:
+    return row.created_at.isoformat().replace("+00:00", "Z")
 
 
 def quarantined_rows(
@@ -22,17 +43,8 @@ def quarantined_rows(
 
     `run_id` is the run whose window set the row aside (None when that run was deleted).
     """
-    query = select(QuarantinedRow, MonitorRow.name).join(
-        MonitorRow, MonitorRow.id == QuarantinedRow.monitor_id
-    )
-    if monitor is not None:
-        query = query.where(MonitorRow.name == monitor)
-    if run_id is not None:
-        query = query.where(QuarantinedRow.run_id == run_id)
-    query = query.order_by(QuarantinedRow.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    rows = list(reversed(session.execute(query).all()))
+    by_run = () if run_id is None else (QuarantinedRow.run_id == run_id,)
+    rows = _newest(session, QuarantinedRow, monitor, limit, *by_run)
     return [
         {
             "monitor": name,
@@ -41,7 +53,7 @@ def quarantined_rows(
             "row_id": row.row_id,
             "reason": row.reason,
             "raw": row.raw,
-            "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": _when(row),
         }
         for row, name in rows
     ]
@@ -55,15 +67,7 @@ def quarantined_label_rows(
     `kind` is unknown_id, duplicate, conflicting, ambiguous or invalid; `released` marks an
     unknown-id label decided again once a window scored its row.
     """
-    query = select(QuarantinedLabelRow, MonitorRow.name).join(
-        MonitorRow, MonitorRow.id == QuarantinedLabelRow.monitor_id
-    )
-    if monitor is not None:
-        query = query.where(MonitorRow.name == monitor)
-    query = query.order_by(QuarantinedLabelRow.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    rows = list(reversed(session.execute(query).all()))
+    rows = _newest(session, QuarantinedLabelRow, monitor, limit)
     return [
         {
             "monitor": name,
@@ -73,7 +77,7 @@ def quarantined_label_rows(
             "reason": row.reason,
             "released": row.released,
             "raw": row.raw,
-            "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": _when(row),
         }
         for row, name in rows
     ]
