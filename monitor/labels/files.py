@@ -40,6 +40,8 @@ class FileLabelSource(Source):
         # every row read so far, in (file, line) order; a batch is cut past the position
         self._rows = pd.DataFrame({FILE: pd.Series(dtype=str), LINE: pd.Series(dtype=int)})
         self._announced: set[tuple[str, str]] = set()
+        # rows at or before this position were dropped: the store's position only moves on
+        self._dropped_through: tuple[str, int] | None = None
 
     def waiting_reason(self) -> str | None:
         return None if self.files.matching() else f"no label files match {self.labels.path} yet"
@@ -48,6 +50,11 @@ class FileLabelSource(Source):
         return self.files.set_aside()
 
     def read(self, after: str | None, now: datetime) -> Window | None:
+        mark = None if after is None else (str(key_of(after)[0]), int(key_of(after)[1]))
+        if self._dropped_through is not None and (mark is None or mark < self._dropped_through):
+            # asked for rows already dropped (a store reset under a running process): anew
+            self.files.start_at({}, None)
+            self._rows, self._dropped_through = self._rows.iloc[:0], None
         fresh = [
             rows.assign(**{FILE: name})
             for name, rows in self.files.scan().chunks.items()
@@ -64,7 +71,10 @@ class FileLabelSource(Source):
         if self._rows.empty:
             return None
         keys = list(zip(self._rows[FILE].astype(str), self._rows[LINE].astype(int), strict=True))
-        start = 0 if after is None else bisect_right(keys, tuple(key_of(after)))
+        start = 0 if mark is None else bisect_right(keys, mark)
+        if start:  # consumed for good: a read costs what is new, not the labels' history
+            self._rows, keys = self._rows.iloc[start:].reset_index(drop=True), keys[start:]
+            self._dropped_through, start = mark, 0
         batch = self._rows.iloc[start : start + BATCH_ROWS]
         if batch.empty:
             return None

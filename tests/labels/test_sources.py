@@ -68,6 +68,10 @@ def test_label_files_are_read_in_file_then_line_order_and_new_lines_are_picked_u
     pd.DataFrame({"id": [10], "y": ["neg"]}).to_csv(folder / "c.csv", index=False)
     (batch,) = read_all(source, position)[0]
     assert batch.rows[ROW_ID].tolist() == ["9", "10"]
+    # rows before a read's position are dropped; asked for them again (a store reset under
+    # a running process), the source reads the files anew
+    again, _ = read_all(source)
+    assert [r for b in again for r in b.rows[ROW_ID]] == ["7", "3", "1", "9", "10"]
 
 
 def test_observed_times_are_parsed_and_bad_ones_set_aside(tmp_path: Path) -> None:
