@@ -12,7 +12,7 @@ import yaml
 
 from monitor.cli import main
 from monitor.errors import ConfigError
-from monitor.replay.scenario import load_scenario, parse_scenario
+from monitor.replay.scenario import Trust, load_scenario, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -135,7 +135,38 @@ def test_rule_hooks_must_be_defined_in_the_scenario() -> None:
     raw["monitor"]["alerts"][0]["hooks"] = ["page"]
     assert problems(raw) == ["monitor.alerts[0].hooks: unknown hook 'page' (hooks: none defined)"]
     raw["hooks"] = {"page": {"type": "command", "argv": ["true"]}}
-    assert parse_scenario(raw).spec.hooks["page"].type == "command"
+    assert parse_scenario(raw, trust=Trust(allow_hooks=True)).spec.hooks["page"].type == "command"
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [{"type": "command", "argv": ["touch", "pwned"]}, {"type": "python", "target": "os:system"}],
+)
+def test_a_scenario_cannot_run_its_own_code_hooks_unless_the_command_line_allows(hook) -> None:
+    """Issue 22: `replay scen.yaml` ran the scenario's own command hook."""
+    raw = scenario()
+    raw["hooks"] = {"page": hook}
+    raw["monitor"]["alerts"][0]["hooks"] = ["page"]
+    (line,) = problems(raw)
+    assert line.startswith("hooks.page: ") and "--allow-hooks" in line
+    assert parse_scenario(raw, trust=Trust(allow_hooks=True)).spec.hooks["page"].type
+
+
+def test_a_scenario_cannot_grant_itself_a_pickled_head(tmp_path: Path) -> None:
+    """Issue 22: a scenario setting `allow_pickle: true` loaded a `head.joblib` beside it."""
+    head = tmp_path / "head"
+    head.mkdir()
+    (head / "head.joblib").write_bytes(b"not loaded")
+    raw = scenario()
+    raw["monitor"]["model"] = {
+        "type": "embedding-head",
+        "encoder": "packaged",
+        "head": str(head),
+        "allow_pickle": True,
+    }
+    found = problems(raw, tmp_path)
+    assert any(p.startswith("monitor.model.allow_pickle: ") for p in found), found
+    assert all("--allow-pickle" in p for p in found if "allow_pickle" in p)
 
 
 def test_model_problems_are_under_monitor_model() -> None:
