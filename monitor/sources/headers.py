@@ -67,8 +67,8 @@ def missing_columns(
 
 
 def first_timestamp(path: Path, column: str, unit: str, declared: str | None = None) -> str | None:
-    """How the first row's `column` of a CSV or JSON Lines file reads (None: no row, or a
-    Parquet file), for `check-config` to show: an epoch number in `unit`, or ISO text."""
+    """How the first row's `column` of a CSV or JSON Lines file reads when it is an epoch
+    number (in `unit`), for `check-config` to show; None for text dates, no row, Parquet."""
     fmt = format_of(path, declared)
     if fmt not in ("csv", "jsonl") or not path.is_file():
         return None
@@ -85,6 +85,10 @@ def first_timestamp(path: Path, column: str, unit: str, declared: str | None = N
     if not isinstance(row, dict) or row.get(column) in (None, ""):
         return None
     value = row[column]
+    try:
+        float(str(value).strip())
+    except ValueError:
+        return None  # a date written as text reads as itself: only a number has a unit
     return f"{value!r} reads as {_moment(value, unit)}"
 
 

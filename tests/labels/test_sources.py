@@ -138,7 +138,7 @@ def test_a_monitor_with_labels_needs_row_ids(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError) as caught:
         parse_config(document({"type": "kafka"}), tmp_path)
-    known = "unknown labels source type 'kafka' (known: files, sql)"
+    known = "unknown labels source type (the value given) (known: files, sql)"
     assert any(known in problem for problem in caught.value.problems)
     with pytest.raises(ConfigError) as caught:
         parse_config(document({"path": "labels/*.csv", "final_coverage": 0}), tmp_path)
@@ -146,3 +146,31 @@ def test_a_monitor_with_labels_needs_row_ids(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(document({"path": "labels/*.csv"}, row_ids=False), tmp_path)
     assert any("set `columns.id`" in problem for problem in caught.value.problems)
+
+
+def test_a_label_file_arriving_with_an_earlier_name_is_read(tmp_path: Path) -> None:
+    """Issue 22: `labels-10.csv` sorts before `labels-2.csv`; arriving after it, it was
+    never read (the position was a (file, line) key in name order)."""
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    pd.DataFrame({"id": [1, 2], "y": ["pos", "neg"]}).to_csv(folder / "labels-2.csv", index=False)
+    config = labels_config(tmp_path, {"path": "labels/*.csv"})
+    batches, position = read_all(build_labels_source(config, "reviews"))
+    assert [b.rows[ROW_ID].tolist() for b in batches] == [["1", "2"]]
+    pd.DataFrame({"id": [10], "y": ["pos"]}).to_csv(folder / "labels-10.csv", index=False)
+    for source in (build_labels_source(config, "reviews"),):  # a restarted process too
+        batches, _ = read_all(source, position)
+        assert [b.rows[ROW_ID].tolist() for b in batches] == [["10"]]
+
+
+def test_a_label_with_a_gap_in_its_column_keeps_its_class_while_it_waits(tmp_path: Path):
+    """Issue 22: a label read as 0.0 (its column had a gap) was kept as the text '0.0'
+    while it waited for its row, then re-decided as `label '0.0' is not a class`."""
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    pd.DataFrame({"id": ["a", "b"], "y": [0, None]}).to_csv(folder / "1.csv", index=False)
+    (batch,), _ = read_all(
+        build_labels_source(labels_config(tmp_path, {"path": "labels/*.csv"}), "reviews")
+    )
+    assert batch.rows[LABEL].tolist() == [0]
+    assert str(batch.rows[LABEL].iloc[0]) == "0"
