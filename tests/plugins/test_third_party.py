@@ -137,9 +137,8 @@ def test_an_unknown_type_lists_the_known_ones_plugins_included(site: Path, tmp_p
     # without the package installed, its types are unknown: a config error, not a traceback
     done = run(["-c", CHECK, str(workspace(tmp_path))], None, tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "unknown model type (the value given) (known: embedding-head, sklearn, transformers)" in (
-        done.stderr
-    )
+    known = "(known: embedding-head, sklearn, transformers)"
+    assert f"unknown model type (the value given) {known}" in done.stderr
     assert "unknown source type (the value given) (known: files, sql)" in done.stderr
 
 
