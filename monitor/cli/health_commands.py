@@ -28,7 +28,7 @@ def status(
     stale (no run for 3 schedule periods), the rules firing and the hook outbox backlog.
     Exits 0 when every monitor is healthy, 1 otherwise."""
     from monitor.health import assess, format_age
-    from monitor.metrics.catalog import SUMMARY_METRICS
+    from monitor.records.catalog import SUMMARY_METRICS
     from monitor.store.status import stored_statuses
     from monitor.views.runs import run_summaries
 
@@ -111,7 +111,7 @@ def quarantine(
     labels the label join set aside (unknown id, duplicate, conflicting, ambiguous,
     invalid)."""
     from monitor.store.quarantine import quarantined_label_rows, quarantined_rows
-    from monitor.store.repository import run_exists
+    from monitor.store.run_reads import run_exists
 
     if labels and run_id is not None:
         raise UsageError("--run and --labels do not go together: labels belong to no run")

@@ -28,9 +28,9 @@ from monitor.exporter.configured import (
 )
 from monitor.exporter.series import Gauges, counter, gauge, histogram
 from monitor.exporter.tally import DURATION_BUCKETS, MonitorTally, stage_order
-from monitor.labels.join import OUTCOMES
-from monitor.metrics.catalog import RUN_METRICS
-from monitor.metrics.result import EMBEDDING_DRIFT, FEATURE_DRIFT, PREDICTION_DRIFT
+from monitor.records.catalog import RUN_METRICS
+from monitor.records.labels import OUTCOMES
+from monitor.records.results import EMBEDDING_DRIFT, FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store import Store
 from monitor.store.latest import (
     MetricValue,

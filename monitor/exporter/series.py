@@ -1,7 +1,7 @@
 """Every series the exporter serves: name, type, help and labels, in exposition order.
 
 Each carries the label `monitor` before the labels listed. Which run metric feeds which
-gauge is the run-metric catalog's to say (`monitor.metrics.catalog`).
+gauge is the run-metric catalog's to say (`monitor.records.catalog`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from evidently.legacy.core import ColumnType
 from scipy.spatial import distance
 
 from monitor.errors import MetricsError
-from monitor.metrics.result import DriftScore
+from monitor.records.results import DriftScore
 
 NUMERICAL = "num"
 CATEGORICAL = "cat"

@@ -19,8 +19,8 @@ from evidently.legacy.metrics.data_drift.embedding_drift_methods import (
 )
 from sklearn.model_selection import train_test_split
 
-from monitor.config import EmbeddingDrift
-from monitor.metrics.result import DriftScore
+from monitor.metrics.settings import EmbeddingSettings
+from monitor.records.results import DriftScore
 
 _NULL_QUANTILE = 0.95
 _DEFAULT_THRESHOLDS = {"distance": 0.2, "ratio": 0.2}
@@ -49,7 +49,7 @@ def _sample(matrix: np.ndarray, limit: int, seed: int) -> np.ndarray:
 
 
 def embedding_drift(
-    reference: np.ndarray, current: np.ndarray, config: EmbeddingDrift
+    reference: np.ndarray, current: np.ndarray, config: EmbeddingSettings
 ) -> DriftScore:
     """Score the window's embeddings against the reference's with `config.method`."""
     ref = _sample(reference, config.sample, seed=1)

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from pandas._libs.parsers import STR_NA_VALUES
 
-from monitor.sources.rows import PROBLEM
+from monitor.records.rows import PROBLEM
 
 LINE = "_line"
 START = "_start"  # where the row begins: a byte offset, or a row index for Parquet

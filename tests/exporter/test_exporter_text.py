@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 from monitor.alerts import evaluate_rules
 from monitor.config import MonitorConfig, parse_config
 from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_registry
-from monitor.metrics.result import DriftFamily, DriftScore, FamilyTest, Result
+from monitor.records.results import DriftFamily, DriftScore, FamilyTest, Result
+from monitor.records.rows import Rejected
 from monitor.scheduler.counters import DaemonCounters
-from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store
 from monitor.store.labels import count_outcomes, label_state
 from monitor.store.outbox import DELIVERED, FAILED, RETRY, pending, record_attempt
