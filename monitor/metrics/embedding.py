@@ -11,14 +11,9 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from evidently.legacy.metrics.data_drift.embedding_drift_methods import (
-    calc_roc_auc_random,
-    distance,
-    model,
-    ratio,
-)
 from sklearn.model_selection import train_test_split
 
+from monitor.metrics.evidently_adapter import calc_roc_auc_random, distance, model, ratio
 from monitor.metrics.settings import EmbeddingSettings
 from monitor.records.results import DriftScore
 

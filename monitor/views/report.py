@@ -22,7 +22,7 @@ from monitor.store.run_reads import drift_details, predictions, snapshot
 from monitor.store.schema import RunRow
 
 if TYPE_CHECKING:
-    from evidently.core.report import Snapshot
+    from monitor.metrics.evidently_adapter import Snapshot
 
 
 @dataclass
