@@ -6,12 +6,15 @@ would shadow the daemon's `monitor` package.)
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
-from grafana_foundation_sdk.models import dashboard
+from grafana_foundation_sdk.models import common, dashboard
 
+from dashboards import rules
 from dashboards.monitor_latest import feature_heatmap, feature_scores, feature_table, status_row
 from dashboards.panels import (
     BLUE,
+    DEPLOYMENT,
     FIRING_MAPPINGS,
     GREEN,
     MONITOR_UID,
@@ -21,30 +24,32 @@ from dashboards.panels import (
     PrometheusAnnotation,
     dashboard_links,
     datasource_variable,
+    deployment_variables,
     finalize,
     grafana_builtin_annotation,
     hourly_counts,
     monitor_variable,
     query,
     rejected_retrains,
+    runbook_link,
     state_timeline,
     thresholds,
     timeseries,
     value_text,
 )
 
-SELECTED = 'monitor="$monitor"'
+SELECTED = f'{DEPLOYMENT}, monitor="$monitor"'
 
 # A new (model, version) series that did not exist 10 minutes earlier: a deploy, a retrain
 # promoted by `driftwarden model promote`, or a rollback.
 MODEL_VERSION_CHANGE_EXPR = (
     f"driftwarden_model_info{{{SELECTED}}}\n"
-    "unless on (monitor, model, version)\n"
+    "unless on (namespace, job, monitor, model, version)\n"
     f"driftwarden_model_info{{{SELECTED}}} offset 10m"
 )
 
 
-def build() -> dashboard.Dashboard:
+def build(runbook_base: str = rules.RUNBOOK_BASE) -> dashboard.Dashboard:
     feature_row = (
         dashboard_builder.Row("Feature drift")
         .with_panel(feature_heatmap())
@@ -73,6 +78,10 @@ def build() -> dashboard.Dashboard:
                 ],
                 unit="none",
                 width=6,
+            )
+            # a p-value spans decades: on a linear axis everything under alpha looks alike
+            .scale_distribution(
+                common_builder.ScaleDistributionConfig().type(common.ScaleDistribution.LOG).log(10)
             )
         )
         .with_panel(
@@ -145,6 +154,7 @@ def build() -> dashboard.Dashboard:
                     ),
                 ],
                 unit="percentunit",
+                width=6,
                 legend=("lastNotNull", "min"),
             )
             .max(1)
@@ -198,6 +208,7 @@ def build() -> dashboard.Dashboard:
                 [query(f"max by (rule) (driftwarden_alert_firing{{{SELECTED}}})", "{{rule}}")],
                 mappings=FIRING_MAPPINGS,
                 steps=thresholds((None, GREEN), (1, RED)),
+                width=24,
             )
         )
     )
@@ -285,6 +296,7 @@ def build() -> dashboard.Dashboard:
                         "{{outcome}}",
                     )
                 ],
+                width=8,
             )
         )
         .with_panel(
@@ -298,6 +310,7 @@ def build() -> dashboard.Dashboard:
                         "{{hook}} {{outcome}}",
                     )
                 ],
+                width=8,
             )
         )
     )
@@ -312,8 +325,8 @@ def build() -> dashboard.Dashboard:
         .refresh("1m")
         .timezone("browser")
         .link(dashboard_links())
-        .with_variable(datasource_variable())
-        .with_variable(monitor_variable(multi=False))
+        .link(runbook_link(runbook_base))
+        .variables([datasource_variable(), *deployment_variables(), monitor_variable(multi=False)])
         .annotations(
             [
                 grafana_builtin_annotation(),

@@ -10,18 +10,22 @@ from grafana_foundation_sdk.models import dashboard
 from dashboards import rules
 from dashboards.panels import (
     DATASOURCE,
+    DEPLOYMENT,
     DRIFT_FLAG_MAPPINGS,
     GREEN,
     MONITOR_UID,
+    NOT_SEEN_TEXT,
     ORANGE,
     OVERVIEW_UID,
     PURPLE,
     RED,
     TAGS,
+    TARGET,
     UP_MAPPINGS,
     PrometheusAnnotation,
     dashboard_links,
     datasource_variable,
+    deployment_variables,
     finalize,
     grafana_builtin_annotation,
     hourly_counts,
@@ -30,24 +34,28 @@ from dashboards.panels import (
     monitor_variable,
     query,
     rejected_retrains,
+    runbook_link,
     state_timeline,
     thresholds,
     timeseries,
     value_text,
 )
 
-SELECTED = 'monitor=~"$monitor"'
-DAEMON_UP = 'up{job="driftwarden"}'
+SELECTED = f'{DEPLOYMENT}, monitor=~"$monitor"'
+DAEMON_UP = f"up{{{TARGET}}}"
 
-# The values of driftwarden:monitor_status (dashboards/rules.py), worst last.
+# The values of driftwarden:monitor_status (dashboards/records.py), worst last. Everything
+# that pages is red, the daemon not seen included: never a stale OK.
 STATUS_MAPPINGS: list[dashboard.ValueMapping] = [
     value_text(
         {
             str(rules.STATUS_OK): ("OK", GREEN),
             str(rules.STATUS_DRIFTING): ("Drifting", ORANGE),
+            str(rules.STATUS_QUALITY_LOW): ("Quality below floor", RED),
             str(rules.STATUS_FAILING): ("Failing", RED),
             str(rules.STATUS_STALE): ("Stale", RED),
             str(rules.STATUS_STORE_DOWN): ("Store down", PURPLE),
+            str(rules.STATUS_NOT_SEEN): (NOT_SEEN_TEXT, RED),
         }
     )
 ]
@@ -92,8 +100,10 @@ def monitors_table() -> table_builder.Panel:
         panel.description(
             "Every configured monitor, never-succeeded ones included. Status (the recording "
             "rule driftwarden:monitor_status, which the alerts read too): OK, Drifting (one "
-            "of its drift rules fires), Failing (its latest cycle failed), Stale (no "
-            "successful cycle for 3 schedule periods) or Store down. Window drift is the "
+            "of its drift rules fires), Quality below floor (one of its quality rules "
+            "fires), Failing (its latest cycle failed), Stale (no successful cycle for 3 "
+            "schedule periods), Store down, or Daemon not seen (no daemon serves it now: "
+            "the other columns are then empty, never its last values). Window drift is the "
             "latest window's flag; accuracy over floor is measured accuracy minus the floor of "
             "the monitor's own rule (red below 0, where the quality alert fires). Click a "
             "monitor to open its dashboard."
@@ -163,7 +173,8 @@ def health_row() -> dashboard_builder.Row:
                 [
                     query(f"max by (instance) ({DAEMON_UP})", "daemon {{instance}}", ref="A"),
                     query(
-                        f"min by (instance) (driftwarden_store_up{{{SELECTED}}})",
+                        "min by (instance) "
+                        f'(driftwarden_store_up{{{SELECTED}, instance=~"$instance"}})',
                         "store {{instance}}",
                         ref="B",
                     ),
@@ -198,7 +209,7 @@ def health_row() -> dashboard_builder.Row:
     )
 
 
-def build() -> dashboard.Dashboard:
+def build(runbook_base: str = rules.RUNBOOK_BASE) -> dashboard.Dashboard:
     drift_row = (
         dashboard_builder.Row("Drift and quality")
         .with_panel(
@@ -362,8 +373,8 @@ def build() -> dashboard.Dashboard:
         .refresh("1m")
         .timezone("browser")
         .link(dashboard_links())
-        .with_variable(datasource_variable())
-        .with_variable(monitor_variable(multi=True))
+        .link(runbook_link(runbook_base))
+        .variables([datasource_variable(), *deployment_variables(), monitor_variable(multi=True)])
         .annotations(
             [
                 grafana_builtin_annotation(),
