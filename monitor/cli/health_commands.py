@@ -93,11 +93,11 @@ def status(
         h.monitor: monitor_state(h, quality[h.monitor], configured.get(h.monitor)) for h in healths
     }
     if as_json:
-        shown = [
+        documents = [
             h.as_json() | {"state": states[h.monitor], "quality_below_floor": quality[h.monitor]}
             for h in healths
         ]
-        typer.echo(json.dumps(shown, indent=2))
+        typer.echo(json.dumps(documents, indent=2))
     elif not healths:
         typer.echo("no monitor recorded in this store yet")
     else:
