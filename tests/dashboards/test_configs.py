@@ -502,7 +502,17 @@ def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
 
 def test_rule_unit_tests_cover_the_cases_that_broke_before() -> None:
     names = " / ".join(test["name"] for test in load_yaml(RULES_TEST)["tests"])
-    for case in ("hourly", "store outage", "flapping", "first hook failure"):
+    for case in (
+        "hourly",
+        "store outage",
+        "flapping",
+        "first hook failure",
+        "daemon dies",
+        "pod move",
+        "startup grace",
+        "one window under the floor",
+        "failed notifications",
+    ):
         assert case in names, f"rules_test.yml has no case for {case!r}"
 
 
