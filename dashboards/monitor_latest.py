@@ -12,7 +12,7 @@ from grafana_foundation_sdk.builders import timeseries as timeseries_builder
 from grafana_foundation_sdk.models import common, dashboard, heatmap
 
 from dashboards import rules
-from dashboards.overview import STATUS_MAPPINGS
+from dashboards.overview_table import STATUS_MAPPINGS
 from dashboards.panels import (
     BLUE,
     DATASOURCE,
