@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.config.executor import EXECUTOR_TYPES
 from monitor.config.monitor import AlertRule, Config
 from monitor.config.safe_yaml import read_yaml_file
 from monitor.errors import ConfigError
-from monitor.executors.specs import EXECUTOR_TYPES
 from monitor.plugins.registry import HOOKS, LABELS, MODELS, REGISTRY, SOURCES
 from monitor.plugins.spec import HookConfig, ModelConfig
 

@@ -20,11 +20,12 @@ import pandas as pd
 from monitor.errors import SourceError
 from monitor.labels.base import BATCH_ROWS, label_batch
 from monitor.labels.specs import FilesLabelsConfig
+from monitor.records.rows import PROBLEM, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.file_identity import NEVER, FileState, decode_states, encode_states
 from monitor.sources.file_readers import START
 from monitor.sources.file_scan import SEQ, StreamFiles
-from monitor.sources.rows import PROBLEM, Rejected, json_safe
+from monitor.sources.rows import json_safe
 from monitor.sources.tabular import FILE, LINE
 
 

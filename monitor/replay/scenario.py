@@ -15,7 +15,6 @@ import pandas as pd
 from pydantic import ValidationError
 
 from monitor.config import (
-    PACKAGED_ENCODER,
     MonitorConfig,
     alert_rule_problems,
     interpolate_env,
@@ -25,6 +24,7 @@ from monitor.config import (
 from monitor.config.loading import validate_document
 from monitor.corpus import DOMAINS, LABELS
 from monitor.errors import ConfigError, SourceError
+from monitor.models.specs import PACKAGED_ENCODER
 from monitor.replay.scenario_spec import (
     LABEL,
     TEXT,

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from monitor.records.rows import FILE_KIND, Rejected
 from monitor.sources.file_identity import NEVER, FileState, fingerprint
 from monitor.sources.file_readers import LINE, Chunk, Unreadable, read_chunk
 from monitor.sources.headers import format_of
-from monitor.sources.rows import FILE_KIND, Rejected
 
 SEQ = "_seq"  # the arrival number of the file a row comes from
 

@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.sources.rows import Rejected
-from monitor.store.schema import QuarantinedLabelRow, without_nul
+from monitor.records.rows import Rejected
+from monitor.store.schema import QuarantinedLabelRow
+from monitor.store.schema_types import without_nul
 
 FILE_SET_ASIDE = "invalid"  # the outcome a label file set aside counts under
 
