@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import ColumnsConfig, FilesStreamConfig, WindowConfig
+from monitor.config import ColumnsConfig, WindowConfig
 from monitor.sources.base import SourceContext
 from monitor.sources.files import FileSource
 from monitor.sources.rows import RowCheck
+from monitor.sources.specs import FilesStreamConfig
 
 COLUMNS = ColumnsConfig(text="text")
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -78,6 +79,7 @@ class _History:
         self.visible: set[str] = set()  # rows on disk when a read ran
         self.overwritten: dict[str, int] = {}  # row: the step a truncation took it away
         self.restarts: list[int] = []
+        self.faults = True  # cycles fail and processes restart at random
         if self.timestamps:
             window = WindowConfig.model_validate({"duration": "1h"})
         else:
@@ -175,7 +177,7 @@ class _History:
     def cycle(self) -> None:
         now = BASE + self.step * STEP
         roll = self.rng.random()
-        if roll < 0.08:  # a new process, reading on from the committed position
+        if self.faults and roll < 0.08:  # a new process, reading on from the committed position
             self.source = FileSource(self.stream, self.context)
             self.restarts.append(self.step)
         for _ in range(50):
@@ -183,7 +185,7 @@ class _History:
             self.visible |= {t for rows in self.on_disk.values() for t in rows}
             if window is None:
                 return
-            if self.rng.random() < 0.1:  # the cycle fails before its transaction commits
+            if self.faults and self.rng.random() < 0.1:  # fails before its transaction commits
                 return
             self.store.commit(window)
             for rejected in self.source.unreadable_files():
@@ -226,6 +228,7 @@ class _History:
                 for i in range(6)
             )
         self.step = steps + 20
+        self.faults = False  # the last drain: every complete window is stored
         for _ in range(3):
             self.cycle()
         return self._tally()

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ColumnsConfig, FilesStreamConfig, WindowConfig
+from monitor.config import ColumnsConfig, WindowConfig
 from monitor.sources.base import SourceContext
 from monitor.sources.files import LATE, FileSource
 from monitor.sources.rows import RowCheck
+from monitor.sources.specs import FilesStreamConfig
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TEXT = ColumnsConfig(text="text")

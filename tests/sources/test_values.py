@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from monitor.config import ColumnsConfig, FilesStreamConfig, WindowConfig
+from monitor.config import ColumnsConfig, WindowConfig
 from monitor.sources.base import SourceContext
 from monitor.sources.files import FileSource
 from monitor.sources.rows import RowCheck
+from monitor.sources.specs import FilesStreamConfig
 from monitor.sources.values import parse_number, parse_timestamps
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
