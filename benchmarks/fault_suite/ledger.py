@@ -194,14 +194,18 @@ class _History:
             extents = self.source.scan_extent()  # its own transaction, before the window's
             if extents is not None:
                 self.store.extents = extents
-            if window is None:
+            if window is None:  # files set aside are stored with no window (record_waiting)
+                self._set_aside()
                 return
             if self.faults and self.rng.random() < 0.1:  # fails before its transaction commits
                 return
             self.store.commit(window)
-            for rejected in self.source.unreadable_files():
-                self.store.quarantined.setdefault((rejected.row_id, ""), rejected.reason)
-                self.store.files.setdefault(rejected.row_id, rejected.raw)
+            self._set_aside()  # in the window's transaction
+
+    def _set_aside(self) -> None:
+        for rejected in self.source.unreadable_files():
+            self.store.quarantined.setdefault((rejected.row_id, ""), rejected.reason)
+            self.store.files.setdefault(rejected.row_id, rejected.raw)
 
     def run(self, steps: int) -> HistoryResult:
         self.locked: list[Path] = []

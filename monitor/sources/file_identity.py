@@ -127,11 +127,13 @@ class Extent:
     unstored: tuple[tuple[int, int], ...] = ()
 
 
-def encode_extents(issued: str | None, extents: list[Extent]) -> str:
-    """A scan's extents, and the position of the window it handed out (None: none)."""
+def encode_extents(issued: str | None, extents: list[Extent], gone: dict[str, Any]) -> str:
+    """A scan's extents, the position of the window it handed out (None: none), and the
+    entries naming rows gone so far (kept until a process records them, and after)."""
     return json.dumps(
         {
             "issued": issued,
+            "gone": gone,
             "files": [
                 [e.seq, e.name, list(e.identity) if e.identity else None, e.fingerprint,
                  e.lines, int(e.replaced), e.waiting, e.unstored]
@@ -142,15 +144,19 @@ def encode_extents(issued: str | None, extents: list[Extent]) -> str:
     )  # fmt: skip
 
 
-def decode_extents(text: str) -> tuple[str | None, list[Extent]]:
+def decode_extents(text: str) -> tuple[str | None, list[Extent], dict[str, Any]]:
     """The extents `encode_extents` wrote; an unreadable record counts as none."""
     try:
         stored = json.loads(text)
         extents = [_extent(*entry) for entry in stored["files"]]
         issued = stored.get("issued")
-        return (None if issued is None else str(issued)), extents
+        gone = {
+            str(key): (str(reason), dict(raw))
+            for key, (reason, raw) in stored.get("gone", {}).items()
+        }
+        return (None if issued is None else str(issued)), extents, gone
     except (ValueError, TypeError, KeyError, IndexError):
-        return None, []
+        return None, [], {}
 
 
 def _extent(

@@ -43,6 +43,7 @@ from monitor.sources.specs import FilesStreamConfig
 from monitor.sources.tabular import FILE, dated
 
 LATE = "arrived after a window past its timestamp was recorded"
+_NONE_YET: tuple[str | None, str | None, str | None] = (None, None, None)
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
@@ -101,11 +102,8 @@ class FileSource(Source):
         self._loose_places: list[tuple[int, int]] = []  # (arrival number, line) of each
         self._mark: tuple[Any, ...] | None = None
         self._issued: _Issued | None = None
-        #: the last scan's extents (`file_identity.Extent`), and the ones last handed out
-        self._extents: str | None = None
-        self._extents_kept: str | None = None
-        #: the extents a process that stopped kept, taken in at the first read
-        self._recalled: str | None = None
+        #: the last scan's extents, the ones last handed out, and the ones the store keeps
+        self._extents, self._extents_kept, self._recalled = _NONE_YET
 
     def scan_extent(self) -> str | None:
         """What the last scan read past the stored position, to keep beside it (in a
@@ -155,7 +153,7 @@ class FileSource(Source):
         self._take_in(self.files.scan().chunks)
         cut = self._cut(after, now)
         if cut is None:
-            self._extents = encode_extents(None, self.files.extents(self._waiting(0)))
+            self._extents = self._extents_now(None, 0)
             return None
         if self.window.rows is not None:
             # a window of loose rows alone consumes no ordered row: the key stays
@@ -170,7 +168,7 @@ class FileSource(Source):
             new_mark = (pd.Timestamp(cut.end).value,)
         position = json.dumps({**mark, "files": self._files_after(cut.consumed)}, sort_keys=True)
         self._issued = _Issued(position, cut.consumed, new_mark)
-        self._extents = encode_extents(position, self.files.extents(self._waiting(cut.consumed)))
+        self._extents = self._extents_now(position, cut.consumed)
         rejected = self._loose + cut.rejected
         return Window(cut.usable, rejected, position, cut.start, cut.end)
 
@@ -267,6 +265,10 @@ class FileSource(Source):
             entries.append((state, offset, lines, max(state.lines, state.skip_lines)))
         return encode_states(entries)
 
+    def _extents_now(self, issued: str | None, consumed: int) -> str:
+        extents = self.files.extents(self._waiting(consumed))
+        return encode_extents(issued, extents, self.files.vanished)
+
     def _waiting(self, consumed: int) -> dict[int, tuple[list[int], list[int]]]:
         """Per arrival number, the rows still waiting once `consumed` pending rows go (and
         the loose ones with them), and if none goes."""
@@ -312,7 +314,8 @@ class FileSource(Source):
             self._mark = None  # a file-order stream's offsets say all
         self.files.start_at(states, skip_before)
         if self._recalled is not None:
-            issued, extents = decode_extents(self._recalled)
+            issued, extents, gone = decode_extents(self._recalled)
+            self.files.vanished.update(gone)
             self.files.recall(extents, stored=issued is not None and issued == after)
             self._recalled = None
         self._pending = pd.DataFrame()
