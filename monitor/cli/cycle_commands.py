@@ -58,9 +58,9 @@ def once(
     from monitor.clock import SystemClock
     from monitor.cycle import MonitorRuntime, run_cycle
     from monitor.cycle.recording import record_outside_failure
-    from monitor.cycle.versions import activate_live_version
     from monitor.hooks import Dispatcher
     from monitor.progress import step
+    from monitor.versions.switch import activate_live_version
 
     store = open_url(db or settings.storage)
     clock = SystemClock()

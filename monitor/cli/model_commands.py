@@ -98,7 +98,7 @@ def model_versions(
     """List a monitor's head versions (* is live)."""
     settings = load_config(config)
     target = head_monitor(settings, monitor)
-    from monitor.hooks.versions import list_versions
+    from monitor.versions.catalog import list_versions
 
     store = open_url(db or settings.storage)
     try:
@@ -142,7 +142,7 @@ def model_promote(
     settings = load_config(config)
     target = head_monitor(settings, monitor)
     from monitor.clock import SystemClock
-    from monitor.hooks.versions import promote_version
+    from monitor.versions.catalog import promote_version
 
     store = open_url(db or settings.storage)
     try:
