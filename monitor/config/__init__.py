@@ -32,7 +32,13 @@ from monitor.config.monitor import (
     SourceChoice,
     WindowConfig,
 )
-from monitor.hooks.specs import CommandHook, PythonHook, RetrainHeadHook, WebhookHook
+from monitor.hooks.specs import (
+    CommandHook,
+    PythonHook,
+    RetrainFmHook,
+    RetrainHeadHook,
+    WebhookHook,
+)
 from monitor.labels.specs import FilesLabelsConfig, SqlLabelsConfig
 from monitor.metrics.catalog import FEATURE_METRIC_PREFIX
 from monitor.models.specs import (
@@ -72,6 +78,7 @@ __all__ = [
     "ReferenceConfig",
     "RelGlob",
     "RelPath",
+    "RetrainFmHook",
     "RetrainHeadHook",
     "ScheduleConfig",
     "SklearnModelConfig",
