@@ -116,7 +116,8 @@ def model_versions(
 
 
 def _version_row(row: dict[str, Any]) -> list[str]:
-    accuracy = row["metrics"].get("holdout_accuracy")
+    # a retrain-head version's held-out rows, or the later rows a retrain-fm one was shadowed on
+    accuracy = row["metrics"].get("holdout_accuracy", row["metrics"].get("shadow_accuracy"))
     return [
         row["version"],
         row["source"],

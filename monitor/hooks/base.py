@@ -10,7 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from monitor.clock import Clock
 from monitor.store import Store
@@ -51,6 +51,10 @@ class HookContext:
 
 class Hook(ABC):
     """One configured hook. Subclasses implement `deliver`; the dispatcher calls it."""
+
+    #: its retries wait for new data (labels of later windows), not for a receiver: the
+    #: daemon retries them, but a synchronous run (`once`) does not wait for them
+    waits_for_data: ClassVar[bool] = False
 
     def __init__(self, name: str, config: Any, context: HookContext) -> None:
         self.name = name

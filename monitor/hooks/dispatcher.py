@@ -146,7 +146,7 @@ class Dispatcher:
                     for outcome in pool.map(self._attempt, batch):
                         report.count(outcome)
                     continue
-                upcoming = self._next_due()
+                upcoming = self._next_due(synchronous=True)
                 if upcoming is None:
                     break
                 pause = max((upcoming - self.clock.now()).total_seconds(), _MIN_PAUSE)
@@ -176,11 +176,13 @@ class Dispatcher:
         hook = self.hooks.get(delivery.hook)
         return hook is None or hook.accepts(delivery.monitor)
 
-    def _next_due(self) -> datetime | None:
+    def _next_due(self, *, synchronous: bool = False) -> datetime | None:
         """When a delivery this process could attempt is next due (None: nothing is left).
 
         Deliveries leased elsewhere (another process, or a worker here) are that worker's to
-        finish: waiting for them would tie `once` to a daemon's retries.
+        finish: waiting for them would tie `once` to a daemon's retries. `synchronous`
+        (`deliver_pending`): a retry of a hook that waits for new data (`waits_for_data`)
+        is not waited for either; no new data comes while `once` waits.
         """
         now = self.clock.now()
         with self._lock:
@@ -188,17 +190,24 @@ class Dispatcher:
         times = [
             row.next_attempt_at
             for row in self._pending()
-            if row.delivery_id not in busy and (row.locked_until is None or row.locked_until <= now)
+            if row.delivery_id not in busy
+            and (row.locked_until is None or row.locked_until <= now)
+            and not (synchronous and self._waits_for_data(row))
         ]
         return min(times, default=None)
+
+    def _waits_for_data(self, delivery: Delivery) -> bool:
+        hook = self.hooks.get(delivery.hook)
+        return hook is not None and hook.waits_for_data and delivery.attempts > 0
 
     def _worst_case(self, delivery: Delivery) -> float:
         hook = self.hooks.get(delivery.hook)
         if hook is None:
             return 1.0
-        later = range(delivery.attempts + 1, hook.retries + 1)
+        retries = 0 if hook.waits_for_data else hook.retries  # see `_next_due`
+        later = range(delivery.attempts + 1, retries + 1)
         waits = sum(min(self.max_backoff, self.backoff * 2 ** (n - 1)) for n in later)
-        attempts = max(1, hook.retries + 1 - delivery.attempts)
+        attempts = max(1, retries + 1 - delivery.attempts)
         until_due = max(0.0, (delivery.next_attempt_at - self.clock.now()).total_seconds())
         return until_due + attempts * hook.timeout + waits
 

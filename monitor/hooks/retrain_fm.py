@@ -31,6 +31,7 @@ class RetrainFm(Hook):
     """Trains or decides a candidate for the monitor whose alert fired, one at a time."""
 
     config: RetrainFmHook
+    waits_for_data = True
 
     def accepts(self, monitor: str) -> bool:
         return monitor in self.context.monitors

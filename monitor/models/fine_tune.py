@@ -94,7 +94,7 @@ def fine_tune(job: FineTuneJob) -> dict[str, float]:
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     out = Path(job.out)
     encoder.eval()
     encoder.save_pretrained(out, safe_serialization=True)

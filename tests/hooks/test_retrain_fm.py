@@ -17,6 +17,7 @@ import pytest
 from monitor.clock import SimulatedClock
 from monitor.config import MonitorConfig, RetrainFmHook, parse_config
 from monitor.cycle import MonitorRuntime, run_cycle
+from monitor.hooks import Dispatcher
 from monitor.hooks.base import HookContext
 from monitor.hooks.registry import build_hook
 from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
@@ -281,4 +282,25 @@ def test_a_candidate_changed_on_disk_fails_its_hash_check_and_the_hook_waits_for
     assert not decision.promoted and "no longer matches the hash" in decision.reason
     assert monitor.live() is None
     assert activate_live_version(monitor.store, monitor.runtime) is None
+    monitor.store.close()
+
+
+def test_a_synchronous_delivery_trains_once_and_does_not_wait_for_labels(
+    tmp_path: Path, tiny_bert: Path, reference: pd.DataFrame, imdb: pd.DataFrame
+) -> None:
+    """As `once` delivers: the alert's delivery trains a candidate, then stays pending for a
+    later process instead of holding this one until labels arrive."""
+    monitor = FmMonitor(tmp_path, tiny_bert, reference, steps=10)
+    monitor.windows(imdb.iloc[: 2 * WINDOW])  # the accuracy alert fires on the first window
+    dispatcher = Dispatcher(
+        monitor.store,
+        {"fm": monitor.hook_config},
+        monitor.clock,
+        monitors={"reviews": monitor.runtime},
+        share_models=True,
+    )
+    report = dispatcher.deliver_pending()
+    assert (report.delivered, report.retried, report.failed, report.pending) == (0, 1, 0, 1)
+    candidate = pending_candidate(monitor.store, "reviews")
+    assert candidate is not None and monitor.live() is None
     monitor.store.close()
