@@ -89,16 +89,18 @@ class RetrainFmHook(HookConfig):
     margin: float = Field(0.01, ge=0, le=1, description="accuracy gain needed to promote")
     min_labels: int = Field(40, ge=2, description="labelled recent rows needed to train")
     shadow_rows: int = Field(50, ge=1, description="labelled later rows needed to decide")
-    steps: int = Field(200, ge=1, le=100_000, description="optimiser steps (the step budget)")
+    # 40 steps of 16 rows: about one pass over a 500-row reference and 200 new rows; on two
+    # busy CPU cores MiniLM took 730 s for them (docs/how-to/fine-tune.md)
+    steps: int = Field(40, ge=1, le=100_000, description="optimiser steps (the step budget)")
     batch_size: int = Field(16, ge=1, le=1024)
     learning_rate: float = Field(3e-5, gt=0, lt=1)
     max_length: int = Field(128, ge=8, le=4096)
     device: str | None = Field(None, description="cpu, cuda or cuda:N; default: the model's")
     threads: int = Field(2, ge=1, le=256, description="torch threads of the training process")
-    deadline: Duration = timedelta(minutes=5)
+    deadline: Duration = timedelta(minutes=20)
     shadow_check: Duration = timedelta(minutes=5)
     retries: int = Field(100, ge=0, le=100)
-    timeout: Duration = timedelta(minutes=10)
+    timeout: Duration = timedelta(minutes=30)
 
     @model_validator(mode="after")
     def _deadline_within_timeout(self) -> RetrainFmHook:

@@ -38,6 +38,8 @@ log = logging.getLogger("driftwarden.hooks.retrain")
 SOURCE = "retrain-fm"
 #: the metrics key of a candidate's shadow state: pending, promoted or rejected
 SHADOW = "shadow"
+#: the hidden folders a fine-tune writes into before it is renamed to its version
+STAGING_PREFIX = ".fm-"
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,10 @@ def _run_child(
 
     folder = versions_folder(head)
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".fm-", dir=folder))
-    work = Path(tempfile.mkdtemp(prefix="driftwarden-fm-"))
     deadline = options.deadline.total_seconds()
+    _remove_stale_staging(folder, older_than=2 * deadline)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+    work = Path(tempfile.mkdtemp(prefix="driftwarden-fm-"))
     try:
         job = FineTuneJob(
             encoder=str(resolve_encoder_path(str(encoder))),
@@ -169,6 +172,18 @@ def _run_child(
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when renamed
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _remove_stale_staging(folder: Path, older_than: float) -> None:
+    """Remove staging folders a killed daemon left behind (its training process stopped at
+    its own deadline): they never held a version, and only take room."""
+    cutoff = time.time() - older_than
+    for stale in folder.glob(f"{STAGING_PREFIX}*"):
+        try:
+            if stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _wait(
