@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from monitor.config import RetrainFmHook
 from monitor.errors import DriftwardenError
 from monitor.hooks.base import AttemptResult, Hook
+from monitor.hooks.specs import RetrainFmHook
 from monitor.versions.fm_retrain import train_candidate
 from monitor.versions.shadow import decide, pending_candidate
 from monitor.versions.view import MonitorView

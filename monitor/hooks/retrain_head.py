@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from monitor.config import RetrainHeadHook
 from monitor.errors import ModelError
 from monitor.hooks.base import AttemptResult, Hook, HookContext
+from monitor.hooks.specs import RetrainHeadHook
 from monitor.models.base import TextEncoder
 from monitor.versions.head_retrain import head_config, retrain
 from monitor.versions.view import MonitorView

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.config import EmbeddingHeadModelConfig, MonitorConfig
+from monitor.config import MonitorConfig
 from monitor.errors import UsageError
 from monitor.models.head_files import folder_digest
+from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import Store
 from monitor.store.model_versions import add_version, live_version, set_live, versions
 from monitor.versions.folders import head_version

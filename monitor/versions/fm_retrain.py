@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.clock import Clock
-from monitor.config import RetrainFmHook
 from monitor.errors import ModelError
 from monitor.models.embedding_head import Head, holds_encoder
 from monitor.models.fine_tune import SUMMARY_FILE, FineTuneJob, write_job
@@ -32,6 +31,7 @@ from monitor.store import Store
 from monitor.store.model_versions import labelled_rows, newest_run_id, record_decision
 from monitor.versions.catalog import head_config, live_head_folder, register_version
 from monitor.versions.folders import versions_folder
+from monitor.versions.options import FmRetrainOptions
 from monitor.versions.view import MonitorView
 
 log = logging.getLogger("driftwarden.hooks.retrain")
@@ -57,7 +57,7 @@ class FmTraining:
 def train_candidate(
     store: Store,
     monitor: MonitorView,
-    options: RetrainFmHook,
+    options: FmRetrainOptions,
     clock: Clock,
     *,
     delivery_id: str | None = None,
@@ -100,7 +100,7 @@ def train_candidate(
     return training
 
 
-def _refusal(recent_labels: list[str], labels: list[str], options: RetrainFmHook) -> str | None:
+def _refusal(recent_labels: list[str], labels: list[str], options: FmRetrainOptions) -> str | None:
     """Why these rows cannot make a candidate worth trying (None: they can)."""
     if len(recent_labels) < options.min_labels:
         return (
@@ -119,7 +119,7 @@ def _run_child(
     encoder: Path,
     texts: list[str],
     labels: list[str],
-    options: RetrainFmHook,
+    options: FmRetrainOptions,
     model_device: str,
     head: Path,
     cancelled: threading.Event | None,
@@ -240,7 +240,7 @@ def _reject(
     store: Store,
     monitor: str,
     training: FmTraining,
-    options: RetrainFmHook,
+    options: FmRetrainOptions,
     clock: Clock,
     delivery_id: str | None,
 ) -> None:

@@ -17,15 +17,16 @@ import numpy as np
 
 from monitor.atomic import publish_folder
 from monitor.clock import Clock
-from monitor.config import EmbeddingHeadModelConfig, RetrainHeadHook
 from monitor.errors import ModelError
 from monitor.models.base import TextEncoder
 from monitor.models.embedding_head import Head, fit_head
 from monitor.models.head_files import META_FILE
+from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import Store
 from monitor.store.model_versions import LabelledRow, labelled_rows, record_decision
 from monitor.versions.catalog import live_head_folder, make_live, register_version
 from monitor.versions.folders import versions_folder
+from monitor.versions.options import HeadRetrainOptions
 from monitor.versions.view import MonitorView
 
 log = logging.getLogger("driftwarden.hooks.retrain")
@@ -73,7 +74,7 @@ def head_config(monitor: MonitorView) -> EmbeddingHeadModelConfig:
 def retrain(
     store: Store,
     monitor: MonitorView,
-    options: RetrainHeadHook,
+    options: HeadRetrainOptions,
     clock: Clock,
     encoder: TextEncoder,
     *,

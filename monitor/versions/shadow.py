@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from monitor.clock import Clock
-from monitor.config import RetrainFmHook
 from monitor.errors import ModelError
 from monitor.store import Store
 from monitor.store.model_versions import (
@@ -24,9 +23,10 @@ from monitor.store.model_versions import (
     update_metrics,
     versions,
 )
-from monitor.store.schema import ModelVersionRow
+from monitor.store.schema_operations import ModelVersionRow
 from monitor.versions.catalog import head_config, make_live
 from monitor.versions.fm_retrain import SHADOW, SOURCE
+from monitor.versions.options import FmRetrainOptions
 from monitor.versions.view import MonitorView
 
 log = logging.getLogger("driftwarden.hooks.retrain")
@@ -66,7 +66,7 @@ def decide(
     store: Store,
     monitor: MonitorView,
     candidate: ModelVersionRow,
-    options: RetrainFmHook,
+    options: FmRetrainOptions,
     clock: Clock,
     *,
     delivery_id: str | None = None,
@@ -125,7 +125,7 @@ def _close(
     store: Store,
     monitor: MonitorView,
     candidate: ModelVersionRow,
-    options: RetrainFmHook,
+    options: FmRetrainOptions,
     clock: Clock,
     delivery_id: str | None,
     state: str,

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 
 from monitor.clock import SimulatedClock
-from monitor.config import MonitorConfig, RetrainFmHook, parse_config
+from monitor.config import MonitorConfig, parse_config
 from monitor.cycle import MonitorRuntime, run_cycle
 from monitor.hooks import Dispatcher
 from monitor.hooks.base import HookContext
 from monitor.hooks.registry import build_hook
+from monitor.hooks.specs import RetrainFmHook
 from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
 from monitor.models.encoder import SentenceEncoder
 from monitor.sources.memory import MemorySource
