@@ -57,11 +57,11 @@ def first_cycle(workspace: Path) -> tuple[Store, CycleOutcome]:
 
 def test_once_records_a_run_then_waits(workspace: Path, capsys) -> None:
     config = str(workspace / "dw.yaml")
-    assert main(["once", "--config", config]) == 0
-    assert main(["once", "--config", config]) == 0
+    assert main(["once", "--config", config]) == 0  # both complete windows at once
+    assert capsys.readouterr().out.splitlines()[-1] == "reviews: 2 window(s) recorded"
     assert main(["once", "--config", config]) == 0  # 20 rows left: fewer than 50, waits
     out = capsys.readouterr().out
-    assert "waiting (fewer than 50 new rows); nothing recorded" in out
+    assert "nothing new (fewer than 50 new rows); nothing recorded" in out
     assert main(["runs", "--config", config, "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
     assert [r["run_id"] for r in runs] == [1, 2]

@@ -24,6 +24,24 @@ def split_labels(value: str | None) -> list[str] | None:
     return labels
 
 
+def check_data_file(data: Path, *columns: str) -> None:
+    """A usage error, before any model or table is loaded, when `--data` is no data file
+    driftwarden reads or its header lacks one of `columns`."""
+    from monitor.sources.headers import format_of, table_columns
+
+    if not data.is_file():
+        raise UsageError(f"--data {data}: no such file")
+    if format_of(data) is None:
+        raise UsageError(f"--data {data}: not a data file (use .csv, .parquet or .jsonl)")
+    names, problem = table_columns(data)
+    if problem is not None:
+        raise UsageError(f"--data {problem}")
+    missing = [c for c in columns if c not in names]
+    if missing:
+        shown = ", ".join(names[:20]) or "none"
+        raise UsageError(f"--data {data} has no column {missing[0]!r} (columns: {shown})")
+
+
 @model_app.command("fit-head", cls=Command)
 def fit_head_command(
     data: Annotated[
@@ -62,6 +80,7 @@ def fit_head_command(
     class unless --labels names the classes."""
     from monitor.models.fitting import fit_head_from_table, read_training_rows
 
+    check_data_file(data, text_column, label_column)
     rows = read_training_rows(data, text_column, label_column, split_labels(labels))
     if rows.left_out:
         shown = ", ".join(f"{label!r} ({n})" for label, n in rows.left_out.items())
