@@ -1,15 +1,18 @@
 """Whether each monitor is healthy, for `driftwarden status`.
 
 A monitor is healthy when it has recorded a run, its last run succeeded, it is not stale
-(a run within 3 schedule periods; unknown without the config's schedule) and none of its
-alert rules is firing. The hook outbox backlog is shown, and failed deliveries too, but
-they do not make a monitor unhealthy: `driftwarden hooks` tells their story.
+(a run within 3 schedule periods; unknown without the config's schedule), none of its
+alert rules is firing and no file still in its stream is set aside whole. The hook outbox
+backlog is shown, and failed deliveries too, but they do not make a monitor unhealthy:
+`driftwarden hooks` tells their story.
 """
 
 from __future__ import annotations
 
+import glob
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from monitor.config import MonitorConfig
@@ -64,6 +67,12 @@ def assess(
             )
     if stored.firing:
         problems.append(f"firing: {', '.join(stored.firing)}")
+    set_aside = still_set_aside(stored.set_aside, config)
+    if set_aside:
+        problems.append(
+            f"stream file(s) set aside whole: {', '.join(set_aside)} (their rows are not "
+            "scored; see driftwarden quarantine)"
+        )
     outbox = {
         "pending": stored.deliveries.get("pending", 0),
         "failed": stored.deliveries.get("failed", 0),
@@ -79,6 +88,15 @@ def assess(
         firing=list(stored.firing),
         outbox=outbox,
     )
+
+
+def still_set_aside(names: list[str], config: MonitorConfig | None) -> list[str]:
+    """The files set aside that the stream still holds (all of them without the config)."""
+    path = getattr(config.stream, "path", None) if config is not None else None
+    if not names or not isinstance(path, str):
+        return names
+    present = {Path(match).name for match in glob.glob(path)}
+    return [name for name in names if Path(name).name in present]
 
 
 def format_age(seconds: float) -> str:

@@ -13,20 +13,20 @@ from monitor.config import Config, load_config
 from monitor.errors import ConfigError, UsageError
 
 
-def checked_config(path: Path) -> Config:
-    """The config at `path`, validated and preflighted (files, heads, columns); its warnings
-    on stderr, and every error a ConfigError (exit 2) with the lines `check-config` prints."""
+def preflight(config: Config, path: Path, *, warn: bool = False) -> None:
+    """Check what the config names (files, heads, columns): every error a ConfigError (exit
+    2) with the lines `check-config` prints; with `warn`, its warnings on stderr (`once` and
+    `run` say those their own way when they read)."""
     from monitor.preflight import check_config
 
-    config = load_config(path)
     findings = check_config(config)
-    for finding in findings:
-        if finding.warning:
-            typer.echo(finding.line(), err=True)
+    if warn:
+        for finding in findings:
+            if finding.warning:
+                typer.echo(finding.line(), err=True)
     errors = [f.line() for f in findings if not f.warning]
     if errors:
         raise ConfigError(f"{path} is invalid", errors)
-    return config
 
 
 @app.command("check-config", cls=Command)
@@ -48,7 +48,8 @@ def check_config(
     chosen = path or config
     if chosen is None:
         raise UsageError("give the config file: driftwarden check-config FILE")
-    settings = checked_config(chosen)
+    settings = load_config(chosen)
+    preflight(settings, chosen, warn=True)
     names = ", ".join(m.name for m in settings.monitors)
     typer.echo(
         f"{chosen}: ok ({len(settings.monitors)} monitor(s): {names}; "

@@ -17,9 +17,9 @@ from monitor.cli.app import (
     app,
     checked_db,
 )
-from monitor.cli.config_commands import checked_config
+from monitor.cli.config_commands import preflight
 from monitor.cli.stores import configured_monitor, open_url
-from monitor.config import MonitorConfig
+from monitor.config import MonitorConfig, load_config
 from monitor.errors import DriftwardenError
 
 if TYPE_CHECKING:
@@ -51,8 +51,9 @@ def once(
     complete window is answered without loading its model. Prints each window recorded,
     how many, and the alert transitions, then delivers the hook events they raised
     (retries included) before it exits."""
-    settings = checked_config(config)  # a bad config is exit 2 before the store is touched
+    settings = load_config(config)
     monitors = [configured_monitor(settings, monitor)] if monitor else settings.monitors
+    preflight(settings, config)  # a config mistake is exit 2 before the store is touched
     from monitor.cli.catch_up import catch_up, nothing_new
     from monitor.clock import SystemClock
 
@@ -153,7 +154,7 @@ def run(
     Every monitor on its schedule, metrics on /metrics; Ctrl-C or SIGTERM stops it after the
     running cycles."""
     if config is not None:
-        checked_config(config)  # exit 2 in a second on a bad config, before the store is opened
+        preflight(load_config(config), config)  # exit 2 on a mistake, before the store opens
     from monitor.daemon import DaemonOptions, run_daemon
 
     code = run_daemon(DaemonOptions(config, db, metrics_host, metrics_port, max_cycles))

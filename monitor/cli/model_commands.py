@@ -124,6 +124,11 @@ def model_versions(
         listed = list_versions(store, target)
     finally:
         store.close()
+    for row in listed:
+        if "holdout_accuracy" not in row["metrics"]:
+            accuracy = _fitted_accuracy(Path(row["path"]))
+            if accuracy is not None:  # measured by `model fit-head` or `init`, kept in the head
+                row["metrics"] = {**row["metrics"], "holdout_accuracy": accuracy}
     if as_json:
         typer.echo(json.dumps(listed, indent=2))
         return
@@ -132,6 +137,18 @@ def model_versions(
     marks = [""] + ["*" if row["live"] else "" for row in listed]
     for mark, line in zip(marks, lines, strict=True):
         typer.echo(f"{mark:<2}{line}")
+
+
+def _fitted_accuracy(folder: Path) -> float | None:
+    """The held-out accuracy a head's fit measured and saved in its head.json, if any."""
+    from monitor.models.head_files import META_FILE
+
+    try:
+        metrics = json.loads((folder / META_FILE).read_text())["metrics"]
+        accuracy = metrics.get("holdout_accuracy", metrics.get("accuracy"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return float(accuracy) if isinstance(accuracy, int | float) else None
 
 
 def _version_row(row: dict[str, Any]) -> list[str]:

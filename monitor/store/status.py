@@ -14,6 +14,7 @@ from monitor.store.schema import (
     AlertStateRow,
     HookDeliveryRow,
     MonitorRow,
+    QuarantinedRow,
     RunRow,
 )
 
@@ -29,6 +30,8 @@ class StoredStatus:
     last_finished_at: datetime | None = None
     firing: list[str] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)  # outbox status -> count
+    #: names of the stream files set aside whole (quarantined rows of kind `file`)
+    set_aside: list[str] = field(default_factory=list)
 
 
 def stored_statuses(session: Session) -> dict[str, StoredStatus]:
@@ -59,4 +62,11 @@ def stored_statuses(session: Session) -> dict[str, StoredStatus]:
         .group_by(AlertEventRow.monitor_id, HookDeliveryRow.status)
     ):
         statuses[ids[mid]].deliveries[status] = int(count)
+    for mid, name in session.execute(
+        select(QuarantinedRow.monitor_id, QuarantinedRow.row_id)
+        .where(QuarantinedRow.kind == "file")
+        .distinct()
+        .order_by(QuarantinedRow.row_id)
+    ):
+        statuses[ids[mid]].set_aside.append(name)
     return statuses

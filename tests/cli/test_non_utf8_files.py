@@ -56,3 +56,8 @@ def test_a_bad_byte_in_the_header_costs_the_file_in_both(tmp_path: Path, capsys)
     rows = quarantined(config, capsys)
     assert [r["kind"] for r in rows] == ["file"]
     assert "the header is not UTF-8 text (byte 0xff)" in rows[0]["reason"]
+    # while the file is in the stream, the monitor is not healthy
+    assert main(["status", "--config", config]) == 1
+    assert "tabular: stream file(s) set aside whole: 001.csv" in capsys.readouterr().out
+    (tmp_path / "stream" / "001.csv").unlink()
+    assert main(["status", "--config", config]) == 0
