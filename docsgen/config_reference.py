@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from docsgen.key_notes import NOTES
 from monitor.config import Config
 
 
@@ -115,7 +116,8 @@ def rows(
             inner, suffix = typing.get_args(first)[1], ".NAME"
         models = [m for m in map(_model, _members(inner)) if m is not None and m not in seen]
         kind = type_name(field.annotation)
-        found.append([f"`{key}`{note}", kind, _default(field), _description(field, models)])
+        described = _description(field, models) or NOTES.get(key, "")
+        found.append([f"`{key}`{note}", kind, _default(field), described])
         for member in models:
             tag = _type_tag(member) if len(models) > 1 else None
             inner_note = f" (type `{tag}`)" if tag else note

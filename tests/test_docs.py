@@ -14,7 +14,9 @@ from pydantic import BaseModel
 
 from docsgen import DOCS, generate
 from docsgen.cli_reference import commands, options
+from docsgen.config_reference import rows
 from docsgen.contract_reference import sample_payload
+from docsgen.key_notes import NOTES
 from monitor import config as config_module
 from monitor.exporter.series import SERIES_NAMES
 from monitor.metrics.catalog import NAMES, QUALITY_METRICS, RUN_METRICS
@@ -60,6 +62,14 @@ def test_every_config_key_is_in_the_reference_and_no_other() -> None:
     names = {re.split(r"[.\]]", key)[-1] for key in listed}
     assert config_keys() - names == set(), "config keys missing from reference/config.md"
     assert names - config_keys() == set(), "reference/config.md lists keys the code lacks"
+
+
+def test_every_config_key_has_a_type_a_default_and_a_description() -> None:
+    found = rows(config_module.Config)
+    assert len(found) > 100
+    assert [row[0] for row in found if not all(row[1:])] == []
+    keys = {row[0].split("`")[1] for row in found}
+    assert set(NOTES) - keys == set(), "docsgen/key_notes.py describes keys that are gone"
 
 
 def test_every_command_and_option_is_in_the_reference() -> None:
