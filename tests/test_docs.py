@@ -135,3 +135,6 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "reference" / "config" / "index.html").is_file()
     assert (tmp_path / "getting-started" / "index.html").is_file()
+    # the example plugin is included from the files the plugin tests install
+    plugin_page = (tmp_path / "how-to" / "plugins" / "index.html").read_text()
+    assert "KeywordModel" in plugin_page and "AppendFile" in plugin_page
