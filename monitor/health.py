@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +90,26 @@ def assess(
     )
 
 
-def still_set_aside(names: list[str], config: MonitorConfig | None) -> list[str]:
-    """The files set aside that the stream still holds (all of them without the config)."""
+def still_set_aside(set_aside: dict[str, datetime], config: MonitorConfig | None) -> list[str]:
+    """The files set aside that the stream still holds unchanged since (a file that changed
+    is read again); without the config, every file set aside."""
     path = getattr(config.stream, "path", None) if config is not None else None
-    if not names or not isinstance(path, str):
-        return names
-    present = {Path(match).name for match in glob.glob(path)}
-    return [name for name in names if Path(name).name in present]
+    if not set_aside or not isinstance(path, str):
+        return list(set_aside)
+    present = {Path(match).name: Path(match) for match in glob.glob(path)}
+    return [
+        name
+        for name, when in set_aside.items()
+        if Path(name).name in present and not _changed_since(present[Path(name).name], when)
+    ]
+
+
+def _changed_since(path: Path, when: datetime) -> bool:
+    moment = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC) > moment
+    except OSError:
+        return True  # gone meanwhile: not set aside any more
 
 
 def format_age(seconds: float) -> str:

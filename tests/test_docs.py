@@ -10,6 +10,7 @@ import sys
 import typing
 from pathlib import Path
 
+import yaml
 from pydantic import BaseModel
 
 from docsgen import DOCS, generate
@@ -18,6 +19,7 @@ from docsgen.config_reference import rows
 from docsgen.contract_reference import sample_payload
 from docsgen.key_notes import NOTES
 from monitor import config as config_module
+from monitor.config import parse_config
 from monitor.exporter.series import SERIES_NAMES
 from monitor.metrics.catalog import NAMES, QUALITY_METRICS, RUN_METRICS
 
@@ -105,6 +107,18 @@ def test_every_exported_run_metric_names_a_served_series() -> None:
     assert {m.name for m in exported} >= set(QUALITY_METRICS)
     for metric in exported:
         assert metric.series is not None and f"driftwarden_{metric.series.name}" in SERIES_NAMES
+
+
+def test_the_example_configs_of_the_guides_are_valid(monkeypatch, tmp_path: Path) -> None:
+    """Every YAML block of a page that starts `# driftwarden.yaml` is a valid config."""
+    monkeypatch.setenv("DB_PASSWORD", "not-a-secret")
+    checked = []
+    for path in sorted(DOCS.rglob("*.md")):
+        blocks = re.findall(r"```yaml\n(# driftwarden\.yaml\n.*?)```", path.read_text(), re.S)
+        for block in blocks:
+            parse_config(yaml.safe_load(block), tmp_path, source=str(path))
+            checked.append(path.name)
+    assert {"csv-folder.md", "sql-table.md", "late-labels.md"} <= set(checked)
 
 
 def test_the_readme_is_short_and_starts_a_newcomer() -> None:

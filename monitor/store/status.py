@@ -30,8 +30,8 @@ class StoredStatus:
     last_finished_at: datetime | None = None
     firing: list[str] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)  # outbox status -> count
-    #: names of the stream files set aside whole (quarantined rows of kind `file`)
-    set_aside: list[str] = field(default_factory=list)
+    #: the stream files set aside whole (quarantined rows of kind `file`): name -> when
+    set_aside: dict[str, datetime] = field(default_factory=dict)
 
 
 def stored_statuses(session: Session) -> dict[str, StoredStatus]:
@@ -62,11 +62,13 @@ def stored_statuses(session: Session) -> dict[str, StoredStatus]:
         .group_by(AlertEventRow.monitor_id, HookDeliveryRow.status)
     ):
         statuses[ids[mid]].deliveries[status] = int(count)
-    for mid, name in session.execute(
-        select(QuarantinedRow.monitor_id, QuarantinedRow.row_id)
+    for mid, name, when in session.execute(
+        select(
+            QuarantinedRow.monitor_id, QuarantinedRow.row_id, func.max(QuarantinedRow.created_at)
+        )
         .where(QuarantinedRow.kind == "file")
-        .distinct()
+        .group_by(QuarantinedRow.monitor_id, QuarantinedRow.row_id)
         .order_by(QuarantinedRow.row_id)
     ):
-        statuses[ids[mid]].set_aside.append(name)
+        statuses[ids[mid]].set_aside[name] = when
     return statuses
