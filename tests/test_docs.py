@@ -21,7 +21,7 @@ from docsgen.key_notes import NOTES
 from monitor import config as config_module
 from monitor.config import parse_config
 from monitor.exporter.series import SERIES_NAMES
-from monitor.metrics.catalog import NAMES, QUALITY_METRICS, RUN_METRICS
+from monitor.records.catalog import NAMES, QUALITY_METRICS, RUN_METRICS
 
 ROOT = DOCS.parent
 

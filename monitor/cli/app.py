@@ -65,7 +65,7 @@ def checked_db(url: str | None) -> str | None:
     file's folder); otherwise a usage error (exit 2) before anything runs."""
     if url is None:
         return None
-    from monitor.store.urls import store_url_problem  # SQLAlchemy: only when --db is given
+    from monitor.database_urls import store_url_problem  # SQLAlchemy: only when --db is given
 
     problem = store_url_problem(url)
     if problem is not None:

@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.config.executor import EXECUTOR_TYPES
 from monitor.config.key_hints import did_you_mean_key
 from monitor.config.monitor import AlertRule, Config
 from monitor.config.safe_yaml import read_yaml_file
 from monitor.errors import ConfigError
-from monitor.executors.specs import EXECUTOR_TYPES
 from monitor.plugins.registry import REGISTRY
 from monitor.plugins.spec import HookConfig, ModelConfig
 

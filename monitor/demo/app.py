@@ -13,19 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from monitor.atomic import publish_folder, write_text
-from monitor.config import Config, EmbeddingHeadModelConfig, MonitorConfig, parse_config
+from monitor.config import Config, MonitorConfig, parse_config
 from monitor.cycle import MonitorRuntime
 from monitor.cycle.scoring import row_check
-
-# re-exported: where the demo lives (`monitor.demo.home` knows it without loading the demo)
-from monitor.demo.home import HOME_ENV as HOME_ENV
-from monitor.demo.home import data_dir as data_dir
 from monitor.demo.home import default_storage
 from monitor.demo.stream import DEMO_SEED, DemoStream, DriftCycle, healthy_reviews
 from monitor.errors import DriftwardenError
 from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
 from monitor.models.encoder import SentenceEncoder, directory_identity, resolve_encoder_path
 from monitor.models.head_files import ARRAYS_FILE
+from monitor.models.specs import EmbeddingHeadModelConfig
 
 log = logging.getLogger("driftwarden.demo")
 

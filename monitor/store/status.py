@@ -9,14 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.store.schema import (
-    AlertEventRow,
-    AlertStateRow,
-    HookDeliveryRow,
-    MonitorRow,
-    QuarantinedRow,
-    RunRow,
-)
+from monitor.store.schema import MonitorRow, QuarantinedRow, RunRow
+from monitor.store.schema_operations import AlertEventRow, AlertStateRow, HookDeliveryRow
 
 FIRING = "firing"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from monitor.cli import main
-from monitor.store.urls import store_url_problem, url_problem, with_driver
+from monitor.database_urls import store_url_problem, url_problem, with_driver
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
