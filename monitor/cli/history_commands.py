@@ -153,7 +153,7 @@ def report(
         raise UsageError(f"--out {out}: folder {out.parent} does not exist")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; name the HTML file to write")
-        from monitor.store.run_reads import run_exists
+    from monitor.store.run_reads import run_exists
     from monitor.views.report import run_report
     from monitor.views.runs import run_summaries
 
