@@ -243,7 +243,7 @@ _SPECS = (
         ("decision",),
         (("decision", RETRAIN_DECISIONS),),
     ),
-    # beyond DESIGN.md: the daemon's own health
+    # beyond the original contract (docs/architecture.md): the daemon's own health
     SeriesSpec(
         "scheduler_events_total",
         COUNTER,
