@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,10 +14,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from monitor.config.executor import EXECUTOR_TYPES
+from monitor.config.key_hints import did_you_mean_key
 from monitor.config.monitor import AlertRule, Config
 from monitor.config.safe_yaml import read_yaml_file
 from monitor.errors import ConfigError
-from monitor.plugins.registry import REGISTRY
+from monitor.plugins.registry import HOOKS, LABELS, MODELS, REGISTRY, SOURCES
 from monitor.plugins.spec import HookConfig, ModelConfig
 
 DocumentT = TypeVar("DocumentT", bound=BaseModel)
@@ -44,15 +47,81 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def problems_of(error: ValidationError) -> list[str]:
-    """One `path.to.key: message` line per problem."""
+def problems_of(error: ValidationError, root: type[BaseModel] = Config) -> list[str]:
+    """One `path.to.key: message` line per problem (an unknown key with the nearest of the
+    keys `root`'s block there accepts); a value the user wrote is never echoed (a secret
+    typed into the wrong field would reach logs and terminals) unless it is a known name: a
+    plugin or executor type, or a key the document itself defines."""
     lines = []
     for err in error.errors():
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + did_you_mean_key(root, tuple(err["loc"]))
+        else:
+            message = _without_values(message, err.get("input"))
         lines.append(f"{_format_loc(tuple(err['loc']))}: {message}")
     return lines
+
+
+HIDDEN = "(the value given)"
+
+
+def _without_values(message: str, given: Any) -> str:
+    values: set[str] = set()
+    keys: set[str] = set(REGISTRY.names()) | set(EXECUTOR_TYPES) | _choices()
+    _strings(given, values, keys, depth=0)
+    for value in sorted(values - keys, key=len, reverse=True):
+        for quoted in (repr(value), f'"{value}"', f"'{value}'"):
+            message = message.replace(quoted, HIDDEN)
+        if len(value) >= 6:  # unquoted (a path, a time zone): long enough not to be a word
+            message = message.replace(value, HIDDEN)
+    return message
+
+
+@functools.cache
+def _choices() -> set[str]:
+    """Every value a `Literal` of the config's models allows (a backend, a dtype): names
+    the schema knows, so a message may name them."""
+    found: set[str] = set()
+    seen: set[type] = set()
+
+    def walk(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation in seen:
+                return
+            seen.add(annotation)
+            for field in annotation.model_fields.values():
+                walk(field.annotation)
+            return
+        if typing.get_origin(annotation) is typing.Literal:
+            found.update(str(arg) for arg in typing.get_args(annotation))
+            return
+        for arg in typing.get_args(annotation):
+            walk(arg)
+
+    walk(Config)
+    for role in (SOURCES, LABELS, MODELS, HOOKS):
+        for spec in REGISTRY.specs(role).values():
+            walk(spec.config)
+    return found
+
+
+def _strings(value: Any, values: set[str], keys: set[str], depth: int) -> None:
+    """The text values in what was validated, and the keys it defines (names, not values)."""
+    if depth > 20:
+        return
+    if isinstance(value, str):
+        if value:
+            values.add(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            keys.add(str(key))
+            _strings(item, values, keys, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, values, keys, depth + 1)
+    elif value is not None and not isinstance(value, bool | int | float):
+        values.add(str(value))
 
 
 def interpolate_env(value: Any, path: str = "") -> tuple[Any, list[str]]:
@@ -147,7 +216,7 @@ def validate_document(
     try:
         return model.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:
-        problems += [clean(line) for line in problems_of(exc)]
+        problems += [clean(line) for line in problems_of(exc, model)]
     except (ArithmeticError, TypeError, RecursionError) as exc:
         # a value no validator foresaw (validators turn what they foresee into messages);
         # the exception's own text may quote the value, so only its kind is shown
@@ -160,7 +229,16 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, source: str = "confi
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
     raw, problems = interpolate_env(raw)
-    config = validate_document(Config, raw, base_dir, source, problems)
+    env_problems = list(problems)
+    unset = {line.partition(": ")[0] for line in env_problems}
+    try:
+        config = validate_document(Config, raw, base_dir, source, problems)
+    except ConfigError as exc:
+        # an unset variable is one problem: not also the empty value it left behind
+        exc.problems = [
+            p for p in exc.problems if p in env_problems or p.partition(": ")[0] not in unset
+        ]
+        raise
     problems += _cross_check(config)
     if problems:
         raise ConfigError(f"{source} is invalid", problems)
