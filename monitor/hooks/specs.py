@@ -92,13 +92,17 @@ class RetrainFmHook(HookConfig):
     # 40 steps of 16 rows: about one pass over a 500-row reference and 200 new rows; on two
     # busy CPU cores MiniLM took 730 s for them (docs/how-to/fine-tune.md)
     steps: int = Field(40, ge=1, le=100_000, description="optimiser steps (the step budget)")
-    batch_size: int = Field(16, ge=1, le=1024)
-    learning_rate: float = Field(3e-5, gt=0, lt=1)
-    max_length: int = Field(128, ge=8, le=4096)
+    batch_size: int = Field(16, ge=1, le=1024, description="rows per optimiser step")
+    learning_rate: float = Field(3e-5, gt=0, lt=1, description="AdamW learning rate")
+    max_length: int = Field(128, ge=8, le=4096, description="tokens per text in training")
     device: str | None = Field(None, description="cpu, cuda or cuda:N; default: the model's")
     threads: int = Field(2, ge=1, le=256, description="torch threads of the training process")
-    deadline: Duration = timedelta(minutes=20)
-    shadow_check: Duration = timedelta(minutes=5)
+    deadline: Duration = Field(
+        timedelta(minutes=20), description="the training process is stopped after this long"
+    )
+    shadow_check: Duration = Field(
+        timedelta(minutes=5), description="how often a candidate in shadow looks for labels"
+    )
     retries: int = Field(100, ge=0, le=100)
     timeout: Duration = timedelta(minutes=30)
 
