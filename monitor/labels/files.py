@@ -15,6 +15,7 @@ from datetime import datetime
 import pandas as pd
 
 from monitor.labels.base import BATCH_ROWS, label_batch
+from monitor.labels.label_studio import LabelStudioFiles, is_label_studio_export
 from monitor.labels.specs import FilesLabelsConfig
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.file_scan import StreamFiles
@@ -36,7 +37,13 @@ class FileLabelSource(Source):
             required.append(config.timestamp_column)
         # ids are read as values, as before: an id column with a gap reads 7 as 7.0, which
         # `label_batch` turns back into the id 7 (as the stream's ids)
-        self.files = StreamFiles(config.path, config.format, required, ())
+        self.files: StreamFiles | LabelStudioFiles = StreamFiles(
+            config.path, config.format, required, ()
+        )
+        if is_label_studio_export(config.path):
+            self.files = LabelStudioFiles(
+                config.path, config.id_column, config.label_column, config.timestamp_column
+            )
         # every row read so far, in (file, line) order; a batch is cut past the position
         self._rows = pd.DataFrame({FILE: pd.Series(dtype=str), LINE: pd.Series(dtype=int)})
         self._announced: set[tuple[str, str]] = set()

@@ -142,9 +142,14 @@ class MetricsEngine:
                 reference.texts,
                 reference.features,
                 reference.scores.embeddings,
-                self._family.bandwidth(EMBEDDING),
+                self.embedding_bandwidth,
             )
         return self
+
+    @property
+    def embedding_bandwidth(self) -> float | None:
+        """The RBF bandwidth of the family's embedding test (None: it runs none)."""
+        return None if self._family is None else self._family.bandwidth(EMBEDDING)
 
     @property
     def fitted(self) -> bool:

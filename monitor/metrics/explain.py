@@ -239,6 +239,16 @@ class Explainer:
             self.embeddings = vectors
         self.texts = [str(texts[int(i)]) for i in positions]
 
+    def window_witness(self, embeddings: np.ndarray) -> np.ndarray:
+        """Each window row's witness value (higher: less like the reference); the kernel
+        part of `explain`, for `label-requests`."""
+        assert self.embeddings is not None, "fitted without embeddings"
+        window = np.ascontiguousarray(embeddings, dtype=np.float64)
+        cross = np.exp(-squared_distances(window, self.embeddings) / self.bandwidth)
+        within = np.exp(-squared_distances(window, window) / self.bandwidth)
+        np.fill_diagonal(within, 1.0)
+        return (within.sum(axis=1) - 1.0) / max(len(window) - 1, 1) - cross.mean(axis=1)
+
     def explain(
         self,
         texts: Sequence[str],
