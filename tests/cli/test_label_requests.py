@@ -119,6 +119,9 @@ def test_requests_are_tasks_of_unlabelled_rows_and_their_export_labels_the_rows(
     truth = {row_id: names[label] for row_id, label in pairs}
     export = export_of(tasks, {t["data"]["id"]: truth[t["data"]["id"]] for t in tasks})
     (project.parent / "exports" / "project-1-at-2026-12-07.json").write_text(json.dumps(export))
+    capsys.readouterr()
+    assert main(["check-config", str(project)]) == 0
+    assert "set aside" not in capsys.readouterr().out  # the export is no stray file
     assert main(["once", "--config", str(project)]) == 0
     store = open_store(f"sqlite:///{project.parent / 'dw.db'}")
     with store.reading() as session:
