@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 results.setdefault(("random", budget), []).append(
                     float(np.mean([refit(encoder, labelled, rows, test) for rows in draws]))
                 )
-                requested = choose(scores, windows, budget)
+                requested = choose(scores, windows, budget, None, vectors, explainer.bandwidth)
                 results.setdefault(("requested", budget), []).append(
                     refit(encoder, labelled, requested, test)
                 )

@@ -95,7 +95,14 @@ def plan_requests(store: Store, config: MonitorConfig, budget: int | None) -> La
     positions = np.flatnonzero(open_rows)
     ranked = request_scores(uncertain[positions], unlike[positions])
     picked = positions[
-        choose(ranked, windows[positions], budget or options.budget, options.per_window)
+        choose(
+            ranked,
+            windows[positions],
+            budget or options.budget,
+            options.per_window,
+            scores.embeddings[positions],
+            explainer.bandwidth,
+        )
     ]
     score_of = dict(zip(positions.tolist(), ranked.tolist(), strict=True))
     id_key = config.columns.id or "row_id"

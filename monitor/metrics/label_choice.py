@@ -4,13 +4,16 @@ Unlike the reference: the witness value of the drift family's embedding test
 (`monitor.metrics.explain`); uncertain: one minus the margin between the model's two most
 probable classes. A row's score is the product of its percentile ranks on the two, so a row
 must stand out on both (a confident row far from the reference, or an uncertain one the
-reference already covers, teaches a refitted head little). On the real sentences this
-picks rows that reach random labels' accuracy with half as many (`benchmarks/label_requests.py`).
+reference already covers, teaches a refitted head little); rows are then taken greedily,
+each pick discounting the rows like it, so that a batch is not ten copies of one row.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+#: how much a pick lowers the score of a row like it (times their kernel similarity)
+DIVERSITY = 1.0
 
 
 def uncertainty(probabilities: np.ndarray) -> np.ndarray:
@@ -34,18 +37,35 @@ def request_scores(uncertain: np.ndarray, unlike: np.ndarray) -> np.ndarray:
 
 
 def choose(
-    scores: np.ndarray, windows: np.ndarray, budget: int, per_window: int | None = None
+    scores: np.ndarray,
+    windows: np.ndarray,
+    budget: int,
+    per_window: int | None = None,
+    embeddings: np.ndarray | None = None,
+    bandwidth: float | None = None,
 ) -> np.ndarray:
-    """Positions of at most `budget` rows, best score first, at most `per_window` from any
-    one window (`windows`: each row's window)."""
+    """Positions of at most `budget` rows, at most `per_window` from any one window
+    (`windows`: each row's window), taken greedily by score.
+
+    With `embeddings` (and the family's RBF `bandwidth`), each pick lowers the score of the
+    rows like it by their kernel similarity to it (`DIVERSITY` times): ten near-copies of
+    one uncertain review teach a head what one of them does. On the real sentences this
+    took requested labels from 60% to 50% of random labels' count (`benchmarks/label_requests.py`).
+    """
+    available = np.ones(len(scores), dtype=bool)
+    likeness = np.zeros(len(scores))
     taken: dict[int, int] = {}
     chosen: list[int] = []
-    for position in np.argsort(-scores, kind="stable"):
-        if len(chosen) >= budget:
-            break
+    vectors = None if embeddings is None else np.asarray(embeddings, dtype=np.float64)
+    while len(chosen) < budget and available.any():
+        position = int(np.argmax(np.where(available, scores - DIVERSITY * likeness, -np.inf)))
+        available[position] = False
         window = int(windows[position])
         if per_window is not None and taken.get(window, 0) >= per_window:
             continue
         taken[window] = taken.get(window, 0) + 1
-        chosen.append(int(position))
+        chosen.append(position)
+        if vectors is not None:
+            distances = ((vectors - vectors[position]) ** 2).sum(axis=1)
+            likeness = np.maximum(likeness, np.exp(-distances / (bandwidth or 1.0)))
     return np.array(chosen, dtype=int)

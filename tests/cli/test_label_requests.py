@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -171,3 +172,18 @@ def test_a_model_without_embeddings_is_one_line_and_exit_2(project: Path, monkey
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert "Traceback" not in err and len(errors) == 1 and "gives no embeddings" in errors[0]
     assert not out.exists()
+
+
+def test_choice_wants_both_signals_honours_the_window_cap_and_skips_near_copies() -> None:
+    from monitor.metrics.label_choice import choose, request_scores, uncertainty
+
+    assert uncertainty(np.array([[0.5, 0.5], [0.9, 0.1]])) == pytest.approx([1.0, 0.2])
+    # row 0 is only uncertain, row 1 only unlike, row 2 both: row 2 ranks first
+    scores = request_scores(np.array([0.9, 0.1, 0.8]), np.array([0.0, 0.9, 0.8]))
+    assert int(np.argmax(scores)) == 2
+    windows = np.array([1, 1, 1, 2])
+    assert choose(np.array([0.9, 0.8, 0.7, 0.1]), windows, 3, per_window=2).tolist() == [0, 1, 3]
+    # rows 0 and 1 are one text twice: with embeddings the second pick is another row
+    vectors = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [9.0, 0.0]])
+    picked = choose(np.array([0.9, 0.85, 0.5, 0.1]), windows, 2, None, vectors, 1.0)
+    assert picked.tolist() == [0, 2]
