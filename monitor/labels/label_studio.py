@@ -9,8 +9,10 @@ nothing of this module: a JSON-MIN array is read here as rows as they are, a CSV
 CSV reader.
 
 An export is a snapshot, rewritten or saved anew as labelling goes on: a file that changed
-is parsed whole and only its tasks past those already read become rows, so a label is
-read once. A file that is not such an export is set aside whole, with the reason.
+is parsed whole and only its tasks past those already read become rows, and a newer export
+file's repeats of labels an older one gave are left out, so a label is read once (after a
+restart, a repeat the source no longer remembers is joined as a `duplicate`, which changes
+nothing). A file that is not such an export is set aside whole, with the reason.
 """
 
 from __future__ import annotations
@@ -87,10 +89,13 @@ class LabelStudioFiles:
         self.read: dict[str, int] = {}  # file name: tasks' rows already given
         self.stamps: dict[str, Stamp] = {}
         self.unreadable: dict[str, str] = {}
+        # (row id, label) pairs given from any file: a newer export repeats every task
+        # labelled before it, and those repeats would each be quarantined as duplicates
+        self.given: set[tuple[str, str]] = set()
 
     def start_at(self, offsets: dict[str, tuple[int, int]], skip_before: str | None) -> None:
         self.read = {name: lines for name, (_, lines) in offsets.items()}
-        self.stamps, self.unreadable = {}, {}
+        self.stamps, self.unreadable, self.given = {}, {}, set()
 
     def matching(self) -> bool:
         return bool(glob.glob(self.pattern))
@@ -117,8 +122,18 @@ class LabelStudioFiles:
             if len(rows) > done:
                 frame = pd.DataFrame(rows[done:])
                 frame[LINE] = range(done + 1, len(rows) + 1)
-                result.chunks[name] = frame
                 self.read[name] = len(rows)
+                pairs = list(
+                    zip(
+                        frame[self.columns[0]].astype(str),
+                        frame[self.columns[1]].astype(str),
+                        strict=True,
+                    )
+                )
+                fresh = [pair not in self.given for pair in pairs]
+                self.given.update(pairs)
+                if any(fresh):
+                    result.chunks[name] = frame[fresh].reset_index(drop=True)
         return result
 
     def set_aside(self) -> list[Rejected]:

@@ -188,3 +188,22 @@ def test_choice_wants_both_signals_honours_the_window_cap_and_skips_near_copies(
     vectors = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [9.0, 0.0]])
     picked = choose(np.array([0.9, 0.85, 0.5, 0.1]), windows, 2, None, vectors, 1.0)
     assert picked.tolist() == [0, 2]
+
+
+def test_a_newer_export_gives_only_the_labels_an_older_one_did_not(tmp_path: Path) -> None:
+    from monitor.labels.label_studio import LabelStudioFiles
+
+    def task(row_id: str, label: str) -> dict:
+        region = {"from_name": "label", "type": "choices", "value": {"choices": [label]}}
+        return {"data": {"id": row_id}, "annotations": [{"result": [region]}]}
+
+    (tmp_path / "a.json").write_text(json.dumps([task("r1", "positive"), task("r2", "negative")]))
+    files = LabelStudioFiles(str(tmp_path / "*.json"), "id", "label", None)
+    first = files.scan().chunks["a.json"]
+    assert first[["id", "label"]].values.tolist() == [["r1", "positive"], ["r2", "negative"]]
+    later = [task("r1", "positive"), task("r2", "negative"), task("r3", "positive")]
+    (tmp_path / "b.json").write_text(json.dumps(later))
+    (tmp_path / "c.json").write_text("{not json")
+    chunks = files.scan().chunks
+    assert list(chunks) == ["b.json"] and chunks["b.json"]["id"].tolist() == ["r3"]
+    assert [r.row_id for r in files.set_aside()] == ["c.json"]
