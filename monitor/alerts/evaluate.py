@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.rules import FIRING, RESOLVED, RuleState, step, threshold_of
 from monitor.config import AlertRule, MonitorConfig
-from monitor.metrics.catalog import BY_NAME, DRIFT, FEATURE_METRIC_PREFIX
+from monitor.records.catalog import BY_NAME, DRIFT, FEATURE_METRIC_PREFIX
 from monitor.store.alerts import (
     MetricPoint,
     add_event,
@@ -33,7 +33,7 @@ from monitor.store.explanations import explanations
 from monitor.store.outbox import enqueue
 from monitor.store.quality import VERSIONED
 from monitor.store.repository import monitor_id
-from monitor.store.schema import AlertStateRow
+from monitor.store.schema_operations import AlertStateRow
 
 log = logging.getLogger("driftwarden.alerts")
 
@@ -87,8 +87,9 @@ def is_drift(metric: str) -> bool:
 
 
 def event_payload(transition: Transition) -> dict[str, Any]:
-    """The hook event of DESIGN.md without `delivery_id` (each delivery adds its own); a
-    late-quality event also says how many of the window's rows were labelled."""
+    """The hook event (docs/architecture.md, "Hook events") without `delivery_id` (each
+    delivery adds its own); a late-quality event also says how many of the window's rows
+    were labelled."""
     late = {}
     if transition.labelled_rows is not None:
         late = {

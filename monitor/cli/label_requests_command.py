@@ -43,8 +43,8 @@ def label_requests(
 ) -> None:
     """Write the rows of recent windows worth labelling (unlike the reference, uncertain)."""
     from monitor.config import load_config
-    from monitor.labels.requests import LabelRequestPlan, plan_requests
     from monitor.store import open_store
+    from monitor.views.label_requests import LabelRequestPlan, plan_requests
 
     if out.suffix.lower() not in (".json", ".csv"):
         raise UsageError(f"--out {out}: write a .json (Label Studio tasks) or a .csv file")

@@ -24,8 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from monitor.records.rows import FILE_KIND, Rejected
 from monitor.sources.file_scan import ScanResult, Stamp
-from monitor.sources.rows import FILE_KIND, Rejected
 from monitor.sources.tabular import LINE
 
 #: the control types whose values are class names

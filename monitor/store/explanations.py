@@ -8,34 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from monitor.store.repository import monitor_id
-from monitor.store.schema import Base, MonitorRow, NulFreeText, UTCDateTime
+from monitor.store.schema import MonitorRow
+from monitor.store.schema_explanations import LabelRequestRow, RunExplanationRow
 
 _CHUNK = 500
-
-
-class RunExplanationRow(Base):
-    """A run's explanation (`monitor.metrics.explain.Explanation.to_json`)."""
-
-    __tablename__ = "run_explanations"
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class LabelRequestRow(Base):
-    """A row of a window written to a labelling tool's task file by `label-requests`."""
-
-    __tablename__ = "label_requests"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    row_id: Mapped[str] = mapped_column(NulFreeText)  # a stream's own ids: any length
-    score: Mapped[float] = mapped_column(Float)
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    __table_args__ = (UniqueConstraint("monitor_id", "row_id", name="uq_label_request_row"),)
 
 
 def save_explanation(session: Session, run_id: int, body: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ import yaml
 from monitor.cli import main
 from monitor.labels.label_studio import export_rows, task_label
 from monitor.store import open_store
-from monitor.store.repository import predictions
+from monitor.store.run_reads import predictions
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from monitor.cli import main
 from monitor.metrics.descriptors import text_descriptors
 from monitor.metrics.explain import Explainer, Explanation, descriptor_shifts, log_odds_z
 from monitor.store import open_store
-from monitor.store.schema import AlertEventRow
+from monitor.store.schema_operations import AlertEventRow
 
 FILM_WORDS = {
     "movie",

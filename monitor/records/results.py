@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from monitor.metrics.catalog import BY_NAME, NAMES
-from monitor.metrics.explain import Explanation
+from monitor.records.catalog import BY_NAME, NAMES
+from monitor.records.explanations import Explanation
 
 # Names of the long-format metric rows that carry a drift test (method, threshold, flag).
 FEATURE_DRIFT = "feature_drift"

@@ -17,7 +17,7 @@ from monitor.metrics.explain import Explainer
 from monitor.metrics.label_choice import choose, request_scores, uncertainty
 from monitor.store import Store
 from monitor.store.explanations import LabelRequest, record_requests, requested_rows
-from monitor.store.repository import predictions, stored_runs
+from monitor.store.run_reads import predictions, stored_runs
 
 
 @dataclass
