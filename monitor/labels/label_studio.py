@@ -17,15 +17,16 @@ nothing). A file that is not such an export is set aside whole, with the reason.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from monitor.records.rows import FILE_KIND, Rejected
-from monitor.sources.file_scan import ScanResult, Stamp
+from monitor.sources.file_identity import FileState
+from monitor.sources.file_readers import START
+from monitor.sources.file_scan import StreamFiles
 from monitor.sources.tabular import LINE
 
 #: the control types whose values are class names
@@ -78,66 +79,49 @@ def export_rows(
     return rows
 
 
-class LabelStudioFiles:
-    """The Label Studio exports a glob matches, in `StreamFiles`' shape for the labels source."""
+class LabelStudioExports(StreamFiles):
+    """The Label Studio exports a glob matches, known and positioned as stream files are
+    (`StreamFiles`); only reading one file differs: it is parsed whole, and its tasks past
+    those already read are its new rows."""
 
     def __init__(
         self, pattern: str, id_column: str, label_column: str, timestamp_column: str | None
     ) -> None:
-        self.pattern = pattern
+        required = [c for c in (id_column, label_column, timestamp_column) if c is not None]
+        super().__init__(pattern, None, required, ())
         self.columns = (id_column, label_column, timestamp_column)
-        self.read: dict[str, int] = {}  # file name: tasks' rows already given
-        self.stamps: dict[str, Stamp] = {}
-        self.unreadable: dict[str, str] = {}
         # (row id, label) pairs given from any file: a newer export repeats every task
         # labelled before it, and those repeats would each be quarantined as duplicates
         self.given: set[tuple[str, str]] = set()
 
-    def start_at(self, offsets: dict[str, tuple[int, int]], skip_before: str | None) -> None:
-        self.read = {name: lines for name, (_, lines) in offsets.items()}
-        self.stamps, self.unreadable, self.given = {}, {}, set()
-
-    def matching(self) -> bool:
-        return bool(glob.glob(self.pattern))
-
-    def scan(self) -> ScanResult:
-        result = ScanResult()
-        for path in sorted(glob.glob(self.pattern)):
-            name = os.path.basename(path)
-            try:
-                stat = os.stat(path)
-                stamp = (stat.st_size, stat.st_mtime_ns)
-                if self.stamps.get(name) == stamp:
-                    continue
-                self.stamps[name] = stamp
-                with open(path, encoding="utf-8") as handle:
-                    rows = export_rows(json.load(handle), *self.columns)
-            except FileNotFoundError:
-                continue
-            except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError too
-                self.unreadable[name] = str(exc).splitlines()[0][:200]
-                continue
-            self.unreadable.pop(name, None)
-            done = self.read.get(name, 0)
-            if len(rows) > done:
-                frame = pd.DataFrame(rows[done:])
-                frame[LINE] = range(done + 1, len(rows) + 1)
-                self.read[name] = len(rows)
-                pairs = list(
-                    zip(
-                        frame[self.columns[0]].astype(str),
-                        frame[self.columns[1]].astype(str),
-                        strict=True,
-                    )
-                )
-                fresh = [pair not in self.given for pair in pairs]
-                self.given.update(pairs)
-                if any(fresh):
-                    result.chunks[name] = frame[fresh].reset_index(drop=True)
-        return result
-
-    def set_aside(self) -> list[Rejected]:
-        return [
-            Rejected(name, f"unreadable file: {reason}", {"file": name}, FILE_KIND)
-            for name, reason in sorted(self.unreadable.items())
-        ]
+    def _read(self, path: Path, info: os.stat_result, state: FileState) -> pd.DataFrame | None:
+        stamp = (info.st_size, info.st_mtime_ns)
+        state.identity = (info.st_dev, info.st_ino)
+        if stamp == state.stamp and not state.retry:
+            return None  # unchanged since the last read (or since it was set aside)
+        state.stamp, state.unreadable, state.retry = stamp, None, False
+        try:
+            with open(path, encoding="utf-8") as handle:
+                rows = export_rows(json.load(handle), *self.columns)
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError too
+            state.unreadable = str(exc).splitlines()[0][:200]
+            return None
+        done = min(state.lines, len(rows))
+        state.offset = state.lines = len(rows)
+        frame = pd.DataFrame(rows[done:], columns=[c for c in self.columns if c is not None])
+        frame[LINE] = range(done + 1, len(rows) + 1)
+        frame[START] = range(done, len(rows))
+        if state.skip_lines:
+            frame = frame[frame[LINE] > state.skip_lines]
+        pairs = list(
+            zip(
+                frame[self.columns[0]].astype(str),
+                frame[self.columns[1]].astype(str),
+                strict=True,
+            )
+        )
+        fresh = [pair not in self.given for pair in pairs]
+        self.given.update(pairs)
+        return frame[fresh].reset_index(drop=True)

@@ -191,19 +191,22 @@ def test_choice_wants_both_signals_honours_the_window_cap_and_skips_near_copies(
 
 
 def test_a_newer_export_gives_only_the_labels_an_older_one_did_not(tmp_path: Path) -> None:
-    from monitor.labels.label_studio import LabelStudioFiles
+    from monitor.labels.label_studio import LabelStudioExports
 
     def task(row_id: str, label: str) -> dict:
         region = {"from_name": "label", "type": "choices", "value": {"choices": [label]}}
         return {"data": {"id": row_id}, "annotations": [{"result": [region]}]}
 
+    def by_name(chunks: dict) -> dict:
+        return {files.states[seq].name: rows for seq, rows in chunks.items() if not rows.empty}
+
     (tmp_path / "a.json").write_text(json.dumps([task("r1", "positive"), task("r2", "negative")]))
-    files = LabelStudioFiles(str(tmp_path / "*.json"), "id", "label", None)
-    first = files.scan().chunks["a.json"]
+    files = LabelStudioExports(str(tmp_path / "*.json"), "id", "label", None)
+    first = by_name(files.scan().chunks)["a.json"]
     assert first[["id", "label"]].values.tolist() == [["r1", "positive"], ["r2", "negative"]]
     later = [task("r1", "positive"), task("r2", "negative"), task("r3", "positive")]
     (tmp_path / "b.json").write_text(json.dumps(later))
     (tmp_path / "c.json").write_text("{not json")
-    chunks = files.scan().chunks
+    chunks = by_name(files.scan().chunks)
     assert list(chunks) == ["b.json"] and chunks["b.json"]["id"].tolist() == ["r3"]
     assert [r.row_id for r in files.set_aside()] == ["c.json"]
