@@ -1,12 +1,16 @@
 """The alert rule state machine (ok -> pending -> firing -> resolved), one window at a time.
 
-Pure: no store, no clock. `monitor.alerts.evaluate` feeds it the stored history.
+Pure: no store, no clock. The daemon (`monitor.alerts.evaluate`) and the backtest
+(`monitor.history`) both feed it stored history through `walk`, so a rule behaves the
+same in both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from monitor.config import AlertRule
 
@@ -96,3 +100,26 @@ def step(rule: AlertRule, state: RuleState, value: float | None, at: datetime) -
         return FIRING
     state.state = PENDING
     return None
+
+
+class Measured(Protocol):
+    """One window as a rule reads it: when it ended and the metric's value (None: missing)."""
+
+    @property
+    def window_end(self) -> datetime: ...
+
+    @property
+    def value(self) -> float | None: ...
+
+
+W = TypeVar("W", bound=Measured)
+
+
+def walk(rule: AlertRule, state: RuleState, windows: Iterable[W]) -> Iterator[tuple[W, str | None]]:
+    """Step `state` over `windows` in order, yielding each window with its transition.
+
+    Lazy: when a pair is yielded, `state` is exactly the state after that window, so a
+    caller reads `state.episode`, `fired_at` and `value` as of that window.
+    """
+    for window in windows:
+        yield window, step(rule, state, window.value, window.window_end)

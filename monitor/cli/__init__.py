@@ -5,6 +5,7 @@ it and maps every error to one line and an exit code.
 """
 
 from monitor.cli import (  # noqa: F401  (importing a module registers its commands)
+    backtest_command,
     config_commands,
     cycle_commands,
     health_commands,
