@@ -317,6 +317,10 @@ def _candidate_rules(rules: RulesLike) -> list[AlertRule]:
         return load_rules(rules)
     if isinstance(rules, str):
         return rules_from_text(rules)
+    if not rules:
+        return []
+    if all(isinstance(rule, AlertRule) for rule in rules):
+        return [rule for rule in rules if isinstance(rule, AlertRule)]
     raw = [r.model_dump(by_alias=True) if isinstance(r, AlertRule) else r for r in rules]
     return parse_rules(raw, "rules")
 

@@ -43,8 +43,10 @@ def parse_rules(document: Any, source: str) -> list[AlertRule]:
         except ValidationError as exc:
             problems = problems_of(exc)
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            line = problems[0].removeprefix("(top level): ")
-            raise UsageError(f"{where}.{line}{more}") from None
+            line = problems[0]
+            top = "(top level): "  # a rule-wide check (bounds, metric): no key to name
+            line = f": {line.removeprefix(top)}" if line.startswith(top) else f".{line}"
+            raise UsageError(f"{where}{line}{more}") from None
         if rule.name in {known.name for known in rules}:
             raise UsageError(f"{where}.name: duplicate rule name {rule.name!r}")
         rules.append(rule)
