@@ -80,12 +80,16 @@ class History:
         """`name` (it must be stored), or the only monitor; with its config, if given."""
         stored = self.monitors()
         configured = [m.name for m in self.config.monitors] if self.config else []
+        if not stored:
+            raise UsageError("the store holds no windows yet: nothing to backtest or read")
         if name is None:
             only = configured if len(configured) == 1 else stored
             if len(only) != 1:
                 listed = ", ".join(stored) or "none yet"
                 raise UsageError(f"give --monitor NAME (stored monitors: {listed})")
             name = only[0]
+        if name in configured and name not in stored:
+            raise UsageError(f"monitor {name!r} has no windows in the store yet")
         if name not in stored:
             raise _unknown_monitor(name, sorted(set(stored) | set(configured)))
         found = self.config.monitor(name) if name in configured and self.config else None

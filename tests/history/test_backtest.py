@@ -145,3 +145,20 @@ def test_postgresql_gives_the_same_backtest_as_sqlite(tmp_path: Path, postgres) 
         found.append(monitor.history.backtest(url, rules, floor=0.8, alpha=0.002).to_dict())
     assert found[0] == found[1]
     assert [e["window"] for e in found[0]["rules"][0]["episodes"]] == [2, 5]
+
+
+def test_two_monitors_need_a_name_and_frames_keep_them_apart(tmp_path: Path) -> None:
+    write_history(_url(tmp_path), [_acc(0.9), _acc(0.7)], monitor="a", quarantined=2)
+    write_history(_url(tmp_path), [_acc(0.7)] * 3, monitor="b")
+    rules = [{"name": "low", "metric": "accuracy", "below": 0.8}]
+    with pytest.raises(UsageError, match=r"give --monitor NAME \(stored monitors: a, b\)"):
+        monitor.history.backtest(_url(tmp_path), rules)
+    with monitor.history.open(_url(tmp_path)) as history:
+        assert history.monitors() == ["a", "b"]
+        assert list(history.runs("b")["monitor"]) == ["b"] * 3
+        wide = history.metric_values(wide=True)
+        assert list(wide.groupby("monitor")["accuracy"].count()) == [2, 3]
+        quarantined = history.quarantine("a")
+        assert list(quarantined["row_id"]) == ["w0-r0", "w0-r1"]
+        assert history.quarantine("b").empty
+        assert [e.index for e in history.backtest(rules, monitor="b").rule("low").episodes] == [0]

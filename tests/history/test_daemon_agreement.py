@@ -144,4 +144,5 @@ def test_an_empty_store_is_one_line_and_exit_code_2(tmp_path: Path, capsys) -> N
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump([ACCURACY]))
     assert main(["backtest", "--db", db, "--rules", str(rules)]) == 2
-    assert capsys.readouterr().err == "error: give --monitor NAME (stored monitors: none yet)\n"
+    message = "error: the store holds no windows yet: nothing to backtest or read\n"
+    assert capsys.readouterr().err == message
