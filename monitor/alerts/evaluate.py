@@ -11,7 +11,7 @@ quality has become final, so an episode fires once, not once per batch of labels
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -170,14 +170,19 @@ def _plan(
     def is_news(point: MetricPoint) -> bool:
         return point is history[-1] if fresh is None else point.run_id in fresh
 
+    def windows(points: list[MetricPoint]) -> Iterator[tuple[datetime, float | None]]:
+        return ((point.window_end, point.value) for point in points)
+
     first_news = next((i for i, point in enumerate(history) if is_news(point)), len(history))
-    for _ in walk(rule, state, history[:first_news]):
+    for _ in walk(rule, state, windows(history[:first_news])):
         pass  # history: its episodes are announced once, below
     if first_news == len(history):
         announce_history(history[-1])
         return plan
     announce_history(history[first_news])
-    for point, change in walk(rule, state, history[first_news:]):
+    news = history[first_news:]
+    # zip takes the point, then steps it: `state` is as of that point when it is read
+    for point, change in zip(news, walk(rule, state, windows(news)), strict=True):
         # a window that is not news after the first news is stepped without an event
         if change is not None and is_news(point):
             plan.transitions.append(_transition(monitor, rule, change, state, point))

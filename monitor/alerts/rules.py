@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
 
 from monitor.config import AlertRule
 
@@ -102,24 +101,14 @@ def step(rule: AlertRule, state: RuleState, value: float | None, at: datetime) -
     return None
 
 
-class Measured(Protocol):
-    """One window as a rule reads it: when it ended and the metric's value (None: missing)."""
+def walk(
+    rule: AlertRule, state: RuleState, windows: Iterable[tuple[datetime, float | None]]
+) -> Iterator[str | None]:
+    """Step `state` over `(window_end, value)` pairs in window order, yielding each
+    window's transition (FIRING, RESOLVED or None).
 
-    @property
-    def window_end(self) -> datetime: ...
-
-    @property
-    def value(self) -> float | None: ...
-
-
-W = TypeVar("W", bound=Measured)
-
-
-def walk(rule: AlertRule, state: RuleState, windows: Iterable[W]) -> Iterator[tuple[W, str | None]]:
-    """Step `state` over `windows` in order, yielding each window with its transition.
-
-    Lazy: when a pair is yielded, `state` is exactly the state after that window, so a
-    caller reads `state.episode`, `fired_at` and `value` as of that window.
+    Lazy: when a transition is yielded, `state` is exactly the state after that window,
+    so a caller reads `state.episode`, `fired_at` and `value` as of that window.
     """
-    for window in windows:
-        yield window, step(rule, state, window.value, window.window_end)
+    for window_end, value in windows:
+        yield step(rule, state, value, window_end)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -33,18 +32,7 @@ from monitor.store.quality import VERSIONED
 
 DATASET_DRIFT = "dataset_drift"
 _ACCURACY = "accuracy"
-
-
-class Point(NamedTuple):
-    """One window as a backtested rule reads it (`position`: its place among the windows).
-
-    A tuple, not a dataclass: a month of 5-minute windows is 8,640 of them per rule."""
-
-    position: int
-    run_id: int
-    window_start: datetime
-    window_end: datetime
-    value: float | None
+_DRIFT_P_VALUE = "dataset_drift_p_value"
 
 
 @dataclass(frozen=True)
@@ -88,48 +76,45 @@ def _values(rule: AlertRule, loaded: _Loaded, alpha: float | None) -> list[float
     return [recorded.get(run.run_id) if run.ok else None for run in runs]
 
 
-def rule_points(rule: AlertRule, loaded: _Loaded, alpha: float | None) -> list[Point]:
-    """The windows `rule` reads, with its metric's value as the daemon would see it; a late
-    rule stops where the daemon's late rules have not reached yet."""
-    runs = loaded.runs
-    if _is_late(rule, loaded):
-        frontier = -1 if loaded.frontier is None else loaded.frontier
-        runs = [run for run in runs if run.run_id <= frontier]
-    values = _values(rule, replace(loaded, runs=runs), alpha)
-    return [
-        Point(index, run.run_id, run.window_start, run.window_end, value)
-        for index, (run, value) in enumerate(zip(runs, values, strict=True))
-    ]
+def rule_values(rule: AlertRule, loaded: _Loaded, alpha: float | None) -> list[float | None]:
+    """The rule metric's value in each window the rule reads, as the daemon would read it;
+    a late rule's list stops where the daemon's late rules have not reached yet."""
+    if not _is_late(rule, loaded):
+        return _values(rule, loaded, alpha)
+    frontier = -1 if loaded.frontier is None else loaded.frontier
+    runs = [run for run in loaded.runs if run.run_id <= frontier]
+    return _values(rule, replace(loaded, runs=runs), alpha)
 
 
-def episodes_of(rule: AlertRule, points: Sequence[Point]) -> list[Episode]:
-    """The episodes `rule` raises over `points`, from a fresh state."""
+def episodes_of(
+    rule: AlertRule, runs: Sequence[reads.StoredRun], values: Sequence[float | None]
+) -> list[Episode]:
+    """The episodes `rule` raises over `values` (one per run of `runs`, in order), from a
+    fresh state: the daemon's state machine, walked over the (window end, value) pairs."""
     state = RuleState()
     episodes: list[Episode] = []
-    for point, change in walk(rule, state, points):
+    windows = ((run.window_end, value) for run, value in zip(runs, values, strict=False))
+    for index, change in enumerate(walk(rule, state, windows)):
+        if change is None:
+            continue
+        run = runs[index]
         if change == FIRING:
             episodes.append(
                 Episode(
                     state.episode,
-                    point.position,
-                    point.run_id,
-                    point.window_start,
-                    point.window_end,
-                    point.value,
+                    index,
+                    run.run_id,
+                    run.window_start,
+                    run.window_end,
+                    values[index],
                 )
             )
         elif change == RESOLVED:
-            fired = episodes[-1]
-            episodes[-1] = Episode(
-                fired.number,
-                fired.index,
-                fired.run_id,
-                fired.window_start,
-                fired.window_end,
-                fired.value,
-                point.position,
-                point.run_id,
-                point.window_end,
+            episodes[-1] = replace(
+                episodes[-1],
+                resolved_index=index,
+                resolved_run_id=run.run_id,
+                resolved_at=run.window_end,
             )
     return episodes
 
@@ -188,14 +173,17 @@ def run_backtest(
     late_labels = config.labels is not None if config is not None else frontier is not None
     metrics = {rule.metric for rule, _ in rules} | {_ACCURACY}
     if alpha is not None:
-        metrics.add(DATASET_DRIFT)
+        metrics |= {DATASET_DRIFT, _DRIFT_P_VALUE}
+    recorded = reads.recorded_values(session, mid, metrics, start, end)
     loaded = _Loaded(
         runs,
-        reads.recorded_values(session, mid, metrics, start, end),
+        recorded,
         reads.latest_quality(session, mid, start, end) if late_labels else {},
         late_labels,
         frontier,
-        reads.family_p_values(session, mid, start, end) if alpha is not None else None,
+        None
+        if alpha is None
+        else reads.family_p_values(session, mid, start, end, recorded[_DRIFT_P_VALUE]),
     )
     floor_source = "--floor" if floor is not None else None
     if floor is None:
@@ -208,17 +196,17 @@ def run_backtest(
     weeks = (runs[-1].window_end - runs[0].window_start) / timedelta(days=7)
     results = []
     for rule, origin in rules:
-        points = rule_points(rule, loaded, alpha)
-        episodes = episodes_of(rule, points)
+        values = rule_values(rule, loaded, alpha)
+        episodes = episodes_of(rule, runs, values)
         result = RuleBacktest(
             rule,
             origin,
             _is_late(rule, loaded),
-            len(points),
-            sum(point.value is not None for point in points),
+            len(values),
+            sum(value is not None for value in values),
             episodes,
             len(episodes) / weeks if weeks > 0 else None,
-            values=[point.value for point in points],
+            values=values,
         )
         if scored:
             detections, missed, false_alarms, unscored = score_episodes(

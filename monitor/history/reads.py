@@ -77,7 +77,7 @@ def stored_runs(
     query = _in_range(query, mid, start, end).order_by(RunRow.id)
     return [
         StoredRun(run_id, window_start, window_end, status == "ok")
-        for run_id, window_start, window_end, status in session.connection().execute(query)
+        for run_id, window_start, window_end, status in session.connection().execute(query).all()
     ]
 
 
@@ -95,7 +95,7 @@ def recorded_values(
         MetricValueRow.run_id, MetricValueRow.name, MetricValueRow.feature, MetricValueRow.value
     ).join(RunRow, RunRow.id == MetricValueRow.run_id)
     query = _in_range(query, mid, start, end).where(MetricValueRow.name.in_(names))
-    for run_id, name, feature, value in session.connection().execute(query):
+    for run_id, name, feature, value in session.connection().execute(query).all():
         metric = by_key.get((name, feature))
         if metric is not None and value is not None:
             found[metric][run_id] = value
@@ -118,7 +118,7 @@ def latest_quality(
     )
     query = _in_range(query, mid, start, end)
     found: dict[int, LatestQuality] = {}
-    for run_id, final, labelled, coverage, metrics in session.connection().execute(query):
+    for run_id, final, labelled, coverage, metrics in session.connection().execute(query).all():
         found[run_id] = LatestQuality(bool(final), labelled, coverage or 0.0, dict(metrics or {}))
     return found
 
@@ -143,23 +143,26 @@ def late_frontier(session: Session, mid: int) -> int | None:
 
 
 def family_p_values(
-    session: Session, mid: int, start: datetime | None, end: datetime | None
+    session: Session,
+    mid: int,
+    start: datetime | None,
+    end: datetime | None,
+    stored: dict[int, float],
 ) -> dict[int, float]:
     """Each run's drift-family p-value, Holm-adjusted: the smallest test's p-value times the
     number of tests, capped at 1 (`dataset_drift` is 1 exactly when it is at or below
-    `drift.alpha`); runs recorded without their family tests fall back to the stored
-    `dataset_drift_p_value`."""
+    `drift.alpha`); runs recorded without their family tests fall back to `stored`, their
+    recorded `dataset_drift_p_value`."""
     query = select(
         MetricValueRow.run_id, func.min(MetricValueRow.p_value), func.count(MetricValueRow.id)
     ).join(RunRow, RunRow.id == MetricValueRow.run_id)
     query = _in_range(query, mid, start, end).where(
         MetricValueRow.name == FAMILY_TEST, MetricValueRow.p_value.is_not(None)
     )
-    grouped = session.connection().execute(query.group_by(MetricValueRow.run_id))
+    grouped = session.connection().execute(query.group_by(MetricValueRow.run_id)).all()
     found: dict[int, float] = {
         run_id: min(1.0, count * float(smallest or 0.0)) for run_id, smallest, count in grouped
     }
-    stored = recorded_values(session, mid, {"dataset_drift_p_value"}, start, end)
-    for run_id, value in stored["dataset_drift_p_value"].items():
+    for run_id, value in stored.items():
         found.setdefault(run_id, value)
     return found

@@ -24,6 +24,7 @@ def test_backtest_of_a_replayed_scenario_matches_the_daemon(tmp_path: Path, caps
     url = f"sqlite:///{tmp_path / 'replay.db'}"
     scenario = load_scenario(SCENARIO)
     report = replay(scenario, db=url)
+    assert report.failures == []  # the scenario's own expectations hold
     rules = [
         rule.model_dump(by_alias=True, exclude={"hooks"}, exclude_none=True)
         for rule in scenario.monitor.alerts
@@ -36,13 +37,12 @@ def test_backtest_of_a_replayed_scenario_matches_the_daemon(tmp_path: Path, caps
     document = json.loads(capsys.readouterr().out)
     found = {rule["rule"]: rule for rule in document["rules"]}
     assert found["accuracy-drop"]["late"] and not found["estimated-accuracy-drop"]["late"]
-    # the daemon's record: every transition of the replay, window by window
+    # the daemon's record: every alert event the replay's cycles and label joins stored
+    with monitor.history.open(url) as history:
+        events = history.alert_events()
     daemon: dict[str, list[tuple[str, int]]] = {}
-    for window in report.windows:
-        for transition in window.transitions:
-            daemon.setdefault(transition["rule"], []).append(
-                (transition["state"], transition["run_id"])
-            )
+    for event in events.itertuples(index=False):
+        daemon.setdefault(event.rule, []).append((event.state, event.run_id))
     assert set(daemon) == {"estimated-accuracy-drop", "accuracy-drop"}
     for name, transitions in daemon.items():
         backtested = []
