@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -84,21 +84,37 @@ def stored_runs(
 def recorded_values(
     session: Session, mid: int, metrics: set[str], start: datetime | None, end: datetime | None
 ) -> dict[str, dict[int, float]]:
-    """Each rule metric's value by run, as the run recorded it (missing: not measured)."""
-    keys = {metric: metric_key(metric) for metric in metrics}
-    names = sorted({name for name, _ in keys.values()})
-    found: dict[str, dict[int, float]] = {metric: {} for metric in metrics}
-    if not names:
+    """Each rule metric's value by run, as the run recorded it (missing: not measured).
+
+    One row per run, the metrics pivoted in SQL: a month of windows is 8,640 rows to
+    read, not 8,640 for each metric."""
+    ordered = sorted(metrics)
+    found: dict[str, dict[int, float]] = {metric: {} for metric in ordered}
+    if not ordered:
         return found
-    by_key = {key: metric for metric, key in keys.items()}
-    query = select(
-        MetricValueRow.run_id, MetricValueRow.name, MetricValueRow.feature, MetricValueRow.value
-    ).join(RunRow, RunRow.id == MetricValueRow.run_id)
-    query = _in_range(query, mid, start, end).where(MetricValueRow.name.in_(names))
-    for run_id, name, feature, value in session.connection().execute(query).all():
-        metric = by_key.get((name, feature))
-        if metric is not None and value is not None:
-            found[metric][run_id] = value
+    keys = [metric_key(metric) for metric in ordered]
+    columns = [
+        func.max(
+            case(
+                (
+                    and_(MetricValueRow.name == name, MetricValueRow.feature == feature),
+                    MetricValueRow.value,
+                )
+            )
+        )
+        for name, feature in keys
+    ]
+    query = select(MetricValueRow.run_id, *columns).join(RunRow, RunRow.id == MetricValueRow.run_id)
+    query = _in_range(query, mid, start, end).where(
+        MetricValueRow.name.in_(sorted({name for name, _ in keys}))
+    )
+    targets = [found[metric] for metric in ordered]
+    for row in session.connection().execute(query.group_by(MetricValueRow.run_id)).all():
+        run_id: int = row[0]
+        value: float | None
+        for target, value in zip(targets, row[1:], strict=True):
+            if value is not None:
+                target[run_id] = value
     return found
 
 
