@@ -125,7 +125,8 @@ class History:
 
     def metric_values(self, monitor: str | None = None, *, wide: bool = False) -> pd.DataFrame:
         """Every stored metric value, long (run, name, feature, value, test columns), or with
-        `wide=True` the run-level metrics as one column each, one row per run."""
+        `wide=True` the run-level metrics as one column each, one row per run that recorded
+        any (a failed run records none)."""
         columns = ["run_id", "monitor", "window_end", "name", "feature", "value"]
         columns += ["method", "threshold", "drifted", "p_value"]
         query = (
@@ -150,8 +151,8 @@ class History:
         if not wide:
             return long
         run_level = long[long["feature"] == ""]
-        table = run_level.pivot_table(
-            index=["run_id", "monitor", "window_end"], columns="name", values="value", dropna=False
+        table = run_level.pivot(
+            index=["run_id", "monitor", "window_end"], columns="name", values="value"
         )
         table.columns.name = None
         return table.reset_index()

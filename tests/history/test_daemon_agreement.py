@@ -81,6 +81,7 @@ def test_the_notebook_api_reads_the_same_numbers(recorded) -> None:
         assert history.quality_versions().empty and history.quarantine().empty
     assert len(runs) == len(SEQUENCE) == result.windows
     assert list(runs["status"].unique()) == ["ok"]
+    assert list(wide["run_id"]) == list(runs["run_id"])  # one row per run
     measured = wide["accuracy"].notna().sum()
     assert measured == result.rule("accuracy-drop").measured == len(SEQUENCE) - 2
     for rule in result.rules:
