@@ -32,7 +32,6 @@ from threadpoolctl import ThreadpoolController
 
 from monitor.metrics.drift import CATEGORICAL, clean, column_kind
 from monitor.metrics.identity import seed_of
-from monitor.metrics.result import DriftFamily, DriftScore, FamilyTest
 from monitor.metrics.two_sample import (
     ContingencyMember,
     KernelMember,
@@ -41,6 +40,7 @@ from monitor.metrics.two_sample import (
     Member,
     Side,
 )
+from monitor.records.results import DriftFamily, DriftScore, FamilyTest
 
 EMBEDDING = "embedding"
 DESCRIPTORS = "descriptors"

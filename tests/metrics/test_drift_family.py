@@ -15,14 +15,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from monitor.config import DriftConfig, TransformersModelConfig
+from monitor.config import DriftConfig
 from monitor.metrics.descriptors import text_descriptors
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.metrics.family import holm
 from monitor.metrics.identity import row_keys
 from monitor.metrics.permutation import KernelTwoSampleTest, squared_distances
 from monitor.metrics.two_sample import ContingencyMember, Measured, Side
-from monitor.models.base import Scores
+from monitor.models.specs import TransformersModelConfig
+from monitor.records.scores import Scores
 
 
 def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) -> float:
