@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.history import History
-from monitor.metrics.catalog import RUN_METRICS
+from monitor.records.catalog import RUN_METRICS
 from monitor.store import RunRecord, open_store
 from monitor.store.repository import record_run
 

@@ -25,7 +25,6 @@ from monitor.history.results import BacktestResult
 from monitor.history.rules_file import load_rules, parse_rules, rules_from_text
 from monitor.store import Store, open_store
 from monitor.store.schema import (
-    AlertEventRow,
     MetricValueRow,
     MonitorRow,
     QualityVersionRow,
@@ -33,6 +32,7 @@ from monitor.store.schema import (
     QuarantinedRow,
     RunRow,
 )
+from monitor.store.schema_operations import AlertEventRow
 
 RulesLike = Sequence[AlertRule | dict[str, Any]] | str | Path | None
 

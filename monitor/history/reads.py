@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from monitor.metrics.result import FAMILY_TEST
+from monitor.records.results import FAMILY_TEST
 from monitor.store.alerts import metric_key
 from monitor.store.quality import version_value
 from monitor.store.schema import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from monitor.sources.rows import Rejected
+from monitor.records.rows import Rejected
 from monitor.store import RunRecord, open_store
 from monitor.store.repository import record_run
 
