@@ -117,7 +117,7 @@ def test_cli_prints_json_and_writes_the_timeline(recorded, tmp_path: Path, capsy
 @pytest.mark.parametrize(
     ("extra", "rules", "message"),
     [
-        ([], [{"name": "x", "metric": "acuracy", "below": 1}], "unknown metric 'acuracy'"),
+        ([], [{"name": "x", "metric": "acuracy", "below": 1}], "rules[0]: unknown metric"),
         ([], [{"name": "x", "metric": "accuracy", "below": 1, "cooldown": "soon"}], "cooldown"),
         (["--since", "3 weeks"], None, "--since: not a duration"),
         (["--from", "2031-01-01"], None, "no windows in the range"),
