@@ -50,7 +50,7 @@ def test_once_delivers_with_retries_and_hooks_lists_each_attempt(
         receiver.stop()
     assert "tabular: alert accuracy-drop firing (accuracy 0.500, threshold 0.8)" in first
     assert "hooks: 1 delivered, 0 failed, 1 retried; 0 still pending" in first
-    assert "waiting" in second and "hooks:" not in second
+    assert "nothing new" in second and "hooks:" not in second
     assert len(receiver.requests) == 2
     assert main(["hooks", "--config", config]) == 0
     text = capsys.readouterr().out.splitlines()
