@@ -174,7 +174,9 @@ class MonitorRuntime:
             self._unkept = (key, scored)
             if self._references is not None:
                 self._keep(key, scored)
-        reference = Observed(self.reference_features, scores, self.reference_keys)
+        column = self.config.columns.text
+        texts = None if column is None else self.reference_rows[column].astype(str).tolist()
+        reference = Observed(self.reference_features, scores, self.reference_keys, texts)
         text = self.config.columns.text is not None
         engine = MetricsEngine(self.config.drift, text_descriptors=text).fit(reference)
         estimator = self._estimator(model, scores, ids, inputs)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from monitor.metrics.explain_page import explanation_html
+
 # Run-level metrics shown in the header, in this order, with their labels.
 HEADER_METRICS = (
     ("dataset_drift", "dataset drift"),
@@ -87,4 +89,4 @@ def report_page(page: str, run: dict[str, Any]) -> str:
     page = f"{page[:head]}\n<title>{escape(page_title(run))}</title>{page[head:]}"
     body = page.index("<body", page.index("</head>"))
     body = page.index(">", body) + 1
-    return page[:body] + header_html(run) + page[body:]
+    return page[:body] + header_html(run) + explanation_html(run.get("explanation")) + page[body:]
