@@ -9,11 +9,13 @@ from monitor.cli import quick_exit  # noqa: F401
 
 # isort: split
 from monitor.cli import (  # noqa: F401  (importing a module registers its commands)
+    backtest_command,
     config_commands,
     cycle_commands,
     health_commands,
     history_commands,
     init_command,
+    label_requests_command,
     model_commands,
 )
 from monitor.cli.app import app

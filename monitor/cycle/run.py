@@ -17,11 +17,11 @@ from monitor.cycle.labels import join_labels
 from monitor.cycle.outcome import CycleOutcome, Stopwatch
 from monitor.cycle.recording import record_waiting, store_failure, store_window
 from monitor.cycle.runtime import MonitorRuntime
-from monitor.cycle.versions import activate_live_version
 from monitor.errors import DriftwardenError
 from monitor.store import Store
 from monitor.store.repository import watermark
 from monitor.store.scan_extents import keep_scan_extent, kept_scan_extent
+from monitor.versions.switch import activate_live_version
 
 log = logging.getLogger("driftwarden.cycle")
 
