@@ -199,14 +199,18 @@ class WindowBlocks:
         return float(_unbiased_mmd(s_ww, r_z, self.total, self.n, self.m)[0])
 
     def statistics(self, plan: SplitPlan, columns: slice, z_w: np.ndarray) -> np.ndarray:
-        terms = self.test.terms(plan, self.m)
-        z_r = (
-            plan.reference_side(self.m).z_r[:, columns].astype(np.float64)
-        )  # the same 0/1 values, exactly
+        """The statistic of the plan's splits `columns` (`z_w`: their window side)."""
+        z_r = plan.reference_side(self.m).z_r[:, columns].astype(np.float64)  # same 0/1 values
+        if columns == slice(None):
+            terms = self.test.terms(plan, self.m)
+            within, row_sums = terms.within, terms.row_sums
+        else:  # an early-stopping test's batch: its few splits are cheaper than a cache
+            within = np.einsum("ib,ib->b", self.test.k_rr @ z_r, z_r)
+            row_sums = self.test.k_rr_sums @ z_r
         # S_ww = z_rᵀK_rr z_r + 2 z_wᵀK_wr z_r + z_wᵀK_ww z_w, per split (a column)
         cross = np.einsum("ib,ib->b", self.k_wr @ z_r, z_w)
-        s_ww = terms.within[columns] + 2.0 * cross + np.einsum("ib,ib->b", self.k_ww @ z_w, z_w)
-        r_z = terms.row_sums[columns] + self.wr_sums @ z_r + self.w_sums @ z_w
+        s_ww = within + 2.0 * cross + np.einsum("ib,ib->b", self.k_ww @ z_w, z_w)
+        r_z = row_sums + self.wr_sums @ z_r + self.w_sums @ z_w
         return _unbiased_mmd(s_ww, r_z, self.total, self.n, self.m)
 
 

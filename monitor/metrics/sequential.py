@@ -15,8 +15,9 @@ flagged, not separate episodes.
 
 The pool lives in memory: a restart or a new model version starts it afresh. A window
 seen again (a retried cycle: the same rows) replaces its earlier copy instead of counting
-twice. Each test stops early once its p-value is surely above `level` (Besag and
-Clifford), so a window without drift costs a few dozen splits.
+twice, and a row met in two pooled windows counts once. Each test stops early once its
+p-value is surely above `level` (Besag and Clifford), so a window without drift costs a
+few dozen splits.
 """
 
 from __future__ import annotations
@@ -63,8 +64,11 @@ class SequentialTest:
         self._pool.append((identity, window.keys, self.project(window)))
         keys = np.concatenate([keys for _, keys, _ in self._pool])
         vectors = np.concatenate([vectors for _, _, vectors in self._pool])
+        # a row met in two windows of the pool counts once (rows are not repeated draws)
         order = canonical_order(keys)
         keys, vectors = keys[order], vectors[order]
+        first = np.r_[True, keys[1:] != keys[:-1]]
+        keys, vectors = keys[first], vectors[first]
         rng = np.random.default_rng(seed_of(keys, len(self._pool)))
         vectors = vectors[sample_rows(len(vectors), self.limit, rng)]
         statistic, p_value, used = self.kernel.sequential_p_value(
