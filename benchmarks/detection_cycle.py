@@ -22,7 +22,7 @@ median over windows, so a first call's warm-up does not count). A peer that cann
 imported is skipped with the reason; `pip install -e '.[bench]'` installs them (Alibi
 Detect 0.13 needs numpy<2 and transformers<5: give it its own virtual environment).
 
-    python benchmarks/detection.py [--quick] [--sizes 100,50,500] [--no-peers]
+    python benchmarks/detection_cycle.py [--quick] [--sizes 100,50,500] [--no-peers]
 
 `--quick` runs 5 controls and 3 + 3 shifted windows per size and skips the two slow peers
 (Evidently's preset, NannyML's domain classifier). The last line is JSON:

@@ -13,7 +13,8 @@ windows). Estimators see the head's probabilities (and embeddings, and which row
 trained on), never a window's labels:
 
 - driftwarden `auto` (the default): on this reference it says which kind it is (held-out
-  labelled rows) and calibrates on it (`cbpe`);
+  labelled rows) and picks `agreement` (confidence, cross-fitted heads' agreement and
+  nearness to the reference, calibrated together); `cbpe` beside it;
 - the mean confidence (`confidence`);
 - NannyML 0.13's CBPE, fitted on the 300 held-out rows (as documented) and, beside it,
   on the head's 400 training rows ("in-sample"), chunked by window;
@@ -118,12 +119,16 @@ def split(
 
     def labelled(rows: np.ndarray) -> LabelledReference:
         found = seen(home, rows)
-        refit = (lambda e, i: clone(head).fit(e, i)) if in_sample else None
+        refit = lambda e, i: clone(head).fit(e, i)  # noqa: E731 - what head_refitter gives
         return LabelledReference(found.probabilities, x[rows], found.members, y[rows], refit)
 
     estimates: dict[str, np.ndarray] = {}
     default = build_estimator("auto", labelled(reference))
+    if j == 0:
+        print(f"{home}: driftwarden auto uses {default.name}; the reference is {default.reference}")
     estimates["driftwarden auto"] = np.array([default.estimate(w).accuracy for _, w, _ in windows])
+    cbpe = build_estimator("cbpe", labelled(reference))
+    estimates["driftwarden cbpe"] = np.array([cbpe.estimate(w).accuracy for _, w, _ in windows])
     confidence = ConfidenceEstimator()
     estimates["mean confidence"] = np.array(
         [confidence.estimate(w).accuracy for _, w, _ in windows]

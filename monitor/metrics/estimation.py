@@ -211,8 +211,9 @@ def build_estimator(method: str, reference: LabelledReference) -> Estimator:
     """The fitted estimator `method` names, logging which and on which kind of reference.
 
     `auto` is `membership` where the reference is the head's training rows (the deployment
-    `init` makes), `cbpe` where it is a held-out labelled set (calibrated on it directly, as
-    NannyML's CBPE is) or the model cannot tell. One that cannot be fitted falls back to
+    `init` makes), `agreement` where it is a held-out labelled set (NannyML's setup) and the
+    head can be refitted, else `cbpe` (calibrated on the reference directly, as NannyML's
+    CBPE is). One that cannot be fitted falls back to
     `confidence`, saying why."""
     kind = reference_kind(reference.labelled())
     estimator = _built(method, reference, kind)
@@ -228,7 +229,14 @@ def _built(method: str, reference: LabelledReference, kind: str) -> Estimator:
             return MembershipEstimator().fit(reference)
         except EstimatorUnavailable as exc:
             log.info("membership estimate unavailable (%s); using cbpe", exc)
-    if method in ("auto", "membership"):
+    elif method == "agreement" or (method == "auto" and kind == HELD_OUT):
+        from monitor.metrics.agreement import AgreementEstimator
+
+        try:
+            return AgreementEstimator().fit(reference)
+        except EstimatorUnavailable as exc:
+            log.info("agreement estimate unavailable (%s); using cbpe", exc)
+    if method in ("auto", "membership", "agreement"):
         method = "cbpe"
     try:
         return ESTIMATORS[method]().fit(reference)

@@ -172,12 +172,12 @@ class DriftFamilyTests:
         if joint is not None:
             level, rejected = verdicts[COMBINED]
             critical = joint.critical(level)
-            for member, statistic, p_value in zip(
+            for joint_member, statistic, p_value in zip(
                 self.joint, joint.statistics, joint.p_values, strict=True
             ):
-                tests[member.name] = FamilyTest(
-                    member.name,
-                    member.method,
+                tests[joint_member.name] = FamilyTest(
+                    joint_member.name,
+                    joint_member.method,
                     statistic,
                     p_value,
                     critical,

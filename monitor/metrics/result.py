@@ -11,7 +11,8 @@ from monitor.metrics.catalog import BY_NAME, NAMES
 FEATURE_DRIFT = "feature_drift"
 PREDICTION_DRIFT = "prediction_drift"
 EMBEDDING_DRIFT = "embedding_drift"
-#: a test of the drift family (value: its statistic; threshold: its Holm level)
+#: a test of the drift family (value: its statistic; threshold: the level it was compared
+#: with: Holm's, or the min-p combination's critical value)
 FAMILY_TEST = "drift_test"
 
 
@@ -28,8 +29,9 @@ class DriftScore:
 
 @dataclass(frozen=True)
 class FamilyTest:
-    """One test of the drift family: its statistic and p-value, the level Holm's procedure
-    compared the p-value with, and whether it rejected (found drift)."""
+    """One test of the drift family: its statistic and p-value, the level the family
+    compared the p-value with (Holm's, or the min-p combination's critical value), and
+    whether it rejected (found drift)."""
 
     name: str
     method: str

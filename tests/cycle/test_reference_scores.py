@@ -105,14 +105,16 @@ def test_runs_json_carries_every_signal_the_family_and_stage_timings(project: Pa
     assert run["signals"]["embedding"]["method"] == "mmd"
     assert run["signals"]["embedding"]["threshold"] is None
     family = run["drift_family"]
-    assert family["alpha"] == 0.01 and family["correction"] == "holm"
+    assert family["alpha"] == 0.01 and family["correction"] == "min-p"
     assert set(family["tests"]) == {"embedding", "descriptors", "predicted_class"}
-    levels = sorted(t["level"] for t in family["tests"].values())
-    assert levels == pytest.approx([0.01 / 3, 0.01 / 2, 0.01])
+    combined = family["combined"]
+    # every member is compared with the one critical value the combination gives
+    assert len({t["level"] for t in family["tests"].values()}) == 1
     for test in family["tests"].values():
         assert 0 < test["p_value"] <= 1 and test["drifted"] == (test["p_value"] <= test["level"])
-    smallest = min(t["p_value"] for t in family["tests"].values())
-    assert run["metrics"]["dataset_drift_p_value"] == pytest.approx(min(1.0, 3 * smallest))
+    assert combined["level"] == 0.01 and combined["drifted"] == family["drifted"]
+    assert run["metrics"]["dataset_drift_p_value"] == pytest.approx(combined["p_value"])
+    assert family["sequential"]["level"] == pytest.approx(0.001)  # 1 per 1,000 windows
     assert run["metrics"]["dataset_drift"] == float(family["drifted"])
     assert run["signals"]["embedding"]["score"] == family["tests"]["embedding"]["statistic"]
     assert set(run["stage_seconds"]) == {"read", "score", "metrics", "store", "total"}

@@ -149,7 +149,8 @@ def test_the_builder_says_which_kind_of_reference_it_was_given(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The head's training rows (as `init` makes) get `membership`; a held-out labelled set
-    (as NannyML expects) gets `cbpe`, calibrated on it; the log line names the kind."""
+    (as NannyML expects) gets `agreement` (`cbpe` where the head cannot be refitted),
+    calibrated on it; the log line names the kind."""
     train, train_y = embeddings_data(300, seed=7)
     head = refit(train, train_y)
     held, held_y = embeddings_data(200, seed=8)
@@ -159,8 +160,10 @@ def test_the_builder_says_which_kind_of_reference_it_was_given(
         on_training = build_estimator("auto", own)
         on_held_out = build_estimator("auto", apart)
     assert (on_training.name, on_training.reference) == ("membership", TRAINING_ROWS)
-    assert (on_held_out.name, on_held_out.reference) == ("cbpe", HELD_OUT)
-    assert f"quality estimated by cbpe; the reference is {HELD_OUT}" in caplog.text
+    assert (on_held_out.name, on_held_out.reference) == ("agreement", HELD_OUT)
+    assert f"quality estimated by agreement; the reference is {HELD_OUT}" in caplog.text
+    no_refit = LabelledReference(apart.probabilities, held, apart.members, held_y)
+    assert build_estimator("auto", no_refit).name == "cbpe"
     # calibrated on rows the head never saw, the estimate of new rows is close
     new, new_y = embeddings_data(600, seed=9)
     probabilities = head.predict_proba(new)
