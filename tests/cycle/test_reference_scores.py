@@ -108,8 +108,9 @@ def test_runs_json_carries_every_signal_the_family_and_stage_timings(project: Pa
     assert family["alpha"] == 0.01 and family["correction"] == "min-p"
     assert set(family["tests"]) == {"embedding", "descriptors", "predicted_class"}
     combined = family["combined"]
-    # every member is compared with the one critical value the combination gives
-    assert len({t["level"] for t in family["tests"].values()}) == 1
+    # each member is compared with the combination's critical value times its weight
+    levels = {name: t["level"] for name, t in family["tests"].items()}
+    assert levels["embedding"] == pytest.approx(levels["descriptors"] * 0.7 / 0.15)
     for test in family["tests"].values():
         assert 0 < test["p_value"] <= 1 and test["drifted"] == (test["p_value"] <= test["level"])
     assert combined["level"] == 0.01 and combined["drifted"] == family["drifted"]
