@@ -173,6 +173,7 @@ def main() -> None:
     parser.add_argument("--controls", type=int, default=1000, help="long control stream")
     parser.add_argument("--quick", action="store_true", help="5 windows a cell, 100 controls")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--table-only", action="store_true", help="no streams (no JSON line)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -220,6 +221,8 @@ def main() -> None:
     frame = pd.DataFrame(table).T
     print(f"\nwindows flagged of {count} per cell (100 rows each):")
     print(frame.to_string())
+    if args.table_only:
+        return
 
     caught = {}
     for domain in ("yelp", "imdb"):
