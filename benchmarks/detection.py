@@ -127,7 +127,7 @@ class Driftwarden:
         from monitor.metrics.descriptors import text_descriptors
         from monitor.metrics.engine import Observed
         from monitor.metrics.identity import row_keys
-        from monitor.models.base import Scores
+        from monitor.records.scores import Scores
 
         c = self.corpus
         texts = pd.concat([c.texts[d].iloc[rows] for d, rows in window], ignore_index=True)

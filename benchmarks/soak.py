@@ -42,9 +42,10 @@ from prometheus_client import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.daemon import Daemon, DaemonOptions
-from monitor.demo.app import DEMO_MONITOR, build_runtime, data_dir, demo_config
+from monitor.demo.app import DEMO_MONITOR, build_runtime, demo_config
 from monitor.exporter import MetricsServer
 from monitor.exporter.collector import DURATION_BUCKETS
+from monitor.home import data_dir
 
 CHECKPOINT = 50
 

@@ -35,10 +35,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.config import ColumnsConfig, FilesStreamConfig, WindowConfig
+from monitor.config import ColumnsConfig, WindowConfig
 from monitor.sources.base import SourceContext
 from monitor.sources.files import FileSource, read_table
 from monitor.sources.rows import RowCheck
+from monitor.sources.specs import FilesStreamConfig
 from monitor.sources.tabular import FILE, LINE, TabularSource
 
 WINDOW = 500

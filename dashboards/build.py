@@ -30,7 +30,7 @@ OUTPUT_DIR = Path(__file__).resolve().parent
 DASHBOARD_DIR = "grafana/dashboards"
 
 # File name -> builder. The file names are what Grafana's file provider loads.
-DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
+DASHBOARDS: dict[str, Callable[[str], Dashboard]] = {
     "overview.json": overview.build,
     "monitor.json": monitor_detail.build,
 }
@@ -41,18 +41,22 @@ def render(board: Dashboard) -> str:
     return json.dumps(board, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
-def generate(runbook_base: str = rules.RUNBOOK_BASE) -> dict[str, str]:
+def generate(settings: packaging.Settings | None = None) -> dict[str, str]:
     """Path under dashboards/ -> the text the code produces now."""
-    boards = {f"{DASHBOARD_DIR}/{name}": render(build()) for name, build in DASHBOARDS.items()}
-    return boards | packaging.generate(runbook_base)
+    settings = settings or packaging.Settings()
+    boards = {
+        f"{DASHBOARD_DIR}/{name}": render(build(settings.runbook_base))
+        for name, build in DASHBOARDS.items()
+    }
+    return boards | packaging.generate(settings)
 
 
 def stale_files(
-    output_dir: Path = OUTPUT_DIR, runbook_base: str = rules.RUNBOOK_BASE
+    output_dir: Path = OUTPUT_DIR, settings: packaging.Settings | None = None
 ) -> dict[str, str]:
     """Path -> unified diff, for each committed file that differs from the code."""
     differences = {}
-    for name, expected in generate(runbook_base).items():
+    for name, expected in generate(settings).items():
         path = output_dir / name
         actual = path.read_text(encoding="utf-8") if path.exists() else ""
         if actual != expected:
@@ -79,12 +83,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--runbook-base",
         default=rules.RUNBOOK_BASE,
-        help="URL of the runbook page; each alert's runbook_url is it plus #<alert name>",
+        help="URL of the runbook page (the operating guide's alerts page); each alert's "
+        "runbook_url is it plus #<alert name>, and each dashboard links it",
+    )
+    parser.add_argument(
+        "--grafana-base",
+        default=rules.GRAFANA_BASE,
+        help="URL Grafana serves the dashboards at; each alert's dashboard_url starts with it",
+    )
+    parser.add_argument(
+        "--selector",
+        default=rules.SELECTOR,
+        help='PromQL matchers that select driftwarden\'s series (default: job="driftwarden")',
+    )
+    parser.add_argument(
+        "--manifest-label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a label for the PrometheusRule and ServiceMonitor (e.g. release=prometheus, "
+        "what kube-prometheus-stack selects them by); repeatable",
     )
     args = parser.parse_args(argv)
+    labels = {}
+    for pair in args.manifest_label:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            parser.error(f"--manifest-label {pair!r}: expected KEY=VALUE")
+        labels[key] = value
+    settings = packaging.Settings(
+        runbook_base=args.runbook_base,
+        grafana_base=args.grafana_base,
+        selector=args.selector,
+        manifest_labels=labels,
+    )
 
     if args.check:
-        differences = stale_files(args.out, args.runbook_base)
+        differences = stale_files(args.out, settings)
         for diff in differences.values():
             sys.stdout.write(diff)
         if differences:
@@ -95,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
 
-    for name, text in generate(args.runbook_base).items():
+    for name, text in generate(settings).items():
         path = args.out / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

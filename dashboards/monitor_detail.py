@@ -9,198 +9,50 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.models import dashboard
 
+from dashboards import monitor_model, rules
 from dashboards.monitor_latest import feature_heatmap, feature_scores, feature_table, status_row
+from dashboards.navigation import (
+    PrometheusAnnotation,
+    dashboard_links,
+    datasource_variable,
+    deployment_variables,
+    grafana_builtin_annotation,
+    monitor_variable,
+    rejected_retrains,
+    runbook_link,
+)
 from dashboards.panels import (
     BLUE,
-    FIRING_MAPPINGS,
-    GREEN,
+    DEPLOYMENT,
     MONITOR_UID,
     ORANGE,
     RED,
     TAGS,
-    PrometheusAnnotation,
-    dashboard_links,
-    datasource_variable,
     finalize,
-    grafana_builtin_annotation,
     hourly_counts,
-    monitor_variable,
     query,
-    rejected_retrains,
-    state_timeline,
-    thresholds,
     timeseries,
-    value_text,
 )
 
-SELECTED = 'monitor="$monitor"'
+SELECTED = f'{DEPLOYMENT}, monitor="$monitor"'
 
 # A new (model, version) series that did not exist 10 minutes earlier: a deploy, a retrain
 # promoted by `driftwarden model promote`, or a rollback.
 MODEL_VERSION_CHANGE_EXPR = (
     f"driftwarden_model_info{{{SELECTED}}}\n"
-    "unless on (monitor, model, version)\n"
+    "unless on (namespace, job, monitor, model, version)\n"
     f"driftwarden_model_info{{{SELECTED}}} offset 10m"
 )
 
 
-def build() -> dashboard.Dashboard:
+def build(runbook_base: str = rules.RUNBOOK_BASE) -> dashboard.Dashboard:
     feature_row = (
         dashboard_builder.Row("Feature drift")
         .with_panel(feature_heatmap())
         .with_panel(feature_table())
         .with_panel(feature_scores())
     )
-    model_row = (
-        dashboard_builder.Row("Model")
-        .with_panel(
-            timeseries(
-                "Drift family p-value",
-                "The Holm-adjusted p-value of the window's drift family (embeddings, text "
-                "descriptors or tabular features, predicted class), one point per window, "
-                "with the monitor's drift.alpha dashed: dataset_drift is 1 at or below it.",
-                [
-                    query(
-                        f"max(driftwarden_dataset_drift_p_value{{{SELECTED}}})",
-                        "p-value",
-                        ref="A",
-                    ),
-                    query(
-                        f"max(driftwarden_drift_alpha{{{SELECTED}}})",
-                        "threshold",
-                        ref="B",
-                    ),
-                ],
-                unit="none",
-                width=6,
-            )
-        )
-        .with_panel(
-            timeseries(
-                "Embedding drift",
-                "Drift of the model's embeddings of the inputs against the reference window, "
-                "one point per window: MMD² by default (about 0 when they look alike; its "
-                "flag is the drift family's embedding test, see Drift family p-value), or the "
-                "score of the configured Evidently method (`drift.embedding.method`), whose "
-                "threshold is `driftwarden_embedding_drift_threshold`.",
-                [
-                    query(
-                        f"max(driftwarden_embedding_drift_score{{{SELECTED}}})",
-                        "embedding drift",
-                        ref="A",
-                    ),
-                ],
-                unit="none",
-                width=6,
-            )
-        )
-        .with_panel(
-            timeseries(
-                "Prediction drift",
-                "Drift of the predicted classes against the reference window's, one point per "
-                "window, with its test's threshold dashed.",
-                [
-                    query(
-                        f"max(driftwarden_prediction_drift_score{{{SELECTED}}})",
-                        "prediction drift",
-                        ref="A",
-                    ),
-                    query(
-                        f"max(driftwarden_prediction_drift_threshold{{{SELECTED}}})",
-                        "threshold",
-                        ref="B",
-                    ),
-                ],
-                unit="none",
-                width=6,
-            )
-        )
-        .with_panel(
-            timeseries(
-                "Quality metrics",
-                "Measured (round points: on labelled windows; with late labels, on the latest "
-                "window whose quality is final, so it trails the estimate by the labels' delay) "
-                "and estimated from the scores alone (squares), one point per window; dashed: "
-                "the floors of the monitor's own rules.",
-                [
-                    query(
-                        f"max by (metric) (driftwarden_model_quality{{{SELECTED}}})",
-                        "{{metric}}",
-                        ref="A",
-                    ),
-                    query(
-                        f"max by (metric) (driftwarden_estimated_model_quality{{{SELECTED}}})",
-                        "{{metric}} (estimated)",
-                        ref="B",
-                    ),
-                    query(
-                        f"max by (metric) (driftwarden:quality_floor{{{SELECTED}}})",
-                        "{{metric}} floor",
-                        ref="C",
-                    ),
-                    query(
-                        f"max by (metric) (driftwarden:estimated_quality_floor{{{SELECTED}}})",
-                        "{{metric}} estimated floor",
-                        ref="D",
-                    ),
-                ],
-                unit="percentunit",
-                legend=("lastNotNull", "min"),
-            )
-            .max(1)
-            .override_by_regexp(
-                r".*\(estimated\)",
-                [dashboard.DynamicConfigValue(id_val="custom.pointSymbol", value="square")],
-            )
-        )
-        .with_panel(
-            timeseries(
-                "Label coverage",
-                "Share of the rows of the window the measured quality describes that carry "
-                "a label (late labels raise it until the window's quality is final).",
-                [query(f"max(driftwarden_label_coverage{{{SELECTED}}})", "label coverage")],
-                unit="percentunit",
-                width=6,
-            ).max(1)
-        )
-        .with_panel(
-            timeseries(
-                "Measured quality age",
-                "How long ago the window the measured quality describes ended: with late "
-                "labels, about the labels' delay (or the labels horizon).",
-                [
-                    query(
-                        f"max(time() - driftwarden_quality_window_end_timestamp_seconds"
-                        f"{{{SELECTED}}})",
-                        "age",
-                    )
-                ],
-                unit="s",
-                width=6,
-                style="line",
-            )
-        )
-        .with_panel(
-            state_timeline(
-                "Model versions over time",
-                "Which model version scored each window; a new row starts at each deploy, "
-                "promotion or rollback.",
-                [query(f"max by (version) (driftwarden_model_info{{{SELECTED}}})", "{{version}}")],
-                mappings=[value_text({"1": ("active", BLUE)})],
-                steps=thresholds((None, BLUE)),
-            )
-        )
-        .with_panel(
-            state_timeline(
-                "Daemon alert rules",
-                "The monitor's own alert rules (from its config) and when they fired; each "
-                "firing episode delivers the rule's hooks once.",
-                [query(f"max by (rule) (driftwarden_alert_firing{{{SELECTED}}})", "{{rule}}")],
-                mappings=FIRING_MAPPINGS,
-                steps=thresholds((None, GREEN), (1, RED)),
-            )
-        )
-    )
+    model_row = monitor_model.model_row()
     data_row = (
         dashboard_builder.Row("Data and cycles")
         .with_panel(
@@ -285,6 +137,7 @@ def build() -> dashboard.Dashboard:
                         "{{outcome}}",
                     )
                 ],
+                width=8,
             )
         )
         .with_panel(
@@ -298,6 +151,7 @@ def build() -> dashboard.Dashboard:
                         "{{hook}} {{outcome}}",
                     )
                 ],
+                width=8,
             )
         )
     )
@@ -312,8 +166,8 @@ def build() -> dashboard.Dashboard:
         .refresh("1m")
         .timezone("browser")
         .link(dashboard_links())
-        .with_variable(datasource_variable())
-        .with_variable(monitor_variable(multi=False))
+        .link(runbook_link(runbook_base))
+        .variables([datasource_variable(), *deployment_variables(), monitor_variable(multi=False)])
         .annotations(
             [
                 grafana_builtin_annotation(),

@@ -6,35 +6,43 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.builders import heatmap as heatmap_builder
+from grafana_foundation_sdk.builders import prometheus as prometheus_builder
 from grafana_foundation_sdk.builders import table as table_builder
 from grafana_foundation_sdk.builders import timeseries as timeseries_builder
 from grafana_foundation_sdk.models import common, dashboard, heatmap
 
 from dashboards import rules
-from dashboards.overview import STATUS_MAPPINGS
+from dashboards.overview_table import STATUS_MAPPINGS
 from dashboards.panels import (
     BLUE,
     DATASOURCE,
+    DEPLOYMENT,
     DRIFT_FLAG_MAPPINGS,
     GREEN,
     ORANGE,
     RED,
     instant_table_query,
     merged_table,
+    or_not_seen,
     query,
     stat,
     thresholds,
     timeseries,
 )
-from monitor.exporter.collector import PVALUE_METHODS
+from monitor.config.drift import PVALUE_METHODS
 
-SELECTED = 'monitor="$monitor"'
+SELECTED = f'{DEPLOYMENT}, monitor="$monitor"'
 # Methods whose score is a p-value; the others are distances (see the exporter's ranking).
 PVALUE = "|".join(sorted(PVALUE_METHODS))
 
 
 def _floor(metric: str) -> str:
     return f'max(driftwarden:quality_floor{{{SELECTED}, metric="{metric}"}})'
+
+
+def _now(expr: str) -> prometheus_builder.Dataquery:
+    """An instant query of `expr`, or "Daemon not seen" (red) once no daemon serves it."""
+    return query(or_not_seen(expr, SELECTED), instant=True)
 
 
 def status_row() -> dashboard_builder.Row:
@@ -44,8 +52,9 @@ def status_row() -> dashboard_builder.Row:
             stat(
                 "Status",
                 "The monitor's status (recording rule driftwarden:monitor_status, which the "
-                "alerts read too): OK, Drifting, Failing, Stale or Store down.",
-                query(f"max(driftwarden:monitor_status{{{SELECTED}}})"),
+                "alerts read too): OK, Drifting, Quality below floor, Failing, Stale, Store "
+                "down, or Daemon not seen (red: no daemon serves the monitor now).",
+                query(f"max(driftwarden:monitor_status{{{SELECTED}}})", instant=True),
                 unit="none",
                 steps=thresholds((None, GREEN)),
                 mappings=STATUS_MAPPINGS,
@@ -55,7 +64,7 @@ def status_row() -> dashboard_builder.Row:
             stat(
                 "Dataset drift",
                 "Whether the latest window drifted as a whole.",
-                query(f"max(driftwarden_dataset_drift{{{SELECTED}}})"),
+                _now(f"max(driftwarden_dataset_drift{{{SELECTED}}})"),
                 unit="none",
                 steps=thresholds((None, GREEN), (1, ORANGE)),
                 mappings=DRIFT_FLAG_MAPPINGS,
@@ -65,10 +74,11 @@ def status_row() -> dashboard_builder.Row:
             stat(
                 "Drifted features share",
                 "Share of monitored columns whose drift test fired in the latest window; "
-                "orange from the monitor's drift.drifted_share.",
-                query(f"max(driftwarden_drifted_features_share{{{SELECTED}}})"),
+                "orange from the monitor's drift.drifted_share (orange throughout if that is "
+                "unknown).",
+                _now(f"max(driftwarden_drifted_features_share{{{SELECTED}}})"),
                 unit="percentunit",
-                steps=thresholds((None, GREEN), (0.5, ORANGE)),
+                steps=thresholds((None, GREEN), (0, ORANGE)),
                 threshold_expr=f"max(driftwarden_drifted_share_threshold{{{SELECTED}}})",
             )
         )
@@ -78,7 +88,7 @@ def status_row() -> dashboard_builder.Row:
                 "Measured on the latest labelled window; with late labels, on the latest "
                 "window whose quality is final. Red below the floor of the monitor's own "
                 "accuracy rule (green throughout when it has none).",
-                query(f'max(driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})'),
+                _now(f'max(driftwarden_model_quality{{{SELECTED}, metric="accuracy"}})'),
                 unit="percentunit",
                 steps=thresholds((None, RED), (0.0, GREEN)),
                 threshold_expr=_floor("accuracy"),
@@ -89,7 +99,7 @@ def status_row() -> dashboard_builder.Row:
                 "Estimated accuracy",
                 "Label-free estimate for the latest window; red below the floor of the "
                 "monitor's rule on estimated_accuracy.",
-                query(f'max(driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}})'),
+                _now(f'max(driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}})'),
                 unit="percentunit",
                 steps=thresholds((None, RED), (0.0, GREEN)),
                 threshold_expr=(
@@ -100,14 +110,16 @@ def status_row() -> dashboard_builder.Row:
         .with_panel(
             stat(
                 "Last successful cycle",
-                "Time since the last cycle that stored a result (since the daemon started, if "
-                "none has); red from 3 schedule periods, where the stale alert fires.",
-                query(f"max(driftwarden:monitor_success_age_seconds{{{SELECTED}}})"),
+                "Time since the last cycle that stored a result, whichever pod ran it (since "
+                "the daemon started, if none has); it keeps counting while the daemon is gone. "
+                "Red from 3 schedule periods, where the stale alert fires (red throughout if "
+                "the schedule is unknown).",
+                query(f"max(driftwarden:monitor_success_age_seconds{{{SELECTED}}})", instant=True),
                 unit="s",
-                steps=thresholds((None, GREEN), (900, RED)),
+                steps=thresholds((None, GREEN), (0, RED)),
                 threshold_expr=(
-                    f"{rules.STALE_PERIODS} * max(driftwarden_schedule_interval_seconds"
-                    f"{{{SELECTED}}})"
+                    f"{rules.STALE_PERIODS} * max(last_over_time("
+                    f"driftwarden_schedule_interval_seconds{{{SELECTED}}}[{rules.SUCCESS_MEMORY}]))"
                 ),
             )
         )
@@ -176,7 +188,10 @@ def feature_heatmap() -> heatmap_builder.Panel:
     return (
         heatmap_builder.Panel()
         .title("Drifted features over time")
-        .description("One row per feature; red cells are windows in which that feature drifted.")
+        .description(
+            "One row per feature; orange cells are windows in which that feature drifted (a "
+            "drifted feature is a warning, not a page)."
+        )
         .datasource(DATASOURCE)
         .with_target(
             query(f"max by (feature) (driftwarden_feature_drifted{{{SELECTED}}})", "{{feature}}")
@@ -186,12 +201,10 @@ def feature_heatmap() -> heatmap_builder.Panel:
         .calculate(False)
         .color(
             heatmap_builder.HeatmapColorOptions()
-            .mode(heatmap.HeatmapColorMode.SCHEME)
-            .scheme("RdYlGn")
+            .mode(heatmap.HeatmapColorMode.OPACITY)
+            .fill(ORANGE)
             .scale(heatmap.HeatmapColorScale.LINEAR)
             .exponent(0.5)
-            .fill("dark-red")
-            .reverse(True)
             .steps(2)
             .min(0)
             .max(1)

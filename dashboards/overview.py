@@ -2,152 +2,41 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
-from grafana_foundation_sdk.builders import table as table_builder
 from grafana_foundation_sdk.models import dashboard
 
 from dashboards import rules
-from dashboards.panels import (
-    DATASOURCE,
-    DRIFT_FLAG_MAPPINGS,
-    GREEN,
-    MONITOR_UID,
-    ORANGE,
-    OVERVIEW_UID,
-    PURPLE,
-    RED,
-    TAGS,
-    UP_MAPPINGS,
+from dashboards.navigation import (
     PrometheusAnnotation,
     dashboard_links,
     datasource_variable,
-    finalize,
+    deployment_variables,
     grafana_builtin_annotation,
-    hourly_counts,
-    instant_table_query,
-    merged_table,
     monitor_variable,
-    query,
     rejected_retrains,
+    runbook_link,
+)
+from dashboards.overview_table import STATUS_MAPPINGS, column, monitors_table
+from dashboards.panels import (
+    DEPLOYMENT,
+    DRIFT_FLAG_MAPPINGS,
+    GREEN,
+    ORANGE,
+    OVERVIEW_UID,
+    RED,
+    TAGS,
+    TARGET,
+    UP_MAPPINGS,
+    finalize,
+    hourly_counts,
+    query,
     state_timeline,
     thresholds,
     timeseries,
-    value_text,
 )
 
-SELECTED = 'monitor=~"$monitor"'
-DAEMON_UP = 'up{job="driftwarden"}'
-
-# The values of driftwarden:monitor_status (dashboards/rules.py), worst last.
-STATUS_MAPPINGS: list[dashboard.ValueMapping] = [
-    value_text(
-        {
-            str(rules.STATUS_OK): ("OK", GREEN),
-            str(rules.STATUS_DRIFTING): ("Drifting", ORANGE),
-            str(rules.STATUS_FAILING): ("Failing", RED),
-            str(rules.STATUS_STALE): ("Stale", RED),
-            str(rules.STATUS_STORE_DOWN): ("Store down", PURPLE),
-        }
-    )
-]
-
-
-def _column(expr: str) -> str:
-    return f"max by (monitor) ({expr})"
-
-
-def monitors_table() -> table_builder.Panel:
-    """One row per configured monitor; the monitor name links to its drill-down dashboard."""
-    columns = {
-        "A": ("Status", _column(f"driftwarden:monitor_status{{{SELECTED}}}")),
-        "B": ("Window drift", _column(f"driftwarden_dataset_drift{{{SELECTED}}}")),
-        "C": ("Drifted share", _column(f"driftwarden_drifted_features_share{{{SELECTED}}}")),
-        "D": ("Drifted-share bound", _column(f"driftwarden_drifted_share_threshold{{{SELECTED}}}")),
-        "E": ("Accuracy", _column(f'driftwarden_model_quality{{{SELECTED}, metric="accuracy"}}')),
-        "F": (
-            "Accuracy over floor",
-            _column(f'driftwarden:quality_margin{{{SELECTED}, metric="accuracy"}}'),
-        ),
-        "G": (
-            "Estimated accuracy",
-            _column(f'driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}}'),
-        ),
-        "H": (
-            "Last success age",
-            _column(f"driftwarden:monitor_success_age_seconds{{{SELECTED}}}"),
-        ),
-    }
-    coloured = [
-        dashboard.DynamicConfigValue(
-            id_val="custom.cellOptions", value={"type": "color-background"}
-        )
-    ]
-    panel = merged_table(
-        table_builder.Panel().title("Monitors"),
-        {"monitor": 0} | {title: index + 1 for index, (title, _) in enumerate(columns.values())},
-        {f"Value #{ref}": title for ref, (title, _) in columns.items()},
-    )
-    return (
-        panel.description(
-            "Every configured monitor, never-succeeded ones included. Status (the recording "
-            "rule driftwarden:monitor_status, which the alerts read too): OK, Drifting (one "
-            "of its drift rules fires), Failing (its latest cycle failed), Stale (no "
-            "successful cycle for 3 schedule periods) or Store down. Window drift is the "
-            "latest window's flag; accuracy over floor is measured accuracy minus the floor of "
-            "the monitor's own rule (red below 0, where the quality alert fires). Click a "
-            "monitor to open its dashboard."
-        )
-        .datasource(DATASOURCE)
-        .targets([instant_table_query(expr, ref) for ref, (_, expr) in columns.items()])
-        .span(24)
-        .height(8)
-        .sort_by([common_builder.TableSortByFieldState().display_name("Status").desc(True)])
-        .override_by_name(
-            "monitor",
-            [
-                dashboard.DynamicConfigValue(
-                    id_val="links",
-                    value=[
-                        {
-                            "title": "Open the ${__value.raw} dashboard",
-                            "url": f"/d/{MONITOR_UID}/driftwarden-monitor?var-monitor="
-                            "${__value.raw}&var-datasource=${datasource}&${__url_time_range}",
-                        }
-                    ],
-                )
-            ],
-        )
-        .override_by_name(
-            "Status",
-            [dashboard.DynamicConfigValue(id_val="mappings", value=STATUS_MAPPINGS), *coloured],
-        )
-        .override_by_name(
-            "Window drift",
-            [dashboard.DynamicConfigValue(id_val="mappings", value=DRIFT_FLAG_MAPPINGS), *coloured],
-        )
-        .override_by_regexp(
-            "Drifted share|Drifted-share bound|Accuracy|Estimated accuracy|Accuracy over floor",
-            [
-                dashboard.DynamicConfigValue(id_val="unit", value="percentunit"),
-                dashboard.DynamicConfigValue(id_val="decimals", value=1),
-            ],
-        )
-        .override_by_name(
-            "Accuracy over floor",
-            [
-                dashboard.DynamicConfigValue(
-                    id_val="thresholds",
-                    value=thresholds((None, RED), (0, GREEN)).build(),
-                ),
-                *coloured,
-            ],
-        )
-        .override_by_name(
-            "Last success age",
-            [dashboard.DynamicConfigValue(id_val="unit", value="s")],
-        )
-    )
+SELECTED = f'{DEPLOYMENT}, monitor=~"$monitor"'
+DAEMON_UP = f"up{{{TARGET}}}"
 
 
 def health_row() -> dashboard_builder.Row:
@@ -163,7 +52,8 @@ def health_row() -> dashboard_builder.Row:
                 [
                     query(f"max by (instance) ({DAEMON_UP})", "daemon {{instance}}", ref="A"),
                     query(
-                        f"min by (instance) (driftwarden_store_up{{{SELECTED}}})",
+                        "min by (instance) "
+                        f'(driftwarden_store_up{{{SELECTED}, instance=~"$instance"}})',
                         "store {{instance}}",
                         ref="B",
                     ),
@@ -198,14 +88,14 @@ def health_row() -> dashboard_builder.Row:
     )
 
 
-def build() -> dashboard.Dashboard:
+def build(runbook_base: str = rules.RUNBOOK_BASE) -> dashboard.Dashboard:
     drift_row = (
         dashboard_builder.Row("Drift and quality")
         .with_panel(
             state_timeline(
                 "Monitor status",
                 "Each monitor's status over time, from the same recording rule as the table.",
-                [query(_column(f"driftwarden:monitor_status{{{SELECTED}}}"), "{{monitor}}")],
+                [query(column(f"driftwarden:monitor_status{{{SELECTED}}}"), "{{monitor}}")],
                 mappings=STATUS_MAPPINGS,
                 steps=thresholds((None, GREEN)),
                 width=12,
@@ -217,7 +107,7 @@ def build() -> dashboard.Dashboard:
                 "Dataset drift per window",
                 "Per monitor, whether each window drifted as a whole. A drift alert needs the "
                 "monitor's drift rule to fire (its `for` windows in a row), not one window.",
-                [query(_column(f"driftwarden_dataset_drift{{{SELECTED}}}"), "{{monitor}}")],
+                [query(column(f"driftwarden_dataset_drift{{{SELECTED}}}"), "{{monitor}}")],
                 mappings=DRIFT_FLAG_MAPPINGS,
                 steps=thresholds((None, GREEN), (1, ORANGE)),
                 width=12,
@@ -231,12 +121,12 @@ def build() -> dashboard.Dashboard:
                 "the dashed line is each monitor's drift.drifted_share.",
                 [
                     query(
-                        _column(f"driftwarden_drifted_features_share{{{SELECTED}}}"),
+                        column(f"driftwarden_drifted_features_share{{{SELECTED}}}"),
                         "{{monitor}}",
                         ref="A",
                     ),
                     query(
-                        _column(f"driftwarden_drifted_share_threshold{{{SELECTED}}}"),
+                        column(f"driftwarden_drifted_share_threshold{{{SELECTED}}}"),
                         "{{monitor}} bound",
                         ref="B",
                     ),
@@ -255,24 +145,24 @@ def build() -> dashboard.Dashboard:
                 "estimated_accuracy.",
                 [
                     query(
-                        _column(f'driftwarden_model_quality{{{SELECTED}, metric="accuracy"}}'),
+                        column(f'driftwarden_model_quality{{{SELECTED}, metric="accuracy"}}'),
                         "{{monitor}} measured",
                         ref="A",
                     ),
                     query(
-                        _column(
+                        column(
                             f'driftwarden_estimated_model_quality{{{SELECTED}, metric="accuracy"}}'
                         ),
                         "{{monitor}} estimated",
                         ref="B",
                     ),
                     query(
-                        _column(f'driftwarden:quality_floor{{{SELECTED}, metric="accuracy"}}'),
+                        column(f'driftwarden:quality_floor{{{SELECTED}, metric="accuracy"}}'),
                         "{{monitor}} floor",
                         ref="C",
                     ),
                     query(
-                        _column(
+                        column(
                             f'driftwarden:estimated_quality_floor{{{SELECTED}, metric="accuracy"}}'
                         ),
                         "{{monitor}} estimated floor",
@@ -307,12 +197,12 @@ def build() -> dashboard.Dashboard:
                 "period (dashed): a cycle that nears its period makes wake-ups coalesce.",
                 [
                     query(
-                        _column(f"driftwarden_last_run_duration_seconds{{{SELECTED}}}"),
+                        column(f"driftwarden_last_run_duration_seconds{{{SELECTED}}}"),
                         "{{monitor}}",
                         ref="A",
                     ),
                     query(
-                        _column(f"driftwarden_schedule_interval_seconds{{{SELECTED}}}"),
+                        column(f"driftwarden_schedule_interval_seconds{{{SELECTED}}}"),
                         "{{monitor}} schedule period",
                         ref="B",
                     ),
@@ -362,8 +252,8 @@ def build() -> dashboard.Dashboard:
         .refresh("1m")
         .timezone("browser")
         .link(dashboard_links())
-        .with_variable(datasource_variable())
-        .with_variable(monitor_variable(multi=True))
+        .link(runbook_link(runbook_base))
+        .variables([datasource_variable(), *deployment_variables(), monitor_variable(multi=True)])
         .annotations(
             [
                 grafana_builtin_annotation(),

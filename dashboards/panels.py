@@ -18,6 +18,8 @@ from grafana_foundation_sdk.builders import timeseries as timeseries_builder
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common, dashboard, prometheus
 
+from dashboards.records import STATUS_NOT_SEEN
+
 # Panels point at the datasource *variable*, never at a fixed uid, so the dashboards import
 # cleanly into a Grafana whose Prometheus datasource has another uid.
 DATASOURCE = dashboard.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -29,7 +31,18 @@ MONITOR_UID = "driftwarden-monitor"
 # The variable query reads the series the exporter emits for every configured monitor as
 # soon as the daemon starts (it comes from the config), so a monitor shows up in the
 # picker before its first cycle completes.
-MONITOR_VARIABLE_QUERY = "label_values(driftwarden_schedule_interval_seconds, monitor)"
+MONITOR_VARIABLE_QUERY = (
+    'label_values(driftwarden_schedule_interval_seconds{job=~"$job", namespace=~"$namespace"}, '
+    "monitor)"
+)
+# One deployment of the daemon (namespace, job): same-named monitors of two daemons never
+# merge on a dashboard. The rules key monitors the same way; `instance` (one pod) only
+# narrows the daemon-health panels, since a monitor's series follow it from pod to pod.
+DEPLOYMENT = 'job=~"$job", namespace=~"$namespace"'
+TARGET = f'{DEPLOYMENT}, instance=~"$instance"'
+# What a "now" stat shows when no daemon serves the monitor any more (see `or_not_seen`).
+NOT_SEEN_VALUE = -1
+NOT_SEEN_TEXT = "Daemon not seen"
 
 # One meaning per colour on every panel: green healthy, orange drift (a warning), red a
 # page (quality below its floor, stale, failing, down), purple the store down, blue facts.
@@ -72,6 +85,16 @@ def instant_table_query(expr: str, ref: str) -> prometheus_builder.Dataquery:
     )
 
 
+def or_not_seen(expr: str, selected: str) -> str:
+    """`expr`, or NOT_SEEN_VALUE while the monitor's status says no daemon serves it: a "now"
+    stat then reads "Daemon not seen" in red, never its last value before the daemon died."""
+    return (
+        f"({expr})\nor on ()\n"
+        f"(0 * (max(driftwarden:monitor_status{{{selected}}}) == {STATUS_NOT_SEEN})"
+        f" + {NOT_SEEN_VALUE})"
+    )
+
+
 def thresholds(*steps: tuple[float | None, str]) -> dashboard_builder.ThresholdsConfig:
     """Absolute thresholds; the first step's value must be None (Grafana's -Infinity)."""
     return (
@@ -101,6 +124,7 @@ def range_text(low: float, high: float, text: str, color: str, index: int) -> da
     )
 
 
+NOT_SEEN_MAPPING = value_text({str(NOT_SEEN_VALUE): (NOT_SEEN_TEXT, RED)})
 DRIFT_FLAG_MAPPINGS: list[dashboard.ValueMapping] = [
     value_text({"0": ("OK", GREEN), "1": ("Drift", ORANGE)})
 ]
@@ -232,8 +256,10 @@ def stat(
     mappings: list[dashboard.ValueMapping] | None = None,
     threshold_expr: str | None = None,
 ) -> stat_builder.Panel:
-    """A big number for "now". With `threshold_expr`, that series (query B) sets the first
-    threshold step of `steps` (whose value written here is only a fallback)."""
+    """A big number for "now" (an instant query: never the last value of a series that
+    stopped). With `threshold_expr`, that series (query B) sets the first threshold step of
+    `steps`; the value written there is the fallback, so make it the alarming one. Without
+    data the panel says so; "Daemon not seen" (see `or_not_seen`) shows red."""
     panel = (
         stat_builder.Panel()
         .title(title)
@@ -247,9 +273,9 @@ def stat(
         .color_mode(common.BigValueColorMode.BACKGROUND)
         .graph_mode(common.BigValueGraphMode.NONE)
         .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .no_value("No data")
     )
-    if mappings is not None:
-        panel.mappings(mappings)
+    panel.mappings([NOT_SEEN_MAPPING, *(mappings or [])])
     if threshold_expr is not None:
         panel.with_target(query(threshold_expr, "threshold", ref="B", instant=True))
         panel.with_transformation(threshold_from_query("B", "threshold"))
@@ -280,110 +306,6 @@ def state_timeline(
         .show_value(common.VisibilityMode.NEVER)
         .merge_values(True)
         .legend(common_builder.VizLegendOptions().show_legend(False))
-    )
-
-
-def datasource_variable() -> dashboard_builder.DatasourceVariable:
-    return (
-        dashboard_builder.DatasourceVariable("datasource").label("Data source").type("prometheus")
-    )
-
-
-def monitor_variable(*, multi: bool) -> dashboard_builder.QueryVariable:
-    """The `monitor` picker: several (All: every monitor) on the overview, one on a drill-down."""
-    variable = (
-        dashboard_builder.QueryVariable("monitor")
-        .label("Monitor")
-        .datasource(DATASOURCE)
-        .query(MONITOR_VARIABLE_QUERY)
-        .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(dashboard.VariableSort.ALPHABETICAL_CASE_INSENSITIVE_ASC)
-    )
-    if multi:
-        # ".*" rather than Grafana's "(a|b|c)" expansion keeps queries short and picks up
-        # monitors that start reporting after the dashboard was loaded.
-        variable.multi(True).include_all(True).all_value(".*")
-    return variable
-
-
-class PrometheusAnnotationQuery(dashboard.AnnotationQuery):
-    """The SDK's annotation model lacks the Prometheus-specific fields; this adds them."""
-
-    def __init__(self, title_format: str, tag_keys: str, step: str, **kwargs: typing.Any) -> None:
-        super().__init__(**kwargs)
-        self.title_format = title_format
-        self.tag_keys = tag_keys
-        self.step = step
-
-    def to_json(self) -> dict[str, object]:
-        payload = super().to_json()
-        payload.update(
-            {
-                "titleFormat": self.title_format,
-                "tagKeys": self.tag_keys,
-                "step": self.step,
-                # Annotate when the condition held, not at the sample's value.
-                "useValueForTime": False,
-            }
-        )
-        return payload
-
-
-class PrometheusAnnotation(cogbuilder.Builder[dashboard.AnnotationQuery]):
-    """Marks the periods where a PromQL expression returns series (Grafana draws regions)."""
-
-    def __init__(self, name: str, expr: str, *, title: str, tags: str, color: str) -> None:
-        self._internal = PrometheusAnnotationQuery(
-            title_format=title,
-            tag_keys=tags,
-            step="1m",
-            name=name,
-            datasource=DATASOURCE,
-            enable=True,
-            hide=False,
-            icon_color=color,
-            expr=expr,
-            built_in=None,
-        )
-
-    def build(self) -> dashboard.AnnotationQuery:
-        return self._internal
-
-
-def rejected_retrains(selected: str) -> PrometheusAnnotation:
-    """Marks the retrains the retrain-head hook made but did not promote."""
-    return PrometheusAnnotation(
-        "Rejected retrains",
-        f'increase(driftwarden_retrain_decisions_total{{{selected}, decision="rejected"}}[5m]) > 0',
-        title="retrain of {{monitor}} rejected",
-        tags="monitor,decision",
-        color=PURPLE,
-    )
-
-
-def grafana_builtin_annotation() -> dashboard_builder.AnnotationQuery:
-    """Grafana's own annotations and alerts, which every dashboard normally carries."""
-    return (
-        dashboard_builder.AnnotationQuery()
-        .name("Annotations & Alerts")
-        .datasource(dashboard.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
-        .enable(True)
-        .hide(True)
-        .icon_color("rgba(0, 211, 255, 1)")
-        .type("dashboard")
-        .built_in(1)
-    )
-
-
-def dashboard_links() -> dashboard_builder.DashboardLink:
-    """A dropdown of every driftwarden dashboard that carries the selected monitor along."""
-    return (
-        dashboard_builder.DashboardLink("Driftwarden")
-        .type(dashboard.DashboardLinkType.DASHBOARDS)
-        .tags(["driftwarden"])
-        .as_dropdown(True)
-        .include_vars(True)
-        .keep_time(True)
     )
 
 

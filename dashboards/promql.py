@@ -32,7 +32,9 @@ _LABEL_LIST = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\
 _SELECTOR = re.compile(r"([A-Za-z_:][\w:]*)?\s*\{([^}]*)\}")
 _MATCHER = re.compile(r'([A-Za-z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 _TOKEN = re.compile(r"\d[\w.]*|[A-Za-z_:][\w:]*")
-_LABEL_VALUES = re.compile(r"^\s*label_values\(\s*([A-Za-z_:][\w:]*)?[^,)]*(?:,\s*(\w+))?\s*\)")
+_LABEL_VALUES = re.compile(
+    r"^\s*label_values\(\s*([A-Za-z_:][\w:]*)?\s*(?:\{[^}]*\})?\s*(?:,\s*(\w+))?\s*\)"
+)
 
 
 @dataclass(frozen=True)
@@ -143,4 +145,6 @@ def grouping_labels(expr: str) -> set[str]:
 def substitute_variables(expr: str, *, monitor: str, rate_interval: str) -> str:
     """The expression as Grafana would send it for one monitor (`$datasource` needs nothing)."""
     expr = re.sub(r"\$\{monitor(?::\w+)?\}|\$monitor\b", monitor, expr)
+    # job, namespace and instance as "All": any value (or none, for namespace)
+    expr = re.sub(r"\$\{?(job|namespace|instance)\}?\b", ".*", expr)
     return re.sub(r"\$\{?__(rate_interval|interval|range)\}?", rate_interval, expr)

@@ -1,11 +1,15 @@
-"""Driftwarden's Prometheus rules as data: the recording rules that define each status once,
-and the alerts that read them. `dashboards.build` renders them to prometheus/rules.yml and to
-the monitoring mixin, and the dashboards query the same recorded series.
+"""Driftwarden's Prometheus alerts as data, beside the recording rules of `dashboards.records`
+that define each status once. `dashboards.build` renders both to prometheus/rules.yml, to the
+monitoring mixin and to the PrometheusRule manifest; the dashboards query the same series.
 
-Every alert carries `severity` (critical pages, warning tickets, none for the Watchdog) and
-the `monitor` label where it is about one monitor; Alertmanager groups and inhibits by them.
-Thresholds are never written here: they are the daemon's, exported as series from its config
-(`driftwarden_alert_rule_threshold`, `driftwarden_drifted_share_threshold`).
+Every alert carries `severity` (critical pages, warning tickets, none for the Watchdog) and,
+where it is about one monitor, `namespace, job, monitor` (never `instance`, so a pod move is
+no new alert). Thresholds are never written here: they are the daemon's, exported as series.
+
+An alert derived from the daemon's series never resolves because the daemon is out of sight:
+while no daemon of its deployment answers with a readable store, a firing alert holds (its
+own `ALERTS` sample keeps it), and DriftwardenDown or DriftwardenStoreDown says why. It
+resolves only once the daemon is back and its own state says so.
 """
 
 from __future__ import annotations
@@ -13,38 +17,69 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Where the runbooks live: one section per alert in dashboards/README.md. Rebuild with
-# `python -m dashboards.build --runbook-base URL` (or set the mixin's `_config.runbookBase`)
-# to point at your own copy.
-RUNBOOK_BASE = "https://github.com/driftwarden/driftwarden/blob/main/dashboards/README.md"
+from dashboards.records import (
+    DAEMON,
+    KEY,
+    RECORDS,
+    SELECTOR,
+    STALE_PERIODS,
+    STATUS_DRIFTING,
+    STATUS_FAILING,
+    STATUS_NAMES,
+    STATUS_NOT_SEEN,
+    STATUS_OK,
+    STATUS_QUALITY_LOW,
+    STATUS_STALE,
+    STATUS_STORE_DOWN,
+    SUCCESS_MEMORY,
+    TARGET,
+    Record,
+    record_groups,
+    series,
+)
+
+# Where the runbooks live: the operating guide of the documentation site, one section per
+# alert (docs/operating/alerts.md). The ONE setting that moves them: `python -m
+# dashboards.build --runbook-base URL`, or the mixin's `_config.runbookBase`.
+RUNBOOK_BASE = "https://driftwarden.readthedocs.io/en/latest/operating/alerts/"
+# Where Grafana serves the dashboards (`--grafana-base`, `_config.grafanaBase`): each alert
+# links the dashboard that shows it.
+GRAFANA_BASE = "http://127.0.0.1:3000"
 JOB = "driftwarden"
-KEY = "job, instance, monitor"  # what identifies one monitor of one daemon
+STARTUP_GRACE_S = 600  # missed wake-ups while the model loads at start are not an alert
+MISSED_WINDOW = "15m"
 
-# Rule metrics (`alerts[].metric` in the config) that are about drift, and those that are a
-# quality measured on labels: the recording rules below pick the daemon's rules by them.
-DRIFT_RULE_METRICS = ".*drift.*"
-QUALITY_METRICS = "accuracy|f1|precision|recall|roc_auc"
+__all__ = [
+    "ALERTS",
+    "GRAFANA_BASE",
+    "KEY",
+    "RECORDS",
+    "RUNBOOK_BASE",
+    "SELECTOR",
+    "STALE_PERIODS",
+    "STATUS_DRIFTING",
+    "STATUS_FAILING",
+    "STATUS_NAMES",
+    "STATUS_NOT_SEEN",
+    "STATUS_OK",
+    "STATUS_QUALITY_LOW",
+    "STATUS_STALE",
+    "STATUS_STORE_DOWN",
+    "SUCCESS_MEMORY",
+    "Alert",
+    "Record",
+    "alert_groups",
+    "record_groups",
+]
 
-# The values of driftwarden:monitor_status, worst last (the table sorts by it).
-STATUS_OK, STATUS_DRIFTING, STATUS_FAILING, STATUS_STALE, STATUS_STORE_DOWN = range(5)
-STALE_PERIODS = 3  # a monitor is stale after this many schedule periods without a success
-SUCCESS_MEMORY = "6h"  # how long a last success is remembered through gaps in the scrape
-
-
-@dataclass(frozen=True)
-class Record:
-    record: str
-    expr: str
-    comment: str  # why the rule is written so; shown in rules.yml above it
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"record": self.record, "expr": self.expr}
+MONITOR_DASHBOARD = "/d/driftwarden-monitor/driftwarden-monitor?var-monitor={{ $labels.monitor }}"
+OVERVIEW_DASHBOARD = "/d/driftwarden-overview/driftwarden-overview"
 
 
 @dataclass(frozen=True)
 class Alert:
     alert: str
-    expr: str
+    expr: str  # with `$SEL` where the selector goes
     severity: str
     summary: str
     description: str
@@ -52,9 +87,32 @@ class Alert:
     keep_firing_for: str | None = None
     comment: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    # the labels the alert carries (its expression's `by`): set for alerts derived from the
+    # daemon's series, which then hold while no daemon of the deployment can be read
+    held_by: str | None = None
+    dashboard: str = MONITOR_DASHBOARD
 
-    def to_dict(self, runbook_base: str = RUNBOOK_BASE) -> dict[str, Any]:
-        rule: dict[str, Any] = {"alert": self.alert, "expr": self.expr, "for": self.for_}
+    def full_expr(self, selector: str = SELECTOR) -> str:
+        expr = self.expr
+        if self.held_by is not None:
+            expr = (
+                f"(\n{_indent(expr)}\n)\nor\n(\n"
+                f"  max by ({self.held_by}) (\n"
+                f'    ALERTS{{alertname="{self.alert}", alertstate="firing"}}\n  )\n'
+                f"    unless on ({DAEMON})\n"
+                f"  max by ({DAEMON}) ({series('driftwarden_store_up')}) == 1\n)"
+            )
+        return expr.replace("$SEL", selector)
+
+    def to_dict(
+        self,
+        runbook_base: str = RUNBOOK_BASE,
+        *,
+        selector: str = SELECTOR,
+        grafana_base: str = GRAFANA_BASE,
+    ) -> dict[str, Any]:
+        rule: dict[str, Any] = {"alert": self.alert, "expr": self.full_expr(selector)}
+        rule["for"] = self.for_
         if self.keep_firing_for is not None:
             rule["keep_firing_for"] = self.keep_firing_for
         rule["labels"] = {"severity": self.severity, **self.labels}
@@ -62,99 +120,29 @@ class Alert:
             "summary": self.summary,
             "description": self.description,
             "runbook_url": f"{runbook_base}#{self.alert.lower()}",
+            "dashboard_url": grafana_base + self.dashboard,
         }
         return rule
 
 
-def _every_monitor(expr: str) -> str:
-    """`expr`, or 0 for each configured monitor it has no value for (the schedule series comes
-    from the config, so it exists for every configured monitor, even while the store is down)."""
-    return f"{expr}\nor on ({KEY})\n0 * driftwarden_schedule_interval_seconds"
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
 
-
-RECORDS = (
-    Record(
-        "driftwarden:monitor_success_age_seconds",
-        "time() - (\n  last_over_time(driftwarden_last_success_timestamp_seconds"
-        f"[{SUCCESS_MEMORY}]) > 0\n)\nor on ({KEY})\n"
-        "(\n  (time() - process_start_time_seconds)\n"
-        "    + on (job, instance) group_right ()\n"
-        "  (0 * driftwarden_schedule_interval_seconds)\n)",
-        "Seconds since the monitor's last successful cycle; for one that has not succeeded "
-        "since the daemon started, the daemon's uptime. The last success seen in the past "
-        f"{SUCCESS_MEMORY} counts, so a store outage (which empties the scrape) does not make "
-        "every monitor stale at once: the store alert says what is wrong.",
-    ),
-    Record(
-        "driftwarden:monitor_stale:bool",
-        f"driftwarden:monitor_success_age_seconds\n  > bool on ({KEY})\n"
-        f"{STALE_PERIODS} * driftwarden_schedule_interval_seconds",
-        f"1 when the monitor has had no successful cycle for {STALE_PERIODS} of its own "
-        "schedule periods (never-succeeded monitors included), else 0.",
-    ),
-    Record(
-        "driftwarden:monitor_failing:bool",
-        _every_monitor(
-            f"driftwarden_last_failure_timestamp_seconds\n  > bool on ({KEY})\n"
-            f"(driftwarden_last_success_timestamp_seconds or on ({KEY}) "
-            "0 * driftwarden_last_failure_timestamp_seconds)"
-        ),
-        "1 while the monitor's latest recorded cycle failed (its last failure is newer than "
-        "its last success), else 0. Read from the latest run, not a rate over a fixed range, "
-        "so it holds steady at any schedule: an hourly monitor is failing for the whole hour.",
-    ),
-    Record(
-        "driftwarden:monitor_drifting:bool",
-        _every_monitor(
-            f"max by ({KEY}) (\n  driftwarden_alert_firing\n"
-            f"    * on ({KEY}, rule) group_left ()\n"
-            f"  group by ({KEY}, rule) (\n"
-            f'    driftwarden_alert_rule_threshold{{metric=~"{DRIFT_RULE_METRICS}"}}\n  )\n)'
-        ),
-        "1 while one of the monitor's own drift rules fires, with its `for` windows, "
-        "`resolve_after` and cooldown, else 0: a single drifted window does not make it 1.",
-    ),
-    Record(
-        "driftwarden:quality_floor",
-        f"max by ({KEY}, metric) (\n"
-        f'  driftwarden_alert_rule_threshold{{direction="below", metric=~"{QUALITY_METRICS}"}}\n)',
-        "The configured quality floor per metric: the highest `below` bound of the monitor's "
-        "own rules on that metric. Monitors without such a rule have none.",
-    ),
-    Record(
-        "driftwarden:estimated_quality_floor",
-        f"max by ({KEY}, metric) (\n  label_replace(\n"
-        "    driftwarden_alert_rule_threshold"
-        f'{{direction="below", metric=~"estimated_({QUALITY_METRICS})"}},\n'
-        '    "metric", "$1", "metric", "estimated_(.*)"\n  )\n)',
-        "The floor of the label-free estimate, from rules on `estimated_accuracy` and the "
-        "like, labelled with the metric it estimates.",
-    ),
-    Record(
-        "driftwarden:quality_margin",
-        f"driftwarden_model_quality\n  - on ({KEY}, metric)\ndriftwarden:quality_floor",
-        "Measured quality minus its floor: below 0 is what DriftwardenQualityBelowThreshold "
-        "alerts on and what the dashboards colour red.",
-    ),
-    Record(
-        "driftwarden:monitor_status",
-        f"max by ({KEY}) (\n"
-        f'  label_replace(driftwarden:monitor_drifting:bool * {STATUS_DRIFTING}, "reason", '
-        '"drifting", "", "")\n'
-        f'  or label_replace(driftwarden:monitor_failing:bool * {STATUS_FAILING}, "reason", '
-        '"failing", "", "")\n'
-        f'  or label_replace(driftwarden:monitor_stale:bool * {STATUS_STALE}, "reason", '
-        '"stale", "", "")\n'
-        f'  or label_replace((driftwarden_store_up == bool 0) * {STATUS_STORE_DOWN}, "reason", '
-        '"store_down", "", "")\n)',
-        f"One status per configured monitor, the worst that holds: {STATUS_OK} ok, "
-        f"{STATUS_DRIFTING} drifting, {STATUS_FAILING} failing, {STATUS_STALE} stale, "
-        f"{STATUS_STORE_DOWN} store down. The overview table shows this, and the alerts "
-        "read its parts.",
-    ),
-)
 
 _ON_MONITOR = "{{ $labels.monitor }}"
+_HELD = (
+    " While the daemon is out of sight this alert holds; it resolves once the daemon is "
+    "back and its own state says so."
+)
+
+
+def _latest(series_name: str, matchers: str, fmt: str) -> str:
+    """A template that prints the newest value of a series for the alert's monitor."""
+    return (
+        f'{{{{ with printf "max({series_name}{{monitor=%q{matchers}}})" $labels.monitor '
+        f"| query }}}}{{{{ . | first | value | {fmt} }}}}{{{{ else }}}}(unknown){{{{ end }}}}"
+    )
+
 
 ALERTS = (
     Alert(
@@ -165,58 +153,67 @@ ALERTS = (
         f"A drift rule of monitor {_ON_MONITOR} is firing: its windows drifted from the "
         "reference for as many windows in a row as the rule's `for` asks. The latest window's "
         "drift family (Holm at drift.alpha) gave the p-value "
-        '{{ with printf "driftwarden_dataset_drift_p_value{monitor=%q}" $labels.monitor '
-        '| query }}{{ . | first | value | printf "%.4f" }}{{ else }}(unknown){{ end }}.',
+        + _latest("driftwarden_dataset_drift_p_value", "", 'printf "%.4f"')
+        + "."
+        + _HELD,
         keep_firing_for="15m",
+        held_by=KEY,
         comment="Pages through the daemon's own rule state, so a single noisy window never "
         "pages and a flapping flag is smoothed by the rule's `for` and `resolve_after`; "
-        "`keep_firing_for` rides out a scrape gap or a restart without a resolve and re-fire.",
+        "`keep_firing_for` rides out a restart; the hold rides out a dead daemon.",
     ),
     Alert(
         "DriftwardenQualityBelowThreshold",
-        f"driftwarden_model_quality\n  < on ({KEY}, metric) group_left ()\n"
-        "driftwarden:quality_floor",
+        "driftwarden:monitor_quality_low:bool == 1",
         "critical",
         f"{{{{ $labels.metric }}}} of monitor {_ON_MONITOR} is below its floor",
-        f"Measured {{{{ $labels.metric }}}} of monitor {_ON_MONITOR} on its latest labelled "
-        "window (with late labels: its latest final window) is "
-        "{{ $value | humanizePercentage }}, below the floor of the monitor's own rule.",
+        f"The monitor's own rule on {{{{ $labels.metric }}}} of monitor {_ON_MONITOR} fires: "
+        "its measured quality stayed below the floor for the rule's `for` windows. The latest "
+        "labelled window (with late labels: the latest final one) measured "
+        + _latest("driftwarden_model_quality", ",metric=%q", "humanizePercentage").replace(
+            "$labels.monitor |", "$labels.monitor $labels.metric |"
+        )
+        + "."
+        + _HELD,
         keep_firing_for="10m",
-        comment="The floor is the daemon's (`alerts[].below` on a quality metric), exported as "
-        "driftwarden_alert_rule_threshold; monitors without such a rule have no floor here.",
+        held_by=f"{KEY}, metric",
+        comment="Pages through the daemon's own rule state, as drift does: one window under "
+        "the floor is a dashboard signal (driftwarden:quality_margin), not a page.",
     ),
     Alert(
         "DriftwardenEstimatedQualityBelowThreshold",
-        f"driftwarden_estimated_model_quality\n  < on ({KEY}, metric) group_left ()\n"
-        "driftwarden:estimated_quality_floor",
+        f"max by ({KEY}, metric) ({series('driftwarden_estimated_model_quality')})\n"
+        f"  < on ({KEY}, metric) group_left ()\ndriftwarden:estimated_quality_floor",
         "warning",
         f"Estimated {{{{ $labels.metric }}}} of monitor {_ON_MONITOR} is below its floor",
-        f"The label-free estimate of {{{{ $labels.metric }}}} for monitor {_ON_MONITOR} is "
-        "{{ $value | humanizePercentage }} on its latest window, below the floor of the "
-        "monitor's own rule on the estimate.",
+        f"The label-free estimate of {{{{ $labels.metric }}}} for monitor {_ON_MONITOR} on "
+        "its latest window is below the floor of the monitor's own rule on the estimate." + _HELD,
         keep_firing_for="10m",
+        held_by=f"{KEY}, metric",
         comment="An early warning while labels are late, never a page.",
     ),
     Alert(
         "DriftwardenLabelsStalled",
-        f"(driftwarden_open_quality_windows > 0)\n  unless on ({KEY})\n(\n"
-        f"  sum by ({KEY}) (\n"
-        '    increase(driftwarden_labels_total{outcome=~"joined|rejoined|after_final"}[6h])\n'
-        "  ) > 0\n)",
+        f"max by ({KEY}) ({series('driftwarden_open_quality_windows')} > 0)\n"
+        f"  unless on ({KEY})\n(\n  sum by ({KEY}) (\n    increase("
+        + series("driftwarden_labels_total", 'outcome=~"joined|rejoined|after_final"')
+        + "[6h])\n  ) > 0\n)",
         "warning",
         f"No labels joined for monitor {_ON_MONITOR} in 6 hours",
-        f'{{{{ $value | printf "%.0f" }}}} window(s) of monitor {_ON_MONITOR} wait for late '
-        "labels, and none has been joined for 6 hours: its measured quality is going stale.",
+        f"Window(s) of monitor {_ON_MONITOR} wait for late labels, and none has been joined "
+        "for 6 hours: its measured quality is going stale.",
         for_="30m",
+        held_by=KEY,
     ),
     Alert(
         "DriftwardenMonitorStale",
         "driftwarden:monitor_stale:bool == 1",
         "critical",
         f"Monitor {_ON_MONITOR} has not completed a cycle for {STALE_PERIODS} schedule periods",
-        f"Monitor {_ON_MONITOR} on {{{{ $labels.instance }}}} has had no successful cycle for "
-        f"more than {STALE_PERIODS} times its schedule period (or none since the daemon "
-        "started). Its drift and quality readings are out of date.",
+        f"Monitor {_ON_MONITOR} has had no successful cycle for more than {STALE_PERIODS} "
+        "times its schedule period (or none since the daemon started). Its drift and quality "
+        "readings are out of date.",
+        held_by=KEY,
     ),
     Alert(
         "DriftwardenMonitorFailing",
@@ -226,66 +223,105 @@ ALERTS = (
         f"The latest recorded cycle of monitor {_ON_MONITOR} ended in error; "
         "`driftwarden runs --monitor` shows the error.",
         for_="5m",
+        held_by=KEY,
     ),
     Alert(
         "DriftwardenHookDeliveriesFailing",
-        f"sum by ({KEY}, hook) (\n"
-        '  increase(driftwarden_hook_deliveries_total{outcome="failed"}[15m])\n) > 0',
+        f"sum by ({KEY}, hook) (\n  increase("
+        + series("driftwarden_hook_deliveries_total", 'outcome="failed"')
+        + "[15m])\n) > 0",
         "warning",
         f"Hook {{{{ $labels.hook }}}} of monitor {_ON_MONITOR} is failing",
         f"Hook {{{{ $labels.hook }}}} of monitor {_ON_MONITOR} gave up on an event in the "
         "last 15 minutes after exhausting its retries; that event was not delivered.",
+        held_by=f"{KEY}, hook",
         comment="The counter starts at 0 for every hook a monitor's rules name, so the first "
         "failure is an increase.",
     ),
     Alert(
         "DriftwardenStoreDown",
-        "max by (job, instance) (driftwarden_store_up) == 0",
+        f"max by ({TARGET}) ({series('driftwarden_store_up')}) == 0",
         "critical",
         "The store of driftwarden {{ $labels.instance }} cannot be read or written",
         "Driftwarden {{ $labels.instance }} cannot use its store: scrapes serve no drift or "
-        "quality, and cycles cannot be recorded. Every monitor of this daemon is blind.",
+        "quality, and cycles cannot be recorded. Every monitor of this daemon is blind; its "
+        "open pages hold until the store is back.",
         for_="2m",
+        held_by=TARGET,
+        dashboard=OVERVIEW_DASHBOARD,
     ),
     Alert(
         "DriftwardenUnrecordedFailures",
-        f"sum by ({KEY}) (increase(driftwarden_unrecorded_failures_total[1h])) > 0",
+        f"sum by ({KEY}) (increase({series('driftwarden_unrecorded_failures_total')}[15m])) > 0",
         "critical",
         f"Failed cycles of monitor {_ON_MONITOR} could not be recorded",
-        f"Monitor {_ON_MONITOR} had cycles fail in the last hour that the store could not "
-        "record: they are missing from `driftwarden runs`, and its status on the dashboards "
-        "is older than it looks.",
-        for_="0m",
+        f"Monitor {_ON_MONITOR} had cycles fail in the last 15 minutes that the store could "
+        "not record: they are missing from `driftwarden runs`, and its status on the "
+        "dashboards is older than it looks.",
+        for_="5m",
+        held_by=KEY,
+        comment="`for: 5m`, longer than DriftwardenStoreDown's 2m: when the store is down, "
+        "StoreDown fires first and inhibits this one; a 15-minute window, not an hour, so one "
+        "failure does not page for an hour.",
     ),
     Alert(
         "DriftwardenSchedulerMissedRuns",
-        f"sum by ({KEY}) (\n"
-        '  increase(driftwarden_scheduler_events_total{event=~"missed|max_instances"}[1h])\n'
-        ") > 0",
+        f"max by ({KEY}) (\n"
+        f"  sum by (instance, {KEY}) (\n    increase("
+        + series("driftwarden_scheduler_events_total", 'event=~"missed|max_instances"')
+        + f"[{MISSED_WINDOW}])\n  ) > 0\n"
+        f"    and on (instance, {DAEMON})\n"
+        f"  (time() - {series('process_start_time_seconds')})"
+        f" > {STARTUP_GRACE_S + 900}\n)",
         "warning",
         f"The scheduler skipped wake-ups of monitor {_ON_MONITOR}",
-        f"Monitor {_ON_MONITOR} missed a scheduled wake-up in the last hour (the daemon was "
-        "busy, or a cycle was still running at the next one); its windows are behind.",
+        f"Monitor {_ON_MONITOR} missed a scheduled wake-up in the last {MISSED_WINDOW} (the "
+        "daemon was busy, or a cycle was still running at the next one); its windows are "
+        "behind.",
         for_="0m",
+        held_by=KEY,
+        comment=f"Only once the daemon has run {STARTUP_GRACE_S // 60} minutes past the "
+        f"{MISSED_WINDOW} window: the wake-ups missed while the model loads at start are "
+        "expected.",
     ),
     Alert(
         "DriftwardenDown",
-        f'up{{job="{JOB}"}} == 0',
+        f"{series('up')} == 0",
         "critical",
         "Driftwarden daemon {{ $labels.instance }} is not answering scrapes",
         "Prometheus could not scrape {{ $labels.instance }} for 2 minutes. No monitor of "
-        "this daemon is being watched, and its other alerts cannot fire.",
+        "this daemon is being watched. Its open alerts hold until it is back: "
+        '{{ range printf "ALERTS{alertstate=\\"firing\\", job=%q, monitor!=\\"\\"}" '
+        "$labels.job | query }}{{ .Labels.alertname }} ({{ .Labels.monitor }}) "
+        "{{ else }}none{{ end }}.",
         for_="2m",
-        comment="Without a scrape every other alert goes silent (their series vanish).",
+        dashboard=OVERVIEW_DASHBOARD,
+        comment="Without a scrape the monitors' series vanish; their alerts hold (see above) "
+        "and this one says why.",
     ),
     Alert(
         "DriftwardenAbsent",
-        f'absent(up{{job="{JOB}"}})',
+        f"absent({series('up')})",
         "critical",
-        f"Prometheus has no driftwarden target (job {JOB})",
-        f"No target of job {JOB} has been discovered for 5 minutes: the daemon is not "
+        "Prometheus has no driftwarden target",
+        "No driftwarden target has been discovered for 5 minutes: the daemon is not "
         "deployed, or the scrape configuration lost it. Nothing is watching the models.",
         for_="5m",
+        dashboard=OVERVIEW_DASHBOARD,
+    ),
+    Alert(
+        "DriftwardenNotificationsFailing",
+        "sum by (namespace, job, instance, integration) (\n"
+        "  increase(alertmanager_notifications_failed_total[15m])\n) > 0",
+        "critical",
+        "Alertmanager {{ $labels.instance }} fails to deliver {{ $labels.integration }} "
+        "notifications",
+        "Alertmanager {{ $labels.instance }} could not deliver notifications through "
+        "{{ $labels.integration }} in the last 15 minutes: pages may not be reaching anyone.",
+        for_="5m",
+        dashboard=OVERVIEW_DASHBOARD,
+        comment="Needs Prometheus to scrape Alertmanager (the shipped prometheus.yml does). "
+        "Route it through another integration than the one failing.",
     ),
     Alert(
         "DriftwardenWatchdog",
@@ -293,17 +329,22 @@ ALERTS = (
         "none",
         "The driftwarden alerting pipeline is alive",
         "Always firing. Route it to a dead man's switch that alerts when it stops arriving: "
-        "then Prometheus, its rules or Alertmanager are down.",
+        "then Prometheus, its rules or Alertmanager are down. It arrives every 1 to 2 minutes "
+        "(repeat_interval 1m plus the group_interval tick): set the switch's timeout to 5 "
+        "minutes.",
         for_="0m",
+        dashboard=OVERVIEW_DASHBOARD,
     ),
 )
 
 
-def record_groups() -> list[dict[str, Any]]:
-    return [{"name": "driftwarden.rules", "rules": [rule.to_dict() for rule in RECORDS]}]
-
-
-def alert_groups(runbook_base: str = RUNBOOK_BASE) -> list[dict[str, Any]]:
-    return [
-        {"name": "driftwarden.alerts", "rules": [rule.to_dict(runbook_base) for rule in ALERTS]}
+def alert_groups(
+    runbook_base: str = RUNBOOK_BASE,
+    *,
+    selector: str = SELECTOR,
+    grafana_base: str = GRAFANA_BASE,
+) -> list[dict[str, Any]]:
+    rules = [
+        rule.to_dict(runbook_base, selector=selector, grafana_base=grafana_base) for rule in ALERTS
     ]
+    return [{"name": "driftwarden.alerts", "rules": rules}]

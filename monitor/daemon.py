@@ -73,7 +73,8 @@ def load_settings(options: DaemonOptions) -> tuple[Config, Builder, bool]:
     """The config to run, how to build each monitor, and whether it is the embedded demo."""
     if options.config is not None:
         return load_config(options.config), MonitorRuntime.build, False
-    from monitor.demo.app import build_runtime, data_dir, demo_config
+    from monitor.demo.app import build_runtime, demo_config
+    from monitor.home import data_dir
 
     home = data_dir()
     try:

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.config import PACKAGED_ENCODER
 from monitor.errors import SourceError, UsageError
 from monitor.models.fitting import TrainingRows
+from monitor.models.specs import PACKAGED_ENCODER
 
 CONFIG_FILE = "driftwarden.yaml"
 REFERENCE_FILE = Path("data") / "reference.csv"
@@ -125,7 +125,8 @@ def _quoted(value: str) -> str:
 
 
 def config_text(project: Project, text_column: str, label_column: str, encoder: str) -> str:
-    """The config `init` writes: the DESIGN example's shape, commented for a first reader."""
+    """The config `init` writes: the README's Configuration example, commented
+    for a first reader."""
     floor = round(max(0.5, project.holdout_accuracy - 0.1), 2)
     return f"""\
 # Written by `driftwarden init`; every key is explained in the README's Configuration.

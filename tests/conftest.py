@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +14,22 @@ from postgres_server import Postgres, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Two torch threads on two busy cores crawl; tests run on one. Torch is imported only by the
+# tests that need it (the fast tier never pays for it): the variable sets its thread count
+# at import, and `pytest_runtest_setup` below covers a torch imported before this file.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import torch
+_torch_threads_set = False
 
-# Two torch threads on two busy cores crawl; tests run on one.
-torch.set_num_threads(1)
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """One torch thread, once torch is imported (by a test module or a fixture)."""
+    global _torch_threads_set
+    torch = sys.modules.get("torch")
+    if torch is not None and not _torch_threads_set:
+        torch.set_num_threads(1)
+        _torch_threads_set = True
+
 
 DATA_ENV = "DRIFTWARDEN_DATA"
 _DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -71,6 +83,7 @@ def amazon_split(sentiment: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.D
 
 def build_tiny_bert(folder: Path, texts: list[str], labels: list[int], steps: int = 60) -> Path:
     """A 2-layer, hidden-64 BERT with its own WordPiece vocabulary, trained briefly."""
+    import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from monitor.cli import main
-from monitor.config import EmbeddingHeadModelConfig, load_config, parse_duration
+from monitor.config import load_config, parse_duration
+from monitor.models.specs import EmbeddingHeadModelConfig
 
 
 def base_config() -> dict[str, Any]:

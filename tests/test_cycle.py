@@ -17,7 +17,8 @@ from monitor.clock import SimulatedClock
 from monitor.config import load_config
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.store import Store, open_store
-from monitor.store.repository import predictions, watermark
+from monitor.store.repository import watermark
+from monitor.store.run_reads import predictions
 from monitor.views.runs import run_summaries
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from monitor import config as config_module
 from monitor.cli import app
 from monitor.exporter.series import SERIES_NAMES
-from monitor.metrics.catalog import NAMES, QUALITY_METRICS, RUN_METRICS
+from monitor.records.catalog import NAMES, QUALITY_METRICS, RUN_METRICS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -12,12 +12,13 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from monitor.cli import main
 from monitor.clock import SimulatedClock
-from monitor.config import EmbeddingHeadModelConfig, load_config
+from monitor.config import load_config
 from monitor.cycle import MonitorRuntime, run_cycle
 from monitor.errors import ModelError
 from monitor.models.embedding_head import META_FILE, EmbeddingHeadModel
+from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import open_store
-from monitor.store.repository import predictions
+from monitor.store.run_reads import predictions
 
 pytestmark = pytest.mark.slow
 

@@ -496,7 +496,7 @@ class StreamFuzz:
         return None, False
 
     def _scored(self, monitor: str) -> set[str]:
-        from monitor.store.repository import predictions, stored_runs
+        from monitor.store.run_reads import predictions, stored_runs
 
         with self.store.reading() as session:
             runs = stored_runs(session, monitor)

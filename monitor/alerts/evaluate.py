@@ -31,7 +31,7 @@ from monitor.store.alerts import (
 from monitor.store.outbox import enqueue
 from monitor.store.quality import VERSIONED
 from monitor.store.repository import monitor_id
-from monitor.store.schema import AlertStateRow
+from monitor.store.schema_operations import AlertStateRow
 
 log = logging.getLogger("driftwarden.alerts")
 
@@ -79,8 +79,9 @@ def is_late(monitor: MonitorConfig, rule: AlertRule) -> bool:
 
 
 def event_payload(transition: Transition) -> dict[str, Any]:
-    """The hook event of DESIGN.md without `delivery_id` (each delivery adds its own); a
-    late-quality event also says how many of the window's rows were labelled."""
+    """The hook event (docs/architecture.md, "Hook events") without `delivery_id` (each
+    delivery adds its own); a late-quality event also says how many of the window's rows
+    were labelled."""
     late = {}
     if transition.labelled_rows is not None:
         late = {

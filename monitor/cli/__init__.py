@@ -4,6 +4,10 @@
 it and maps every error to one line and an exit code.
 """
 
+# first: its exit handler must be registered before those of the libraries commands load
+from monitor.cli import quick_exit  # noqa: F401
+
+# isort: split
 from monitor.cli import (  # noqa: F401  (importing a module registers its commands)
     config_commands,
     cycle_commands,

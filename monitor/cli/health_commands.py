@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,7 +13,48 @@ from monitor.cli.stores import open_url, read_target, require_monitor
 from monitor.cli.tables import number, table
 from monitor.errors import UsageError
 
+if TYPE_CHECKING:
+    from monitor.config import MonitorConfig
+    from monitor.health import MonitorHealth
+
 RAW_SHOWN = 60  # characters of a quarantined row's text in the table (--json has it all)
+
+
+def quality_below_floor(firing: list[str], config: MonitorConfig | None) -> list[dict[str, Any]]:
+    """The firing rules that put a floor under a measured quality metric: what pages as
+    DriftwardenQualityBelowThreshold (unknown without the config: [])."""
+    if config is None:
+        return []
+    from monitor.metrics.catalog import RUN_METRICS
+
+    measured = {
+        m.name for m in RUN_METRICS if m.series is not None and m.series.name == "model_quality"
+    }
+    return [
+        {"rule": rule.name, "metric": rule.metric, "floor": rule.below}
+        for rule in config.alerts
+        if rule.name in firing and rule.below is not None and rule.metric in measured
+    ]
+
+
+def monitor_state(
+    health: MonitorHealth, quality: list[dict[str, Any]], config: MonitorConfig | None
+) -> str:
+    """One word, the worst that holds, in the order of the dashboards' status (the recording
+    rule driftwarden:monitor_status): stale, failing, quality below floor, drifting, ok."""
+    run = health.last_run
+    if health.stale:
+        return "stale"
+    if run is None:
+        return "no run yet"
+    if run["status"] != "ok":
+        return "failing"
+    if quality:
+        return "quality below floor"
+    drift_rules = {r.name for r in config.alerts if "drift" in r.metric} if config else set()
+    if drift_rules & set(health.firing):
+        return "drifting"
+    return "firing" if health.firing else "ok"
 
 
 @app.command(cls=Command)
@@ -25,10 +66,12 @@ def status(
     """Is every monitor healthy? (exit 1 if not).
 
     One line per monitor: its last run (age, window, rows, key metrics), whether it is
-    stale (no run for 3 schedule periods), the rules firing and the hook outbox backlog.
+    stale (no run for 3 schedule periods), the rules firing and the hook outbox backlog;
+    then its status in one word where it is not ok (stale, failing, quality below floor,
+    drifting: the dashboards' order) and every quality metric below its rule's floor.
     Exits 0 when every monitor is healthy, 1 otherwise."""
     from monitor.health import assess, format_age
-    from monitor.metrics.catalog import SUMMARY_METRICS
+    from monitor.records.catalog import SUMMARY_METRICS
     from monitor.store.status import stored_statuses
     from monitor.views.runs import run_summaries
 
@@ -45,8 +88,16 @@ def status(
     names = list(configured) + sorted(n for n in stored if n not in configured)
     now = datetime.now(UTC)
     healths = [assess(n, stored.get(n), last_runs.get(n), configured.get(n), now) for n in names]
+    quality = {h.monitor: quality_below_floor(h.firing, configured.get(h.monitor)) for h in healths}
+    states = {
+        h.monitor: monitor_state(h, quality[h.monitor], configured.get(h.monitor)) for h in healths
+    }
     if as_json:
-        typer.echo(json.dumps([h.as_json() for h in healths], indent=2))
+        documents = [
+            h.as_json() | {"state": states[h.monitor], "quality_below_floor": quality[h.monitor]}
+            for h in healths
+        ]
+        typer.echo(json.dumps(documents, indent=2))
     elif not healths:
         typer.echo("no monitor recorded in this store yet")
     else:
@@ -77,8 +128,18 @@ def status(
         for line in table(headers, rows, "<<>><<><><"):
             typer.echo(line)
         for health in healths:
+            if states[health.monitor] not in ("ok", "firing"):
+                typer.echo(f"{health.monitor}: status {states[health.monitor]}")
             for problem in health.problems:
                 typer.echo(f"{health.monitor}: {problem}")
+            metrics = health.last_run["metrics"] if health.last_run else {}
+            for low in quality[health.monitor]:
+                latest = metrics.get(low["metric"])
+                measured = f" ({low['metric']} {number(latest)})" if latest is not None else ""
+                typer.echo(
+                    f"{health.monitor}: quality below floor: {low['metric']} under "
+                    f"{low['floor']} for rule {low['rule']}{measured}"
+                )
         if settings is None:
             typer.echo("(staleness unknown without --config: the schedule lives in the config)")
     # an empty store (a mistyped --db creates one) watches nothing: not healthy either
@@ -111,7 +172,7 @@ def quarantine(
     labels the label join set aside (unknown id, duplicate, conflicting, ambiguous,
     invalid)."""
     from monitor.store.quarantine import quarantined_label_rows, quarantined_rows
-    from monitor.store.repository import run_exists
+    from monitor.store.run_reads import run_exists
 
     if labels and run_id is not None:
         raise UsageError("--run and --labels do not go together: labels belong to no run")

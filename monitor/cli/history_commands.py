@@ -149,7 +149,7 @@ def report(
 
     A header with the run's monitor, window, model version and key metrics, then
     Evidently's report, built from what the store kept of the run and its reference."""
-    from monitor.store.repository import run_exists
+    from monitor.store.run_reads import run_exists
     from monitor.views.report import run_report
     from monitor.views.runs import run_summaries
 

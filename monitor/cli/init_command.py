@@ -9,7 +9,7 @@ import typer
 
 from monitor.cli.app import Command, app
 from monitor.cli.model_commands import split_labels
-from monitor.config import PACKAGED_ENCODER
+from monitor.models.specs import PACKAGED_ENCODER
 
 
 @app.command(cls=Command)

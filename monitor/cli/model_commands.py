@@ -11,8 +11,9 @@ import typer
 from monitor.cli.app import Command, DbOption, JsonOption, MonitorOption, RequiredConfig, model_app
 from monitor.cli.stores import configured_monitor, open_url
 from monitor.cli.tables import table
-from monitor.config import PACKAGED_ENCODER, Config, MonitorConfig, load_config
+from monitor.config import Config, MonitorConfig, load_config
 from monitor.errors import UsageError
+from monitor.models.specs import PACKAGED_ENCODER
 
 
 def split_labels(value: str | None) -> list[str] | None:

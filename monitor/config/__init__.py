@@ -38,56 +38,33 @@ from monitor.config.monitor import (
     SourceChoice,
     WindowConfig,
 )
-from monitor.hooks.specs import CommandHook, PythonHook, RetrainHeadHook, WebhookHook
-from monitor.labels.specs import FilesLabelsConfig, SqlLabelsConfig
-from monitor.metrics.catalog import FEATURE_METRIC_PREFIX
-from monitor.models.specs import (
-    PACKAGED_ENCODER,
-    EmbeddingHeadModelConfig,
-    SklearnModelConfig,
-    TransformersModelConfig,
-)
 from monitor.plugins.fields import Duration, RelGlob, RelPath, Strict, parse_duration
-from monitor.sources.specs import FilesStreamConfig, SqlStreamConfig
 
 __all__ = [
     "DEFAULT_METRICS_PORT",
     "DEFAULT_STORAGE",
     "DRIFT_METHODS",
     "ESTIMATION_METHODS",
-    "FEATURE_METRIC_PREFIX",
-    "PACKAGED_ENCODER",
     "AlertRule",
     "ColumnDrift",
     "ColumnsConfig",
-    "CommandHook",
     "Config",
     "DriftConfig",
     "Duration",
     "EmbeddingDrift",
-    "EmbeddingHeadModelConfig",
     "EstimationConfig",
-    "FilesLabelsConfig",
-    "FilesStreamConfig",
     "HookChoice",
     "LabelsChoice",
     "MetricsEndpoint",
     "ModelChoice",
     "MonitorConfig",
-    "PythonHook",
     "ReferenceConfig",
     "RelGlob",
     "RelPath",
-    "RetrainHeadHook",
     "ScheduleConfig",
     "SequentialDrift",
-    "SklearnModelConfig",
     "SourceChoice",
-    "SqlLabelsConfig",
-    "SqlStreamConfig",
     "Strict",
-    "TransformersModelConfig",
-    "WebhookHook",
     "WindowConfig",
     "alert_rule_problems",
     "interpolate_env",

@@ -8,27 +8,33 @@ from pydantic import Field, model_validator
 
 from monitor.plugins.fields import Strict
 
-DRIFT_METHODS = (
-    "auto",
-    "ks",
-    "wasserstein",
-    "jensenshannon",
-    "psi",
-    "kl_div",
-    "chisquare",
-    "z",
-    "anderson",
-    "cramer_von_mises",
-    "ed",
-    "hellinger",
-    "mannw",
-    "t_test",
-    "empirical_mmd",
-    "TVD",
-    "fisher_exact",
-    "g_test",
-    "es",
-)
+# Every per-column drift method, once: its config name (also what the store and the
+# `method` label carry) and whether its score is a p-value (drift at or below the threshold)
+# or a distance (drift at or above). The config, the exporter's ranking and the dashboards'
+# axes all read this table.
+PVALUE, DISTANCE = "p-value", "distance"
+DRIFT_METHOD_SCALES: dict[str, str] = {
+    "ks": PVALUE,
+    "wasserstein": DISTANCE,
+    "jensenshannon": DISTANCE,
+    "psi": DISTANCE,
+    "kl_div": DISTANCE,
+    "chisquare": PVALUE,
+    "z": PVALUE,
+    "anderson": PVALUE,
+    "cramer_von_mises": PVALUE,
+    "ed": DISTANCE,
+    "hellinger": DISTANCE,
+    "mannw": PVALUE,
+    "t_test": PVALUE,
+    "empirical_mmd": PVALUE,
+    "TVD": PVALUE,
+    "fisher_exact": PVALUE,
+    "g_test": PVALUE,
+    "es": PVALUE,  # Epps-Singleton
+}
+DRIFT_METHODS = ("auto", *DRIFT_METHOD_SCALES)
+PVALUE_METHODS = frozenset(name for name, scale in DRIFT_METHOD_SCALES.items() if scale == PVALUE)
 
 
 class ColumnDrift(Strict):

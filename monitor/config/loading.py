@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.config.executor import EXECUTOR_TYPES
 from monitor.config.monitor import AlertRule, Config
 from monitor.config.safe_yaml import read_yaml_file
 from monitor.errors import ConfigError
-from monitor.executors.specs import EXECUTOR_TYPES
 from monitor.plugins.registry import REGISTRY
 from monitor.plugins.spec import HookConfig, ModelConfig
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from monitor.config.drift import DriftConfig
+from monitor.config.executor import ExecutorChoice, InProcessExecutorConfig
 from monitor.errors import ConfigError
-from monitor.executors.specs import ExecutorChoice, InProcessExecutorConfig
-from monitor.metrics.catalog import rule_metric_problem
 from monitor.plugins.fields import DatabaseUrl, Duration, RelPath, Strict
 from monitor.plugins.registry import HOOKS, LABELS, MODELS, REGISTRY, SOURCES
 from monitor.plugins.spec import HookConfig, LabelsConfig, ModelConfig, SourceConfig
+from monitor.records.catalog import rule_metric_problem
 
 DEFAULT_STORAGE = "sqlite:///driftwarden.db"
 DEFAULT_METRICS_PORT = 9108

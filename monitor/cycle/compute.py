@@ -28,9 +28,9 @@ from monitor.cycle.scoring import (
 )
 from monitor.errors import DriftwardenError
 from monitor.metrics.engine import Observed
-from monitor.metrics.result import SetAside
+from monitor.records.results import SetAside
+from monitor.records.rows import EMPTY_REASONS, ROW_ID, Rejected
 from monitor.sources.base import Source, Window
-from monitor.sources.rows import EMPTY_REASONS, ROW_ID, Rejected
 from monitor.store import RunRecord
 
 log = logging.getLogger("driftwarden.cycle")

@@ -27,12 +27,13 @@ from monitor.clock import Clock
 from monitor.cycle.runtime import MonitorRuntime
 from monitor.errors import DriftwardenError
 from monitor.labels.base import LABEL, RAW
-from monitor.labels.join import JOINED, REJOINED, ArrivedLabel, Decision, decide
-from monitor.metrics.catalog import QUALITY_METRICS
+from monitor.labels.join import decide
 from monitor.metrics.quality import classification_quality
 from monitor.plugins import LabelsConfig
+from monitor.records.catalog import QUALITY_METRICS
+from monitor.records.labels import JOINED, REJOINED, ArrivedLabel, Decision
+from monitor.records.rows import ROW_ID, TIMESTAMP
 from monitor.sources.base import Window
-from monitor.sources.rows import ROW_ID, TIMESTAMP
 from monitor.store import Store
 from monitor.store.labels import (
     LabelsTaken,

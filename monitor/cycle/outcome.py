@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from monitor.alerts import Transition
-from monitor.metrics.catalog import SUMMARY_METRICS
-from monitor.metrics.result import Result
+from monitor.records.catalog import SUMMARY_METRICS
+from monitor.records.results import Result
 
 if TYPE_CHECKING:
     from monitor.cycle.labels import LabelOutcome

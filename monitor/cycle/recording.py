@@ -13,7 +13,7 @@ from monitor.clock import Clock
 from monitor.config import MonitorConfig
 from monitor.cycle.outcome import CycleOutcome, Stopwatch
 from monitor.errors import DriftwardenError
-from monitor.sources.rows import Rejected
+from monitor.records.rows import Rejected
 from monitor.store import RunRecord, Store
 from monitor.store.repository import (
     WindowTaken,

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from monitor.config import MonitorConfig
-from monitor.models.base import Model, Scores
+from monitor.models.base import Model
+from monitor.records.scores import Scores
 from monitor.store import Store
 from monitor.store.references import load_reference, save_reference
 

@@ -38,9 +38,11 @@ from monitor.metrics.estimation import (
     LabelledReference,
     build_estimator,
 )
-from monitor.models.base import Model, ModelInputs, Scores, TextEncoder
+from monitor.models.base import Model, ModelInputs, TextEncoder
+from monitor.records.rows import ROW_ID
+from monitor.records.scores import Scores
 from monitor.sources.base import Source, SourceContext
-from monitor.sources.rows import ROW_ID, RowCheck, split_usable
+from monitor.sources.rows import RowCheck, split_usable
 from monitor.store import Store
 
 log = logging.getLogger("driftwarden.cycle")

@@ -13,8 +13,10 @@ from monitor.config import MonitorConfig
 from monitor.errors import ModelError
 from monitor.metrics.descriptors import text_descriptors
 from monitor.metrics.identity import row_keys
-from monitor.models.base import Model, ModelInputs, Scores
-from monitor.sources.rows import ROW_ID, LabelCheck, Rejected, RowCheck
+from monitor.models.base import Model, ModelInputs
+from monitor.records.rows import ROW_ID, LabelCheck, Rejected
+from monitor.records.scores import Scores
+from monitor.sources.rows import RowCheck
 
 # Above this share of rows failing alone, the model is broken, not the rows.
 _MAX_FAILING_SHARE = 0.5

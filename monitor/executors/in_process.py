@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
+from monitor.config.executor import IN_PROCESS_CONCURRENCY, DaskExecutorConfig, ExecutorChoice
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.executors.base import CycleExecutor, OnRecorded
-from monitor.executors.specs import IN_PROCESS_CONCURRENCY, DaskExecutorConfig, ExecutorChoice
 from monitor.store import Store
 
 Builder = Callable[[MonitorConfig], MonitorRuntime]

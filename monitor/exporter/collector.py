@@ -18,6 +18,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.config.drift import PVALUE_METHODS
 from monitor.errors import DriftwardenError
 from monitor.exporter.configured import (
     HOOK_OUTCOMES,
@@ -28,9 +29,9 @@ from monitor.exporter.configured import (
 )
 from monitor.exporter.series import Gauges, counter, gauge, histogram
 from monitor.exporter.tally import DURATION_BUCKETS, MonitorTally, stage_order
-from monitor.labels.join import OUTCOMES
-from monitor.metrics.catalog import RUN_METRICS
-from monitor.metrics.result import EMBEDDING_DRIFT, FEATURE_DRIFT, PREDICTION_DRIFT
+from monitor.records.catalog import RUN_METRICS
+from monitor.records.labels import OUTCOMES
+from monitor.records.results import EMBEDDING_DRIFT, FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store import Store
 from monitor.store.latest import (
     MetricValue,
@@ -54,17 +55,17 @@ _TEST_THRESHOLDS = {
     (EMBEDDING_DRIFT, "embedding"): "embedding_drift_threshold",
 }
 
-__all__ = ["DURATION_BUCKETS", "MonitorInfo", "ProcessCounters", "StoreCollector"]
+__all__ = [
+    "DURATION_BUCKETS",
+    "PVALUE_METHODS",
+    "MonitorInfo",
+    "ProcessCounters",
+    "StoreCollector",
+]
 
 # Runs re-read behind the newest one seen: a backend that commits ids out of order (not
 # SQLite, which has one writer at a time) must not make a run invisible to the counters.
 _LOOKBACK_IDS = 16
-# Drift methods whose score is a p-value (drift when the score is at most the threshold);
-# all others are distances (drift when at least the threshold). Used only for ranking.
-PVALUE_METHODS = frozenset(
-    {"ks", "chisquare", "z", "anderson", "cramer_von_mises", "mannw", "t_test", "fisher_exact"}
-    | {"g_test", "es", "epps_singleton", "empirical_mmd", "TVD"}
-)
 
 
 class ProcessCounters(Protocol):

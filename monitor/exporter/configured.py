@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from prometheus_client.core import Metric
 
 from monitor.config import MonitorConfig
-from monitor.exporter.series import Gauges
+from monitor.exporter.series import HOOK_OUTCOMES, RETRAIN_DECISIONS, SCHEDULER_EVENTS, Gauges
 
-# The outcomes a hook attempt and the events a scheduler job can have (exported at 0 first).
-HOOK_OUTCOMES = ("delivered", "failed", "retry")
-SCHEDULER_EVENTS = ("error", "max_instances", "missed")
-RETRAIN_DECISIONS = ("promoted", "rejected")
+__all__ = ["HOOK_OUTCOMES", "RETRAIN_DECISIONS", "SCHEDULER_EVENTS", "MonitorInfo", "RuleInfo"]
 
 
 @dataclass(frozen=True)

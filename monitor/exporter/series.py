@@ -1,7 +1,13 @@
-"""Every series the exporter serves: name, type, help and labels, in exposition order.
+"""Every series the exporter serves: name, type, help, labels and the closed sets of label
+values, in exposition order.
+
+This is the series contract: the collector yields only these, with these label values, and
+the dashboards, the rules and their tests check every query against it
+(`tests/dashboards/test_configs.py`). Adding a series touches this registry and the
+collector code that yields it.
 
 Each carries the label `monitor` before the labels listed. Which run metric feeds which
-gauge is the run-metric catalog's to say (`monitor.metrics.catalog`).
+gauge is the run-metric catalog's to say (`monitor.records.catalog`).
 """
 
 from __future__ import annotations
@@ -16,10 +22,35 @@ from prometheus_client.core import (
     Metric,
 )
 
+from monitor.config.drift import DRIFT_METHOD_SCALES
+from monitor.exporter.tally import STAGES
+from monitor.labels.join import OUTCOMES as LABEL_OUTCOMES
+from monitor.metrics.catalog import RUN_METRICS
+
 PREFIX = "driftwarden_"
 GAUGE = "gauge"
 COUNTER = "counter"
 HISTOGRAM = "histogram"
+
+
+# The outcomes a hook attempt and the events a scheduler job can have (exported at 0 first),
+# and the decisions of the retrain-head hook.
+HOOK_OUTCOMES = ("delivered", "failed", "retry")
+SCHEDULER_EVENTS = ("error", "max_instances", "missed")
+RETRAIN_DECISIONS = ("promoted", "rejected")
+RUN_OUTCOMES = ("ok", "error")
+DIRECTIONS = ("above", "below")
+
+
+def _catalog_values(series: str, label: str) -> tuple[str, ...]:
+    """The values of `label` the run-metric catalog maps onto gauge `series`."""
+    return tuple(
+        value
+        for metric in RUN_METRICS
+        if metric.series is not None and metric.series.name == series
+        for name, value in metric.series.labels
+        if name == label
+    )
 
 
 @dataclass(frozen=True)
@@ -28,6 +59,17 @@ class SeriesSpec:
     kind: str
     help: str
     labels: tuple[str, ...] = ()
+    # label -> every value it can take, for the labels whose values are a closed set
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def exposed(self) -> tuple[str, ...]:
+        """The sample names Prometheus stores (a histogram's three), with the prefix."""
+        if self.kind == HISTOGRAM:
+            return tuple(PREFIX + self.name + suffix for suffix in ("_bucket", "_sum", "_count"))
+        return (PREFIX + self.name,)
+
+    def closed(self, label: str) -> tuple[str, ...] | None:
+        return dict(self.values).get(label)
 
 
 _SPECS = (
@@ -36,6 +78,7 @@ _SPECS = (
         GAUGE,
         "Drift score of an input feature in the latest window",
         ("feature", "method"),
+        (("method", tuple(DRIFT_METHOD_SCALES)),),
     ),
     SeriesSpec(
         "feature_drifted", GAUGE, "1 when the feature drifted in the latest window", ("feature",)
@@ -65,12 +108,14 @@ _SPECS = (
         "Measured quality on the latest labelled window (with late labels: on the latest "
         "window whose quality is final)",
         ("metric",),
+        (("metric", _catalog_values("model_quality", "metric")),),
     ),
     SeriesSpec(
         "estimated_model_quality",
         GAUGE,
         "Label-free quality estimate of the latest window, from its scores alone",
         ("metric",),
+        (("metric", _catalog_values("estimated_model_quality", "metric")),),
     ),
     SeriesSpec(
         "quality_window_end_timestamp_seconds",
@@ -137,6 +182,7 @@ _SPECS = (
         "Threshold of the feature's drift test in the latest window (p-value methods drift "
         "at or below it, distances at or above)",
         ("feature", "method"),
+        (("method", tuple(DRIFT_METHOD_SCALES)),),
     ),
     SeriesSpec(
         "prediction_drift_threshold",
@@ -155,8 +201,15 @@ _SPECS = (
         "Bound of the monitor's own alert rule: it breaches when `metric` is past it in "
         "`direction` (above or below)",
         ("rule", "metric", "direction"),
+        (("direction", DIRECTIONS),),
     ),
-    SeriesSpec("runs_total", COUNTER, "Cycles recorded in the store, by outcome", ("outcome",)),
+    SeriesSpec(
+        "runs_total",
+        COUNTER,
+        "Cycles recorded in the store, by outcome",
+        ("outcome",),
+        (("outcome", RUN_OUTCOMES),),
+    ),
     SeriesSpec("rows_scored_total", COUNTER, "Rows scored by the model, all windows"),
     SeriesSpec("quarantined_rows_total", COUNTER, "Rows set aside as unusable, all windows"),
     SeriesSpec(
@@ -164,6 +217,7 @@ _SPECS = (
         HISTOGRAM,
         "Seconds each stage of a cycle took (read, score, metrics, store, total)",
         ("stage",),
+        (("stage", STAGES),),
     ),
     SeriesSpec(
         "alert_firing", GAUGE, "1 while the monitor's alert rule is firing, else 0", ("rule",)
@@ -173,18 +227,21 @@ _SPECS = (
         COUNTER,
         "Label rows read from the labels source, by outcome",
         ("outcome",),
+        (("outcome", LABEL_OUTCOMES),),
     ),
     SeriesSpec(
         "hook_deliveries_total",
         COUNTER,
         "Hook delivery attempts, by outcome",
         ("hook", "outcome"),
+        (("outcome", HOOK_OUTCOMES),),
     ),
     SeriesSpec(
         "retrain_decisions_total",
         COUNTER,
         "Retrains of the head by the built-in retrain-head hook, by decision (promoted, rejected)",
         ("decision",),
+        (("decision", RETRAIN_DECISIONS),),
     ),
     # beyond DESIGN.md: the daemon's own health
     SeriesSpec(
@@ -192,6 +249,7 @@ _SPECS = (
         COUNTER,
         "Scheduler job events since start: missed, max_instances, error",
         ("event",),
+        (("event", SCHEDULER_EVENTS),),
     ),
     SeriesSpec(
         "unrecorded_failures_total",

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from monitor.config import RetrainHeadHook
 from monitor.errors import ModelError
 from monitor.hooks.base import AttemptResult, Hook, HookContext, MonitorAccess
 from monitor.hooks.retraining import head_config, retrain
+from monitor.hooks.specs import RetrainHeadHook
 from monitor.models.base import TextEncoder
 
 _locks: dict[str, threading.Lock] = {}

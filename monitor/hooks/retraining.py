@@ -17,13 +17,14 @@ import numpy as np
 
 from monitor.atomic import publish_folder
 from monitor.clock import Clock
-from monitor.config import EmbeddingHeadModelConfig, RetrainHeadHook
 from monitor.errors import ModelError
 from monitor.hooks.base import MonitorAccess
+from monitor.hooks.specs import RetrainHeadHook
 from monitor.hooks.versions import META_FILE, head_version, live_head_folder, versions_folder
 from monitor.models.base import TextEncoder
 from monitor.models.embedding_head import Head, fit_head
 from monitor.models.head_files import folder_digest
+from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import Store
 from monitor.store.model_versions import (
     LabelledRow,

@@ -9,9 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.config import EmbeddingHeadModelConfig, MonitorConfig
+from monitor.config import MonitorConfig
 from monitor.errors import UsageError
 from monitor.models.head_files import folder_digest
+from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import Store
 from monitor.store.model_versions import add_version, live_version, set_live, versions
 

@@ -17,8 +17,9 @@ import pandas as pd
 from monitor.config import ColumnsConfig, WindowConfig
 from monitor.errors import SourceError
 from monitor.plugins import LABELS, REGISTRY, LabelsConfig
+from monitor.records.rows import ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
-from monitor.sources.rows import ROW_ID, TIMESTAMP, Rejected, RowCheck, json_safe
+from monitor.sources.rows import RowCheck, json_safe
 
 LABEL = "_label"
 RAW = "_raw"  # the label row as read, kept with a quarantined label

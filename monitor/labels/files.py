@@ -16,9 +16,10 @@ import pandas as pd
 
 from monitor.labels.base import BATCH_ROWS, label_batch
 from monitor.labels.specs import FilesLabelsConfig
+from monitor.records.rows import PROBLEM, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.file_scan import StreamFiles
-from monitor.sources.rows import PROBLEM, Rejected, json_safe
+from monitor.sources.rows import json_safe
 from monitor.sources.tabular import FILE, LINE
 from monitor.sources.windowing import key_of, key_position
 

@@ -8,53 +8,20 @@ a `duplicate`; one that disagrees with the row's label is `conflicting` (the fir
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-JOINED = "joined"  # its window's quality gains it (a new quality version)
-AFTER_FINAL = "after_final"  # kept in the prediction log; the window's quality stays final
-DUPLICATE = "duplicate"
-CONFLICTING = "conflicting"
-UNKNOWN_ID = "unknown_id"  # joined later, should a window score that row after all
-AMBIGUOUS = "ambiguous"
-INVALID = "invalid"
-REJOINED = "rejoined"  # an unknown-id label joined once its row was scored
-OUTCOMES = (JOINED, AFTER_FINAL, REJOINED, DUPLICATE, CONFLICTING, UNKNOWN_ID, AMBIGUOUS, INVALID)
-QUARANTINED = (DUPLICATE, CONFLICTING, UNKNOWN_ID, AMBIGUOUS, INVALID)
-
-
-@dataclass(frozen=True)
-class ArrivedLabel:
-    row_id: str
-    value: Any
-    observed_at: datetime | None
-    raw: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class LoggedPrediction:
-    """A prediction a label may join: where it is, its label so far, and whether its
-    window's quality is final."""
-
-    prediction_id: int
-    run_id: int
-    target: str | None
-    final: bool
-
-
-@dataclass(frozen=True)
-class Decision:
-    label: ArrivedLabel
-    outcome: str
-    reason: str = ""
-    prediction: LoggedPrediction | None = None
-    #: the label as a class name of the model
-    name: str | None = None
-
-    @property
-    def joins(self) -> bool:
-        return self.outcome in (JOINED, AFTER_FINAL)
+from monitor.records.labels import (
+    AFTER_FINAL,
+    AMBIGUOUS,
+    CONFLICTING,
+    DUPLICATE,
+    INVALID,
+    JOINED,
+    UNKNOWN_ID,
+    ArrivedLabel,
+    Decision,
+    LoggedPrediction,
+)
 
 
 def decide(

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from evidently.legacy.calculations.stattests import get_stattest
-from evidently.legacy.calculations.stattests.registry import StatTest
-from evidently.legacy.core import ColumnType
 from scipy.spatial import distance
 
 from monitor.errors import MetricsError
-from monitor.metrics.result import DriftScore
+from monitor.metrics.evidently_adapter import ColumnType, StatTest, get_stattest
+from monitor.records.results import DriftScore
 
 NUMERICAL = "num"
 CATEGORICAL = "cat"

@@ -11,16 +11,11 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from evidently.legacy.metrics.data_drift.embedding_drift_methods import (
-    calc_roc_auc_random,
-    distance,
-    model,
-    ratio,
-)
 from sklearn.model_selection import train_test_split
 
-from monitor.config import EmbeddingDrift
-from monitor.metrics.result import DriftScore
+from monitor.metrics.evidently_adapter import calc_roc_auc_random, distance, model, ratio
+from monitor.metrics.settings import EmbeddingSettings
+from monitor.records.results import DriftScore
 
 _NULL_QUANTILE = 0.95
 _DEFAULT_THRESHOLDS = {"distance": 0.2, "ratio": 0.2}
@@ -49,7 +44,7 @@ def _sample(matrix: np.ndarray, limit: int, seed: int) -> np.ndarray:
 
 
 def embedding_drift(
-    reference: np.ndarray, current: np.ndarray, config: EmbeddingDrift
+    reference: np.ndarray, current: np.ndarray, config: EmbeddingSettings
 ) -> DriftScore:
     """Score the window's embeddings against the reference's with `config.method`."""
     ref = _sample(reference, config.sample, seed=1)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from monitor.config import DriftConfig
 from monitor.errors import MetricsError
 from monitor.metrics.drift import CATEGORICAL, NUMERICAL, ColumnTest, prepare_column
 from monitor.metrics.embedding import embedding_drift
@@ -19,8 +18,9 @@ from monitor.metrics.family import EMBEDDING, DriftFamilyTests, Side
 from monitor.metrics.identity import row_keys
 from monitor.metrics.parallel import ColumnPool, pays_off
 from monitor.metrics.quality import classification_quality
-from monitor.metrics.result import DriftFamily, DriftScore, Result, SetAside
-from monitor.models.base import Scores
+from monitor.metrics.settings import DriftSettings
+from monitor.records.results import DriftFamily, DriftScore, Result, SetAside
+from monitor.records.scores import Scores
 
 log = logging.getLogger("driftwarden.metrics")
 
@@ -65,7 +65,7 @@ class MetricsEngine:
     with its share of the reference, until `close` or the next `fit`.
     """
 
-    def __init__(self, drift: DriftConfig, *, text_descriptors: bool = False) -> None:
+    def __init__(self, drift: DriftSettings, *, text_descriptors: bool = False) -> None:
         self.drift = drift
         self.text_descriptors = text_descriptors
         self._features: dict[str, ColumnTest] = {}
@@ -235,7 +235,7 @@ def _estimates_and_counts(
     return extras
 
 
-def _sequential(drift: DriftConfig) -> tuple[int, float] | None:
+def _sequential(drift: DriftSettings) -> tuple[int, float] | None:
     """The sequential test's pooled windows and level (None: off)."""
     settings = drift.sequential
     if settings.windows == 0:

@@ -38,7 +38,6 @@ from threadpoolctl import ThreadpoolController
 from monitor.metrics.drift import CATEGORICAL, clean, column_kind
 from monitor.metrics.identity import seed_of
 from monitor.metrics.permutation import SplitPlan, window_side
-from monitor.metrics.result import DriftFamily, DriftScore, FamilyTest
 from monitor.metrics.sequential import SequentialTest
 from monitor.metrics.two_sample import (
     ClassShareMember,
@@ -51,6 +50,7 @@ from monitor.metrics.two_sample import (
     Side,
     sample_rows,
 )
+from monitor.records.results import DriftFamily, DriftScore, FamilyTest
 
 EMBEDDING = "embedding"
 DESCRIPTORS = "descriptors"

@@ -16,18 +16,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from evidently import (
-    BinaryClassification,
-    DataDefinition,
-    Dataset,
-    MulticlassClassification,
-    Report,
-)
-from evidently.core.report import Snapshot
-from evidently.metrics import Accuracy, F1Score, Precision, Recall, ValueDrift
 
 from monitor.metrics.drift import NUMERICAL
 from monitor.metrics.engine import CONFIDENCE, PREDICTED_CLASS
+from monitor.metrics.evidently_adapter import (
+    Accuracy,
+    BinaryClassification,
+    DataDefinition,
+    Dataset,
+    F1Score,
+    MulticlassClassification,
+    Precision,
+    Recall,
+    Report,
+    Snapshot,
+    ValueDrift,
+    render_snapshot,
+)
 from monitor.metrics.report_page import report_page
 
 TARGET = "target"
@@ -133,16 +138,7 @@ def report_html(snapshot: Snapshot, run: dict[str, Any]) -> str:
     metrics stopped repeating it drew the same confusion matrix three times; a widget equal
     to an earlier one (ids aside) is left out.
     """
-    from evidently.core.metric_types import render_widgets
-    from evidently.legacy.renderers.html_widgets import group_widget
-
-    # Snapshot.get_html_str renders exactly these two lists (evidently is pinned)
-    widgets = _unique(list(snapshot._widgets))
-    page: str = render_widgets(
-        [group_widget(title="", widgets=widgets), *_unique(list(snapshot._tests_widgets))],
-        as_iframe=False,
-    )
-    return report_page(page, run)
+    return report_page(render_snapshot(snapshot, _unique), run)
 
 
 def _unique(widgets: list[Any]) -> list[Any]:

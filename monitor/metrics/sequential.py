@@ -30,8 +30,8 @@ import numpy as np
 
 from monitor.metrics.identity import canonical_order, seed_of
 from monitor.metrics.permutation import KernelStatistic, SplitPlan
-from monitor.metrics.result import FamilyTest
 from monitor.metrics.two_sample import Side, sample_rows
+from monitor.records.results import FamilyTest
 
 SEQUENTIAL = "sequential"
 METHOD = "mmd-permutation, pooled windows"

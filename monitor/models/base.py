@@ -6,7 +6,6 @@ import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeAlias
 
@@ -14,32 +13,9 @@ import numpy as np
 import pandas as pd
 
 from monitor.errors import DriftwardenError, ModelError
+from monitor.records.scores import Scores
 
 ModelInputs: TypeAlias = Sequence[str] | pd.DataFrame
-
-
-@dataclass
-class Scores:
-    """One window's model outputs, row-aligned with its inputs."""
-
-    predicted_ids: np.ndarray
-    class_names: tuple[str, ...]
-    probabilities: np.ndarray | None = None
-    embeddings: np.ndarray | None = None
-    #: the model version that produced these scores (a head can be swapped between windows)
-    version: str | None = None
-
-    @property
-    def predicted_names(self) -> list[str]:
-        return [self.class_names[i] for i in self.predicted_ids]
-
-    @property
-    def confidence(self) -> np.ndarray | None:
-        """The top-class probability of each row."""
-        return None if self.probabilities is None else self.probabilities.max(axis=1)
-
-    def __len__(self) -> int:
-        return len(self.predicted_ids)
 
 
 class TextEncoder(Protocol):

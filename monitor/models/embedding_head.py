@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from monitor.errors import ModelError
-from monitor.models.base import Model, ModelInputs, Scores, TextEncoder
+from monitor.models.base import Model, ModelInputs, TextEncoder
 from monitor.models.encoder import SentenceEncoder
 from monitor.models.head_files import (
     ARRAYS_FILE,
@@ -26,6 +26,7 @@ from monitor.models.head_files import (
 )
 from monitor.models.shared import shared_encoder
 from monitor.models.specs import EmbeddingHeadModelConfig
+from monitor.records.scores import Scores
 
 #: hashes of the texts the head was fitted on (quality estimation tells those rows apart)
 MEMBERS_FILE = "head.members.npy"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ import torch
 
 from monitor.atomic import write_file
 from monitor.errors import ModelError
+from monitor.home import data_dir
 
 log = logging.getLogger("driftwarden.models")
 
@@ -45,11 +45,7 @@ Batch = dict[str, np.ndarray]
 
 def cache_root() -> Path:
     """`$DRIFTWARDEN_HOME/onnx`, else `$XDG_CACHE_HOME/driftwarden/onnx` (`~/.cache/...`)."""
-    home = os.environ.get("DRIFTWARDEN_HOME")
-    if home:
-        return Path(home).expanduser() / "onnx"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "driftwarden" / "onnx"
+    return data_dir() / "onnx"
 
 
 def model_folder(identity: str, kind: str = "encoder") -> Path:

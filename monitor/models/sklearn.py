@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from monitor.errors import ModelError
-from monitor.models.base import Model, ModelInputs, Scores
+from monitor.models.base import Model, ModelInputs
 from monitor.models.specs import SklearnModelConfig
+from monitor.records.scores import Scores
 
 
 class SklearnModel(Model):

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 
 from monitor.errors import ModelError
-from monitor.models.base import Model, ModelInputs, Scores
+from monitor.models.base import Model, ModelInputs
 from monitor.models.encoder import directory_identity
 from monitor.models.shared import shared_runner
 from monitor.models.specs import TransformersModelConfig
+from monitor.records.scores import Scores
 
 
 def _check_classifier(path: Path) -> None:

@@ -94,7 +94,7 @@ def _openable_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from monitor.store.urls import with_driver
+    from monitor.database_urls import with_driver
 
     try:
         parsed = with_driver(make_url(url))

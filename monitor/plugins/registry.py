@@ -53,7 +53,8 @@ BUILT_IN: dict[str, dict[str, str]] = {
         "retrain-head": "monitor.hooks.specs:RETRAIN_HEAD",
     },
 }
-# What a role's block means when it names no `type` (the files stream of DESIGN.md).
+# What a role's block means when it names no `type`: the files stream and files labels
+# (docs/architecture.md, "Adding a source").
 DEFAULT_TYPES = {SOURCES: "files", LABELS: "files"}
 _WORDS = {SOURCES: "source", LABELS: "labels source", MODELS: "model", HOOKS: "hook"}
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from monitor.atomic import publish_folder
-from monitor.demo.app import data_dir
 from monitor.errors import DriftwardenError
+from monitor.home import data_dir
 from monitor.models.embedding_head import fit_head
 from monitor.models.encoder import SentenceEncoder
 from monitor.models.head_files import ARRAYS_FILE as HEAD_FILE

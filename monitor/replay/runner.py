@@ -19,12 +19,13 @@ from typing import Any
 import pandas as pd
 
 from monitor.clock import SimulatedClock
-from monitor.config import EmbeddingHeadModelConfig, MonitorConfig
+from monitor.config import MonitorConfig
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.cycle.scoring import row_check
 from monitor.errors import DriftwardenError, UsageError
 from monitor.exporter.collector import MonitorInfo, StoreCollector
 from monitor.models.base import Model
+from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.replay.mix import PlannedWindow, WindowPlanner
 from monitor.replay.openmetrics import TimestampedSeries
 from monitor.replay.scenario import LABEL, TEXT, Scenario

@@ -16,7 +16,6 @@ import pandas as pd
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from monitor.config import (
-    PACKAGED_ENCODER,
     Duration,
     HookChoice,
     MonitorConfig,
@@ -30,6 +29,7 @@ from monitor.config import (
 from monitor.config.loading import validate_document
 from monitor.corpus import DOMAINS, LABELS
 from monitor.errors import ConfigError, SourceError
+from monitor.models.specs import PACKAGED_ENCODER
 from monitor.sources.files import read_table
 
 TEXT = "text"

@@ -14,10 +14,11 @@ import pandas as pd
 from monitor.config import ColumnsConfig
 from monitor.errors import SourceError
 from monitor.labels.base import LABEL, RAW
+from monitor.records.rows import ROW_ID, TIMESTAMP
 from monitor.replay.mix import PlannedWindow
 from monitor.replay.scenario import LabelDelay
 from monitor.sources.base import Source, Window
-from monitor.sources.rows import ROW_ID, TIMESTAMP, RowCheck, split_usable
+from monitor.sources.rows import RowCheck, split_usable
 
 
 class ScenarioSource(Source):

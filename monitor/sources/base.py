@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from monitor.config import ColumnsConfig, WindowConfig
-from monitor.sources.rows import Rejected, RowCheck
+from monitor.records.rows import Rejected
+from monitor.sources.rows import RowCheck
 
 
 @dataclass

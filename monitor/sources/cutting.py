@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from monitor.sources.rows import TIMESTAMP, Rejected, RowCheck, split_usable
+from monitor.records.rows import TIMESTAMP, Rejected
+from monitor.sources.rows import RowCheck, split_usable
 from monitor.sources.windowing import duration_bounds
 
 

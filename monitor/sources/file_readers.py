@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pandas._libs.parsers import STR_NA_VALUES
 
-from monitor.sources.rows import PROBLEM
+from monitor.records.rows import PROBLEM
 
 LINE = "_line"
 START = "_start"  # where the row begins: a byte offset, or a row index for Parquet
@@ -227,7 +226,7 @@ def csv_values(
     frame = pd.DataFrame(padded, columns=header, dtype=object)
     if frame.empty:
         return frame
-    frame = frame.where(~frame.isin(_NA_VALUES), None)
+    frame = frame.where(~frame.isin(NA_VALUES), None)
     for position, name in enumerate(header):
         if name in text_columns:
             continue
@@ -239,7 +238,30 @@ def csv_values(
     return frame
 
 
-_NA_VALUES = sorted(STR_NA_VALUES)
+#: the strings `pandas.read_csv` reads as missing by default (its documented `na_values`
+#: list), so a row read here and the same row read by pandas agree;
+#: tests/sources/test_na_values.py holds the two together
+NA_VALUES: tuple[str, ...] = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 
 
 # ---------------------------------------------------------------- JSON Lines

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from monitor.records.rows import FILE_KIND, Rejected
 from monitor.sources.file_readers import Chunk, Unreadable, read_chunk
 from monitor.sources.headers import format_of
-from monitor.sources.rows import FILE_KIND, Rejected
 
 Stamp = tuple[int, int]  # (size, mtime in ns): a file that changed has another
 

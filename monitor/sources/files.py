@@ -19,12 +19,13 @@ from typing import Any
 import pandas as pd
 
 from monitor.errors import SourceError
+from monitor.records.rows import PROBLEM, ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.cutting import Cut, cut_duration, cut_rows
 from monitor.sources.file_readers import LINE, START
 from monitor.sources.file_scan import StreamFiles
 from monitor.sources.headers import format_of
-from monitor.sources.rows import PROBLEM, ROW_ID, TIMESTAMP, Rejected, json_safe
+from monitor.sources.rows import json_safe
 from monitor.sources.specs import FilesStreamConfig
 from monitor.sources.tabular import FILE, dated, sort_keys
 

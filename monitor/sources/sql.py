@@ -32,13 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from monitor.database_urls import safe_url, with_driver
 from monitor.errors import SourceError
+from monitor.records.rows import ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.cutting import first_timestamp, last_timestamp
-from monitor.sources.rows import ROW_ID, TIMESTAMP, Rejected, json_safe, split_usable
+from monitor.sources.rows import json_safe, split_usable
 from monitor.sources.specs import SqlStreamConfig
 from monitor.sources.windowing import duration_bounds, key_position
-from monitor.store.urls import safe_url, with_driver
 
 Key = tuple[Any, ...]
 

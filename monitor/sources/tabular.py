@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from monitor.records.rows import ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.cutting import Cut, cut_duration, cut_rows, first_timestamp, last_timestamp
-from monitor.sources.rows import ROW_ID, TIMESTAMP, Rejected, json_safe
+from monitor.sources.rows import json_safe
 from monitor.sources.windowing import end_position, key_position
 
 FILE = "_file"

@@ -10,17 +10,11 @@ from typing import Any
 from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
-from monitor.config import FEATURE_METRIC_PREFIX
-from monitor.metrics.result import FEATURE_DRIFT
+from monitor.records.catalog import FEATURE_METRIC_PREFIX
+from monitor.records.results import FEATURE_DRIFT
 from monitor.store.quality import version_value
-from monitor.store.schema import (
-    AlertEventRow,
-    AlertStateRow,
-    MetricValueRow,
-    MonitorRow,
-    QualityVersionRow,
-    RunRow,
-)
+from monitor.store.schema import MetricValueRow, MonitorRow, QualityVersionRow, RunRow
+from monitor.store.schema_operations import AlertEventRow, AlertStateRow
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from monitor.database_urls import safe_url, with_driver
 from monitor.errors import StoreError
-from monitor.store.urls import safe_url, with_driver
 
 log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).parent / "alembic"
@@ -157,7 +157,7 @@ class Store:
 
     def probe_write(self, name: str) -> str | None:
         """Write and commit one small row now; why that failed, or None when it went through."""
-        from monitor.store.schema import StoreProbeRow
+        from monitor.store.schema_operations import StoreProbeRow
 
         try:
             with self.transaction() as session:

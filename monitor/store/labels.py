@@ -11,21 +11,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
-from monitor.labels.join import (
-    QUARANTINED,
-    UNKNOWN_ID,
-    ArrivedLabel,
-    Decision,
-    LoggedPrediction,
-)
+from monitor.records.labels import QUARANTINED, UNKNOWN_ID, ArrivedLabel, Decision, LoggedPrediction
 from monitor.store.schema import (
     LabelStateRow,
     MonitorRow,
     PredictionRow,
     QuarantinedLabelRow,
     RunRow,
-    without_nul,
 )
+from monitor.store.schema_types import without_nul
 
 _CHUNK = 500
 

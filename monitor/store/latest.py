@@ -12,16 +12,14 @@ from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from monitor.store.schema import (
-    AlertStateRow,
-    HookAttemptRow,
     LabelStateRow,
     MetricValueRow,
     MonitorRow,
     QualityVersionRow,
     QuarantinedRow,
-    RetrainDecisionRow,
     RunRow,
 )
+from monitor.store.schema_operations import AlertStateRow, HookAttemptRow, RetrainDecisionRow
 
 FIRING = "firing"  # AlertStateRow.state of a firing rule (monitor.alerts.rules.FIRING)
 

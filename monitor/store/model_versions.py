@@ -11,13 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.store.repository import monitor_id
-from monitor.store.schema import (
-    ModelVersionRow,
-    MonitorRow,
-    PredictionRow,
-    RetrainDecisionRow,
-    RunRow,
-)
+from monitor.store.schema import MonitorRow, PredictionRow, RunRow
+from monitor.store.schema_operations import ModelVersionRow, RetrainDecisionRow
 
 
 @dataclass(frozen=True)

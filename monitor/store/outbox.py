@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from monitor.store.schema import AlertEventRow, HookAttemptRow, HookDeliveryRow
+from monitor.store.schema_operations import AlertEventRow, HookAttemptRow, HookDeliveryRow
 
 PENDING = "pending"
 DELIVERED = "delivered"

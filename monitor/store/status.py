@@ -9,13 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.store.schema import (
-    AlertEventRow,
-    AlertStateRow,
-    HookDeliveryRow,
-    MonitorRow,
-    RunRow,
-)
+from monitor.store.schema import MonitorRow, RunRow
+from monitor.store.schema_operations import AlertEventRow, AlertStateRow, HookDeliveryRow
 
 FIRING = "firing"
 

@@ -16,13 +16,13 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from monitor.errors import UsageError
-from monitor.metrics.result import FEATURE_DRIFT, PREDICTION_DRIFT
+from monitor.records.results import FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store.references import load_reference, run_inputs
-from monitor.store.repository import drift_details, predictions, snapshot
+from monitor.store.run_reads import drift_details, predictions, snapshot
 from monitor.store.schema import RunRow
 
 if TYPE_CHECKING:
-    from evidently.core.report import Snapshot
+    from monitor.metrics.evidently_adapter import Snapshot
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.metrics.result import EMBEDDING_DRIFT, FAMILY_TEST, FEATURE_DRIFT, PREDICTION_DRIFT
+from monitor.records.results import EMBEDDING_DRIFT, FAMILY_TEST, FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store.quality import VERSIONED, version_value
-from monitor.store.repository import StoredRun, stored_runs
+from monitor.store.run_reads import StoredRun, stored_runs
 
 
 def iso(moment: datetime) -> str:

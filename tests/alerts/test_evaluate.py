@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from alerts.support import make_rig
 from monitor.alerts import FIRING, RESOLVED, evaluate_rules
 from monitor.store.alerts import alert_events, alert_states
-from monitor.store.schema import HookDeliveryRow, RunRow
+from monitor.store.schema import RunRow
+from monitor.store.schema_operations import HookDeliveryRow
 
 ACCURACY_RULE = {"name": "accuracy-drop", "metric": "accuracy", "below": 0.8, "for": 2}
 HOOKS = {"page": {"type": "command", "argv": ["true"]}}

@@ -22,7 +22,7 @@ from monitor.cycle import MonitorRuntime, run_cycle
 from monitor.exporter.collector import StoreCollector
 from monitor.store import open_store
 from monitor.store.alerts import alert_events
-from monitor.store.repository import predictions
+from monitor.store.run_reads import predictions
 from monitor.store.schema import MetricValueRow, QualityVersionRow, QuarantinedLabelRow
 from monitor.views.runs import run_summaries
 

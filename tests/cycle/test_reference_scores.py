@@ -18,7 +18,7 @@ from monitor.clock import SimulatedClock
 from monitor.config import load_config, parse_config
 from monitor.cycle import MonitorRuntime, run_cycle
 from monitor.cycle.reference import ScoredReference, frame_bytes, frame_from_bytes
-from monitor.models.base import Scores
+from monitor.records.scores import Scores
 from monitor.store import open_store
 
 

@@ -22,13 +22,14 @@ from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.cycle.scoring import input_features
 from monitor.hooks.versions import promote_version, versions_folder
 from monitor.metrics.engine import MetricsEngine, Observed
-from monitor.models.base import ModelInputs, Scores
+from monitor.models.base import ModelInputs
 from monitor.models.embedding_head import EmbeddingHeadModel, Head, fit_head
 from monitor.models.encoder import SentenceEncoder
+from monitor.records.scores import Scores
 from monitor.sources.memory import MemorySource
 from monitor.store import open_store
 from monitor.store.model_versions import add_version
-from monitor.store.repository import predictions
+from monitor.store.run_reads import predictions
 from monitor.views.runs import run_summaries
 
 WINDOW = 50

@@ -7,7 +7,6 @@ series, label and value a panel or a rule asks for is one the exporter emits.
 
 from __future__ import annotations
 
-import importlib
 import re
 import shutil
 import subprocess
@@ -22,7 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # plain `pytest` from elsewhere; see conftest.py
     sys.path.insert(0, str(REPO_ROOT))
 
-from dashboards import promql  # noqa: E402
+from dashboards import promql, rules  # noqa: E402
+from dashboards.records import RECORDS  # noqa: E402
+from monitor.exporter.series import SERIES  # noqa: E402
 
 DASHBOARDS = REPO_ROOT / "dashboards"
 PROMETHEUS_CONFIG = DASHBOARDS / "prometheus" / "prometheus.yml"
@@ -32,116 +33,43 @@ ALERTMANAGER_CONFIG = DASHBOARDS / "alertmanager" / "alertmanager.yml"
 PROVISIONING = DASHBOARDS / "grafana" / "provisioning"
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 SRE_README = DASHBOARDS / "README.md"
+RUNBOOKS = REPO_ROOT / "docs" / "operating" / "alerts.md"
 
-# The exporter's contract (DESIGN.md and issue E): series name -> labels besides `monitor`.
-# Used until monitor.exporter.collector.SERIES_NAMES exists; see exported_series_names().
-EXPORTED_SERIES: dict[str, frozenset[str]] = {
-    "driftwarden_feature_drift_score": frozenset({"feature", "method"}),
-    "driftwarden_feature_drifted": frozenset({"feature"}),
-    "driftwarden_drifted_features_share": frozenset(),
-    "driftwarden_dataset_drift": frozenset(),
-    "driftwarden_dataset_drift_p_value": frozenset(),
-    "driftwarden_prediction_drift_score": frozenset(),
-    "driftwarden_embedding_drift_score": frozenset(),
-    "driftwarden_model_quality": frozenset({"metric"}),
-    "driftwarden_estimated_model_quality": frozenset({"metric"}),
-    "driftwarden_quality_window_end_timestamp_seconds": frozenset(),
-    "driftwarden_label_coverage": frozenset(),
-    "driftwarden_open_quality_windows": frozenset(),
-    "driftwarden_label_lag_seconds": frozenset(),
-    "driftwarden_labels_total": frozenset({"outcome"}),
-    "driftwarden_window_rows": frozenset(),
-    "driftwarden_window_quarantined_rows": frozenset(),
-    "driftwarden_last_success_timestamp_seconds": frozenset(),
-    "driftwarden_window_end_timestamp_seconds": frozenset(),
-    "driftwarden_alert_firing": frozenset({"rule"}),
-    "driftwarden_model_info": frozenset({"model", "version"}),
-    "driftwarden_schedule_interval_seconds": frozenset(),
-    "driftwarden_rows_scored_total": frozenset(),
-    "driftwarden_quarantined_rows_total": frozenset(),
-    "driftwarden_runs_total": frozenset({"outcome"}),
-    "driftwarden_hook_deliveries_total": frozenset({"hook", "outcome"}),
-    "driftwarden_run_duration_seconds_bucket": frozenset({"stage", "le"}),
-    "driftwarden_run_duration_seconds_sum": frozenset({"stage"}),
-    "driftwarden_run_duration_seconds_count": frozenset({"stage"}),
-    "driftwarden_drifted_share_threshold": frozenset(),
-    "driftwarden_drift_alpha": frozenset(),
-    "driftwarden_prediction_drift_threshold": frozenset(),
-    "driftwarden_embedding_drift_threshold": frozenset(),
-    "driftwarden_feature_drift_threshold": frozenset({"feature", "method"}),
-    "driftwarden_alert_rule_threshold": frozenset({"rule", "metric", "direction"}),
-    "driftwarden_last_failure_timestamp_seconds": frozenset(),
-    "driftwarden_last_run_duration_seconds": frozenset(),
-    "driftwarden_retrain_decisions_total": frozenset({"decision"}),
-    "driftwarden_scheduler_events_total": frozenset({"event"}),
-    "driftwarden_unrecorded_failures_total": frozenset(),
-    "driftwarden_store_up": frozenset(),
-}
 
-# Closed sets of label values in the contract; a query filtering on anything else is a typo.
-LABEL_VALUES: dict[tuple[str, str], frozenset[str]] = {
-    ("driftwarden_model_quality", "metric"): frozenset(
-        {"accuracy", "f1", "precision", "recall", "roc_auc"}
-    ),
-    ("driftwarden_estimated_model_quality", "metric"): frozenset(
-        {"accuracy", "f1", "precision", "recall", "roc_auc"}
-    ),
-    ("driftwarden_runs_total", "outcome"): frozenset({"ok", "error"}),
-    ("driftwarden_labels_total", "outcome"): frozenset(
-        {"joined", "after_final", "rejoined", "duplicate", "conflicting", "unknown_id"}
-        | {"ambiguous", "invalid"}
-    ),
-    ("driftwarden_hook_deliveries_total", "outcome"): frozenset({"delivered", "failed", "retry"}),
-    ("driftwarden_alert_rule_threshold", "direction"): frozenset({"above", "below"}),
-    ("driftwarden_scheduler_events_total", "event"): frozenset(
-        {"missed", "max_instances", "error"}
-    ),
-    ("driftwarden_retrain_decisions_total", "decision"): frozenset({"promoted", "rejected"}),
-    ("driftwarden_run_duration_seconds_bucket", "stage"): frozenset(
-        {"read", "score", "metrics", "store", "total"}
-    ),
-}
+# The series contract is the exporter's registry (monitor/exporter/series.py): name, labels
+# and closed label values of every series. Nothing here repeats it.
+def _registry() -> tuple[dict[str, frozenset[str]], dict[tuple[str, str], frozenset[str]]]:
+    labels: dict[str, frozenset[str]] = {}
+    values: dict[tuple[str, str], frozenset[str]] = {}
+    for spec in SERIES.values():
+        for exposed in spec.exposed():
+            extra = {"le"} if exposed.endswith("_bucket") else set()
+            labels[exposed] = frozenset(spec.labels) | extra
+            for label, closed in spec.values:
+                values[(exposed, label)] = frozenset(closed)
+    return labels, values
+
+
+EXPORTED_SERIES, LABEL_VALUES = _registry()
 
 # Not from the driftwarden collector, and used on purpose: Prometheus' own per-target and
-# alert series, and prometheus_client's standard process collector.
+# alert series, prometheus_client's standard process collector, and Alertmanager's own.
 OTHER_SERIES: dict[str, frozenset[str]] = {
     "up": frozenset(),
     "ALERTS": frozenset({"alertname", "alertstate", "severity", "monitor"}),
     "process_start_time_seconds": frozenset(),
+    "alertmanager_notifications_failed_total": frozenset({"integration"}),
 }
-# What the recording rules of rules.yml give, by the labels they keep besides job, instance,
-# monitor; queries may use them like exported series.
+# What the recording rules give, by the labels they keep besides namespace, job, monitor;
+# queries may use them like exported series.
 RECORDED_SERIES: dict[str, frozenset[str]] = {
-    "driftwarden:monitor_success_age_seconds": frozenset(),
-    "driftwarden:monitor_stale:bool": frozenset(),
-    "driftwarden:monitor_failing:bool": frozenset(),
-    "driftwarden:monitor_drifting:bool": frozenset(),
-    "driftwarden:quality_floor": frozenset({"metric"}),
-    "driftwarden:estimated_quality_floor": frozenset({"metric"}),
-    "driftwarden:quality_margin": frozenset({"metric"}),
-    "driftwarden:monitor_status": frozenset(),
+    record.record: frozenset(record.labels) for record in RECORDS
 }
-TARGET_LABELS = frozenset({"job", "instance"})
-HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+TARGET_LABELS = frozenset({"job", "instance", "namespace"})
 
 
 def exported_series_names() -> set[str]:
-    """The exporter's own list when it publishes one, else the contract above."""
-    try:
-        collector = importlib.import_module("monitor.exporter.collector")
-    except ImportError:
-        return set(EXPORTED_SERIES)
-    series_names = getattr(collector, "SERIES_NAMES", None)
-    if series_names is None:
-        return set(EXPORTED_SERIES)
-    names: set[str] = set()
-    for name in series_names:
-        full = name if name.startswith("driftwarden_") else f"driftwarden_{name}"
-        names.add(full)
-        if full.endswith("_seconds") and not full.endswith("_timestamp_seconds"):
-            # A histogram may be listed by its base name; its series carry suffixes.
-            names.update(full + suffix for suffix in HISTOGRAM_SUFFIXES)
-    return names
+    return set(EXPORTED_SERIES)
 
 
 def load_yaml(path: Path) -> Any:
@@ -440,7 +368,8 @@ def test_every_alert_has_for_severity_and_an_absolute_runbook() -> None:
         assert rule["annotations"]["summary"].strip(), rule["alert"]
         assert rule["annotations"]["description"].strip(), rule["alert"]
         runbook = rule["annotations"]["runbook_url"]
-        assert re.fullmatch(rf"https://\S+/dashboards/README\.md#{rule['alert'].lower()}", runbook)
+        assert runbook == f"{rules.RUNBOOK_BASE}#{rule['alert'].lower()}", runbook
+        assert rule["annotations"]["dashboard_url"].startswith(rules.GRAFANA_BASE + "/d/")
 
 
 def test_required_alerts_exist() -> None:
@@ -459,7 +388,10 @@ def test_required_alerts_exist() -> None:
         "DriftwardenWatchdog",
     } <= names
     records = {rule["record"]: rule["expr"] for rule in recording_rules()}
-    assert "driftwarden_schedule_interval_seconds" in records["driftwarden:monitor_stale:bool"]
+    assert "driftwarden:monitor_schedule_seconds" in records["driftwarden:monitor_stale:bool"]
+    assert (
+        "driftwarden_schedule_interval_seconds" in records["driftwarden:monitor_schedule_seconds"]
+    )
     assert "absent(up{job=" in next(
         r["expr"] for r in alerts() if r["alert"] == "DriftwardenAbsent"
     )
@@ -469,9 +401,11 @@ def test_statuses_are_defined_once_by_recording_rules() -> None:
     """The alerts on stale, failing and drift read the recorded series, and so do the
     dashboards' status columns: one definition each."""
     by_name = {rule["alert"]: rule["expr"] for rule in alerts()}
-    assert by_name["DriftwardenMonitorStale"].startswith("driftwarden:monitor_stale:bool")
-    assert by_name["DriftwardenMonitorFailing"].startswith("driftwarden:monitor_failing:bool")
-    assert by_name["DriftwardenDatasetDrift"].startswith("driftwarden:monitor_drifting:bool")
+    assert "driftwarden:monitor_stale:bool == 1" in by_name["DriftwardenMonitorStale"]
+    assert "driftwarden:monitor_failing:bool == 1" in by_name["DriftwardenMonitorFailing"]
+    assert "driftwarden:monitor_drifting:bool == 1" in by_name["DriftwardenDatasetDrift"]
+    quality = by_name["DriftwardenQualityBelowThreshold"]
+    assert "driftwarden:monitor_quality_low:bool == 1" in quality
     board = promql.load_dashboards()["overview.json"]
     table = next(panel for panel in board["panels"] if panel["title"] == "Monitors")
     exprs = [target["expr"] for target in table["targets"]]
@@ -486,16 +420,73 @@ def test_no_threshold_is_written_into_a_rule_or_a_panel_query() -> None:
     fraction = re.compile(r"[<>]=?\s*(?:bool\s+)?0?\.\d")
     for query in all_queries():
         assert not fraction.search(query.expr), f"{query.source}: {query.expr}"
-    by_name = {rule["alert"]: rule["expr"] for rule in alerts()}
-    assert "driftwarden:quality_floor" in by_name["DriftwardenQualityBelowThreshold"]
-
-
-def test_drift_pages_through_the_daemons_rule_state_and_keeps_firing() -> None:
-    drift = next(rule for rule in alerts() if rule["alert"] == "DriftwardenDatasetDrift")
     records = {rule["record"]: rule["expr"] for rule in recording_rules()}
-    assert "driftwarden_alert_firing" in records["driftwarden:monitor_drifting:bool"]
-    assert "driftwarden_dataset_drift" not in drift["expr"]
-    assert drift.get("keep_firing_for")
+    assert "driftwarden_alert_rule_threshold" in records["driftwarden:quality_floor"]
+
+
+@pytest.mark.parametrize(
+    ("alert", "record", "per_window"),
+    [
+        (
+            "DriftwardenDatasetDrift",
+            "driftwarden:monitor_drifting:bool",
+            "driftwarden_dataset_drift",
+        ),
+        (
+            "DriftwardenQualityBelowThreshold",
+            "driftwarden:monitor_quality_low:bool",
+            "driftwarden_model_quality",
+        ),
+    ],
+)
+def test_drift_and_quality_page_through_the_daemons_rule_state(
+    alert: str, record: str, per_window: str
+) -> None:
+    """The per-window value is a dashboard signal; the page waits for the daemon's rule
+    (its `for` and `resolve_after`), and keep_firing_for rides out a restart."""
+    rule = next(rule for rule in alerts() if rule["alert"] == alert)
+    records = {rule["record"]: rule["expr"] for rule in recording_rules()}
+    assert "driftwarden_alert_firing" in records[record]
+    assert per_window not in rule["expr"]
+    assert rule.get("keep_firing_for")
+
+
+# Alerts about Prometheus, Alertmanager or the scrape itself; every other alert is derived
+# from the daemon's series and must hold while the daemon is out of sight.
+NOT_FROM_THE_DAEMON = {
+    "DriftwardenDown",
+    "DriftwardenAbsent",
+    "DriftwardenWatchdog",
+    "DriftwardenNotificationsFailing",
+}
+
+
+def test_alerts_from_the_daemons_series_hold_while_it_is_out_of_sight() -> None:
+    """Without the hold, a dead daemon's series vanish and its open pages resolve: a false
+    all-clear. With it, an alert that was firing keeps firing (its own ALERTS sample) until a
+    daemon of its deployment reads its store again."""
+    for rule in alerts():
+        if rule["alert"] in NOT_FROM_THE_DAEMON:
+            assert "ALERTS" not in rule["expr"], rule["alert"]
+            continue
+        assert f'ALERTS{{alertname="{rule["alert"]}", alertstate="firing"}}' in rule["expr"]
+        assert "unless on (namespace, job)" in rule["expr"], rule["alert"]
+        assert "driftwarden_store_up" in rule["expr"], rule["alert"]
+
+
+def test_monitor_alerts_ignore_the_instance() -> None:
+    """A pod move gives a new `instance`: keyed by it, every open alert would resolve and a
+    new one fire. Only the alerts about one scraped process keep it."""
+    per_process = {"DriftwardenDown", "DriftwardenStoreDown", "DriftwardenNotificationsFailing"}
+    for rule in alerts():
+        grouped = promql.grouping_labels(rule["expr"])
+        outer = re.findall(r"max by \(([^)]*)\) \(\s*ALERTS", rule["expr"])
+        if rule["alert"] in per_process or not outer:
+            continue
+        assert "instance" not in outer[0], rule["alert"]
+        assert "monitor" in grouped, rule["alert"]
+    for record in recording_rules():
+        assert not re.search(r"max by \([^)]*instance", record["expr"]), record["record"]
 
 
 def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
@@ -511,7 +502,17 @@ def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
 
 def test_rule_unit_tests_cover_the_cases_that_broke_before() -> None:
     names = " / ".join(test["name"] for test in load_yaml(RULES_TEST)["tests"])
-    for case in ("hourly", "store outage", "flapping", "first hook failure"):
+    for case in (
+        "hourly",
+        "store outage",
+        "flapping",
+        "first hook failure",
+        "daemon dies",
+        "pod move",
+        "startup grace",
+        "one window under the floor",
+        "failed notifications",
+    ):
         assert case in names, f"rules_test.yml has no case for {case!r}"
 
 
@@ -531,7 +532,7 @@ def test_inhibition_names_existing_alerts_and_stale_silences_drift() -> None:
         for side in ("source_matchers", "target_matchers"):
             assert _alertnames_in(inhibit[side]) <= existing, inhibit
         # by monitor, or by daemon for the alerts about a whole daemon (no monitor label)
-        assert inhibit["equal"] in (["monitor"], ["job", "instance"]), inhibit
+        assert inhibit["equal"] in (["monitor"], ["namespace", "job"]), inhibit
     assert any(
         "DriftwardenMonitorStale" in _alertnames_in(inhibit["source_matchers"])
         and "DriftwardenDatasetDrift" in _alertnames_in(inhibit["target_matchers"])
@@ -543,10 +544,16 @@ def test_inhibition_names_existing_alerts_and_stale_silences_drift() -> None:
 # --- the SRE guide covers what the stack shows ----------------------------------------------
 
 
-def test_readme_has_a_runbook_section_per_alert() -> None:
-    headings = re.findall(r"^#{2,4} (\S+)", SRE_README.read_text(), flags=re.MULTILINE)
+def test_runbooks_have_a_section_per_alert_with_compose_and_kubernetes_commands() -> None:
+    text = RUNBOOKS.read_text()
+    sections = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
+    by_alert = {section.split()[0]: section for section in sections}
     for rule in alerts():
-        assert rule["alert"] in headings, f"dashboards/README.md lacks a {rule['alert']} section"
+        assert rule["alert"] in by_alert, f"{RUNBOOKS} lacks a {rule['alert']} section"
+    for name, section in by_alert.items():
+        if name in {rule["alert"] for rule in alerts()} and "```" in section:
+            assert "docker compose" in section or "docker-compose" in section, name
+            assert "kubectl" in section, name
 
 
 def test_readme_explains_every_panel() -> None:

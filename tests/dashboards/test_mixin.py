@@ -66,6 +66,32 @@ def test_the_mixin_runbook_base_can_be_overridden() -> None:
     assert urls and all(url.startswith("https://wiki.example/rb#driftwarden") for url in urls)
 
 
+def test_the_mixin_selector_and_rule_labels_can_be_set(tmp_path: Path) -> None:
+    """kube-prometheus: the job is often `<namespace>/<service>`, and rules are selected
+    or routed by extra labels."""
+    config = ' + {_config+:: {selector: \'job="ml/driftwarden"\', ruleLabels: {team: "ml"}}}'
+    alerts, records = render("prometheusAlerts", config), render("prometheusRules", config)
+    for rule in alerts["groups"][0]["rules"] + records["groups"][0]["rules"]:
+        assert 'job="driftwarden"' not in rule["expr"], rule
+    down = next(r for r in alerts["groups"][0]["rules"] if r["alert"] == "DriftwardenDown")
+    assert 'up{job="ml/driftwarden"}' in down["expr"]
+    assert all(r["labels"]["team"] == "ml" for r in alerts["groups"][0]["rules"])
+    promtool_check(records["groups"] + alerts["groups"], tmp_path)
+
+
+def test_the_manifests_carry_the_labels_a_prometheus_operator_selects_by(
+    tmp_path: Path,
+) -> None:
+    from dashboards import build
+
+    assert build.main(["--out", str(tmp_path), "--manifest-label", "release=prom"]) == 0
+    for name in (packaging.PROMETHEUS_RULE, packaging.SERVICE_MONITOR):
+        manifest = yaml.safe_load((tmp_path / name).read_text())
+        assert manifest["metadata"]["labels"]["release"] == "prom", name
+    shipped = yaml.safe_load((DASHBOARDS / packaging.PROMETHEUS_RULE).read_text())
+    assert "release" not in shipped["metadata"]["labels"]
+
+
 def test_the_mixin_exposes_the_generated_dashboards() -> None:
     boards = render("grafanaDashboards")
     generated = promql.load_dashboards()

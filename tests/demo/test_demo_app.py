@@ -13,7 +13,7 @@ from monitor.demo import app
 from monitor.demo.stream import BLOCK_ROWS, DemoStream, DriftCycle
 from monitor.errors import SourceError
 from monitor.models.encoder import directory_identity, resolve_encoder_path
-from monitor.sources.rows import ROW_ID
+from monitor.records.rows import ROW_ID
 
 NOW = datetime(2025, 3, 3, tzinfo=UTC)
 COLUMNS = ColumnsConfig(text="text", target="label")
@@ -67,16 +67,6 @@ def test_the_stream_drifts_then_recovers_and_repeats() -> None:
 def test_a_foreign_watermark_is_a_clear_source_error() -> None:
     with pytest.raises(SourceError, match="not the demo stream's"):
         DemoStream(COLUMNS, 64).read(json.dumps({"key": ["a.csv", 3]}), NOW)
-
-
-def test_data_directory_follows_the_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv(app.HOME_ENV, str(tmp_path / "home"))
-    assert app.data_dir() == tmp_path / "home"
-    monkeypatch.delenv(app.HOME_ENV)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert app.data_dir() == tmp_path / "xdg" / "driftwarden"
 
 
 def test_demo_config_is_a_valid_config_keyed_by_encoder(tmp_path: Path) -> None:

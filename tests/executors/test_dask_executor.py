@@ -17,12 +17,13 @@ import yaml
 
 from monitor.clock import SimulatedClock
 from monitor.config import Config, load_config
+from monitor.config.executor import DaskExecutorConfig
 from monitor.cycle.reference import ScoredReference
 from monitor.executors.in_process import InProcessExecutor
-from monitor.executors.specs import DaskExecutorConfig
 from monitor.store import Store, open_store
 from monitor.store.references import load_reference
-from monitor.store.repository import predictions, watermark
+from monitor.store.repository import watermark
+from monitor.store.run_reads import predictions
 from monitor.store.schema import RunRow
 from monitor.views.report import run_report
 from monitor.views.runs import run_summaries

@@ -10,7 +10,7 @@ import yaml
 
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.executors.specs import DaskExecutorConfig, InProcessExecutorConfig
+from monitor.config.executor import DaskExecutorConfig, InProcessExecutorConfig
 
 
 def _write(tmp_path: Path, executor: Any = None) -> Path:
@@ -70,7 +70,7 @@ def test_bad_executors_are_config_errors(
     tmp_path: Path, monkeypatch, capsys, executor: dict[str, Any], expected: str
 ) -> None:
     # as on a machine without the extra: Dask distributed cannot be found
-    monkeypatch.setattr("monitor.executors.specs.dask_installed", lambda: False)
+    monkeypatch.setattr("monitor.config.executor.dask_installed", lambda: False)
     assert main(["check-config", str(_write(tmp_path, executor))]) == 2
     assert expected in capsys.readouterr().err
 

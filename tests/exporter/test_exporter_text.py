@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 from monitor.alerts import evaluate_rules
 from monitor.config import MonitorConfig, parse_config
 from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_registry
-from monitor.metrics.result import DriftFamily, DriftScore, FamilyTest, Result
+from monitor.records.results import DriftFamily, DriftScore, FamilyTest, Result
+from monitor.records.rows import Rejected
 from monitor.scheduler.counters import DaemonCounters
-from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store
 from monitor.store.labels import count_outcomes, label_state
 from monitor.store.outbox import DELIVERED, FAILED, RETRY, pending, record_attempt
@@ -347,3 +347,33 @@ def test_thresholds_and_the_latest_failure_are_exported(store: Store) -> None:
     assert 'driftwarden_drifted_share_threshold{monitor="reviews"} 0.5' in body
     assert 'driftwarden_last_failure_timestamp_seconds{monitor="reviews"}' in body
     assert 'driftwarden_last_failure_timestamp_seconds{monitor="tabular"}' not in body
+
+
+def test_every_sample_matches_the_series_registry(store: Store) -> None:
+    """The registry is the series contract the dashboards and rules are checked against: every
+    sample the collector yields has a registered name, exactly its labels, and a value from
+    the closed set where the registry gives one."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from monitor.exporter.series import SERIES
+
+    by_exposed = {name: spec for spec in SERIES.values() for name in spec.exposed()}
+    counters = DaemonCounters()
+    registry = build_registry(
+        StoreCollector(store, configured_monitors(), max_features=3, counters=counters)
+    )
+    checked = 0
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        for sample in family.samples:
+            if not sample.name.startswith("driftwarden_"):
+                continue
+            spec = by_exposed.get(sample.name) or by_exposed.get(sample.name + "_total")
+            assert spec is not None, f"{sample.name} is not in the series registry"
+            expected = {"monitor", *spec.labels} | (
+                {"le"} if sample.name.endswith("_bucket") else set()
+            )
+            assert set(sample.labels) == expected, (sample.name, sample.labels)
+            for label, closed in spec.values:
+                assert sample.labels[label] in closed, (sample.name, label, sample.labels[label])
+            checked += 1
+    assert checked > 50

@@ -13,7 +13,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import event
 
 from monitor.exporter import MonitorInfo, StoreCollector, build_registry
-from monitor.metrics.result import DriftScore, Result
+from monitor.records.results import DriftScore, Result
 from monitor.store import RunRecord, Store
 from monitor.store.repository import record_run
 

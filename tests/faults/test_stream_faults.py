@@ -24,7 +24,7 @@ from monitor.config import Config, parse_config
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.store import Store
 from monitor.store.quarantine import quarantined_rows
-from monitor.store.repository import predictions
+from monitor.store.run_reads import predictions
 from monitor.views.runs import run_summaries
 
 pytestmark = pytest.mark.faults

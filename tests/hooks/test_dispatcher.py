@@ -12,8 +12,8 @@ import pytest
 from alerts.support import make_rig
 
 from hooks.receiver import Receiver
-from monitor.config import RetrainHeadHook
 from monitor.hooks import Dispatcher
+from monitor.hooks.specs import RetrainHeadHook
 from monitor.store.outbox import delivery_counts
 from monitor.views.hooks import attempts
 
@@ -129,8 +129,8 @@ def test_workers_must_be_positive(tmp_path: Path) -> None:
 
 
 def test_an_unusable_webhook_url_is_a_start_up_config_error(tmp_path: Path) -> None:
-    from monitor.config import WebhookHook
     from monitor.errors import ConfigError
+    from monitor.hooks.specs import WebhookHook
 
     rig = make_rig(tmp_path, [])
     bad = WebhookHook(type="webhook", url="http://127.0.0.1:99999/hook")

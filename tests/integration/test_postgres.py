@@ -35,19 +35,14 @@ from monitor.config import Config, parse_config
 from monitor.cycle import MonitorRuntime, run_cycle
 from monitor.exporter import StoreCollector, build_registry
 from monitor.hooks import Dispatcher
-from monitor.metrics.result import DriftScore, Result
+from monitor.records.results import DriftScore, Result
+from monitor.records.rows import Rejected
 from monitor.sources.memory import MemorySource
-from monitor.sources.rows import Rejected
 from monitor.store import RunRecord, Store, open_store
 from monitor.store.alerts import alert_events, alert_states
 from monitor.store.outbox import delivery_counts
-from monitor.store.repository import (
-    WindowTaken,
-    monitor_id,
-    predictions,
-    record_run,
-    watermark,
-)
+from monitor.store.repository import WindowTaken, monitor_id, record_run, watermark
+from monitor.store.run_reads import predictions
 from monitor.store.schema import QuarantinedRow
 from monitor.views.runs import run_summaries
 

@@ -380,6 +380,7 @@ def test_the_status_rule_lists_the_monitor_and_the_store_up(
     result = stack.query(f'driftwarden:monitor_status{{monitor="{DEMO_MONITOR}"}}')
     assert result["data"]["result"], result
     status = float(result["data"]["result"][0]["value"][1])
-    assert status in (0.0, 1.0), f"status {status}: the demo is neither failing nor stale"
+    # ok, drifting or quality below its floor (the demo's drift phase lowers its accuracy)
+    assert status in (0.0, 1.0, 2.0), f"status {status}: the demo is neither failing nor stale"
     store = stack.query(f'driftwarden_store_up{{monitor="{DEMO_MONITOR}"}}')["data"]["result"]
     assert store and store[0]["value"][1] == "1", store

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.labels.join import (
+from monitor.labels.join import decide
+from monitor.records.labels import (
     AFTER_FINAL,
     AMBIGUOUS,
     CONFLICTING,
@@ -12,7 +13,6 @@ from monitor.labels.join import (
     UNKNOWN_ID,
     ArrivedLabel,
     LoggedPrediction,
-    decide,
 )
 
 CLASSES = ("negative", "positive")

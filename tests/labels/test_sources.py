@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 
 from monitor.config import parse_config
 from monitor.labels.base import LABEL, build_labels_source
-from monitor.sources.rows import ROW_ID, TIMESTAMP
+from monitor.records.rows import ROW_ID, TIMESTAMP
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

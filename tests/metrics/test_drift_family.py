@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from monitor.config import DriftConfig, TransformersModelConfig
+from monitor.config import DriftConfig
 from monitor.metrics.descriptors import text_descriptors
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.metrics.family import holm
@@ -28,7 +28,8 @@ from monitor.metrics.permutation import (
     window_side,
 )
 from monitor.metrics.two_sample import ContingencyMember, Measured, Side
-from monitor.models.base import Scores
+from monitor.models.specs import TransformersModelConfig
+from monitor.records.scores import Scores
 
 
 def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) -> float:

@@ -30,7 +30,7 @@ from monitor.metrics.drift import (
 )
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.metrics.parallel import ColumnPool, pays_off
-from monitor.models.base import Scores
+from monitor.records.scores import Scores
 
 
 def evidently_clean(series: pd.Series) -> pd.Series:

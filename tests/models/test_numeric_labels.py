@@ -11,9 +11,10 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from monitor.clock import SimulatedClock
-from monitor.config import SklearnModelConfig, parse_config
+from monitor.config import parse_config
 from monitor.cycle import MonitorRuntime, run_cycle
 from monitor.models.sklearn import SklearnModel
+from monitor.models.specs import SklearnModelConfig
 from monitor.sources.memory import MemorySource
 from monitor.store import open_store
 

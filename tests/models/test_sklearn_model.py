@@ -16,10 +16,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
 
 from monitor.clock import SimulatedClock
-from monitor.config import ColumnsConfig, SklearnModelConfig, WindowConfig, parse_config
+from monitor.config import ColumnsConfig, WindowConfig, parse_config
 from monitor.cycle import MonitorRuntime, run_cycle
 from monitor.errors import ModelError
 from monitor.models.sklearn import SklearnModel
+from monitor.models.specs import SklearnModelConfig
 from monitor.sources.memory import MemorySource
 from monitor.store import open_store
 

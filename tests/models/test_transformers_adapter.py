@@ -10,8 +10,8 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel
 
-from monitor.config import TransformersModelConfig
 from monitor.errors import ModelError
+from monitor.models.specs import TransformersModelConfig
 from monitor.models.transformers import TransformersModel
 
 

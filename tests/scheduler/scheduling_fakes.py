@@ -20,7 +20,8 @@ from monitor.clock import SimulatedClock
 from monitor.config import MonitorConfig
 from monitor.corpus import generate_reviews
 from monitor.cycle import MonitorRuntime
-from monitor.models.base import Model, ModelInputs, Scores
+from monitor.models.base import Model, ModelInputs
+from monitor.records.scores import Scores
 from monitor.sources.memory import MemorySource
 
 START = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)

@@ -12,7 +12,8 @@ from scheduling_fakes import REFERENCE, FakeModel, monitor_config, stream_rows
 from monitor.clock import SystemClock
 from monitor.cycle import MonitorRuntime
 from monitor.executors.in_process import InProcessExecutor
-from monitor.models.base import ModelInputs, Scores
+from monitor.models.base import ModelInputs
+from monitor.records.scores import Scores
 from monitor.scheduler.scheduling import MonitorScheduler
 from monitor.sources.memory import MemorySource
 from monitor.store import Store

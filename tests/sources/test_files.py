@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from monitor.config import ColumnsConfig, FilesStreamConfig, WindowConfig
+from monitor.config import ColumnsConfig, WindowConfig
+from monitor.records.rows import ROW_ID
 from monitor.sources.base import SourceContext
 from monitor.sources.files import FileSource
 from monitor.sources.memory import MemorySource
-from monitor.sources.rows import ROW_ID, RowCheck
+from monitor.sources.rows import RowCheck
+from monitor.sources.specs import FilesStreamConfig
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TEXT = ColumnsConfig(text="text", target="label")

@@ -22,10 +22,11 @@ from sqlalchemy import (
     insert,
 )
 
-from monitor.config import ColumnsConfig, SqlStreamConfig, WindowConfig
+from monitor.config import ColumnsConfig, WindowConfig
 from monitor.errors import SourceError
 from monitor.sources.base import SourceContext, Window
 from monitor.sources.rows import RowCheck
+from monitor.sources.specs import SqlStreamConfig
 from monitor.sources.sql import SqlSource
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import inspect, text
 
 from monitor.errors import StoreError
-from monitor.metrics.result import DriftScore, Result
-from monitor.sources.rows import Rejected
+from monitor.records.results import DriftScore, Result
+from monitor.records.rows import Rejected
 from monitor.store import RunRecord, open_store
 from monitor.store.repository import WindowTaken, record_run, watermark
 from monitor.views.runs import run_summaries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from monitor.metrics.catalog import BY_NAME, NAMES
+from monitor.records.catalog import BY_NAME, NAMES
 
 # Names of the long-format metric rows that carry a drift test (method, threshold, flag).
 FEATURE_DRIFT = "feature_drift"
