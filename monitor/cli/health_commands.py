@@ -25,7 +25,7 @@ def quality_below_floor(firing: list[str], config: MonitorConfig | None) -> list
     DriftwardenQualityBelowThreshold (unknown without the config: [])."""
     if config is None:
         return []
-    from monitor.metrics.catalog import RUN_METRICS
+    from monitor.records.catalog import RUN_METRICS
 
     measured = {
         m.name for m in RUN_METRICS if m.series is not None and m.series.name == "model_quality"

@@ -24,8 +24,8 @@ from prometheus_client.core import (
 
 from monitor.config.drift import DRIFT_METHOD_SCALES
 from monitor.exporter.tally import STAGES
-from monitor.labels.join import OUTCOMES as LABEL_OUTCOMES
-from monitor.metrics.catalog import RUN_METRICS
+from monitor.records.catalog import RUN_METRICS
+from monitor.records.labels import OUTCOMES as LABEL_OUTCOMES
 
 PREFIX = "driftwarden_"
 GAUGE = "gauge"
@@ -243,7 +243,7 @@ _SPECS = (
         ("decision",),
         (("decision", RETRAIN_DECISIONS),),
     ),
-    # beyond DESIGN.md: the daemon's own health
+    # beyond the original contract (docs/architecture.md): the daemon's own health
     SeriesSpec(
         "scheduler_events_total",
         COUNTER,
