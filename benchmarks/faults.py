@@ -8,15 +8,21 @@
 - a full disk (a file-size limit on the daemon) and a read-only store: /readyz and
   store_up say so, and nothing is lost once the store takes writes again;
 - property-based fuzzing (hypothesis) of configs, scenarios and stream files: tracebacks
-  and stalled monitors (in processes of their own, beside the daemon faults).
+  and stalled monitors (in processes of their own, beside the daemon faults);
+- random file histories (create, append, rotate, truncate, rename, chmod, names out of
+  order, torn writes) read by the real file source, cycles failing and restarting at
+  random, checked against a ledger: every row written is in exactly one stored window or
+  in the quarantine with a reason (`benchmarks/fault_suite/ledger.py`).
 
     python benchmarks/faults.py [--kills 100] [--configs 5000] [--scenarios 4000]
-                                [--streams 1200] [--quick]
+                                [--streams 1200] [--ledger 1000] [--quick]
 
 The last line is JSON: {"kills", "windows_lost", "windows_repeated", "fuzz_cases",
-"tracebacks", "stalled_monitors", "deliveries_duplicated"}. Targets: 0 lost, repeated,
-tracebacks, stalled and duplicated over 100 kills and 10,000 fuzzed inputs; a slow-loris
-attempt ends within its timeout + 1 s.
+"tracebacks", "stalled_monitors", "deliveries_duplicated", "rows_written",
+"rows_accounted", "rows_silently_lost"}; `--ledger-only` runs the histories alone. Targets:
+0 lost, repeated, tracebacks, stalled and duplicated over 100 kills and 10,000 fuzzed
+inputs; 0 rows silently lost over 1,000 file histories; a slow-loris attempt ends within
+its timeout + 1 s.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from benchmarks.fault_suite.fuzz import (
     run_cases,
     summary,
 )
+from benchmarks.fault_suite.ledger import run_histories
 
 
 def _start_fuzzing(target: Any, cases: int) -> tuple[Connection, BaseProcess]:
@@ -65,16 +72,30 @@ def _start_fuzzing(target: Any, cases: int) -> tuple[Connection, BaseProcess]:
     return receiving, process
 
 
+def _ledger(histories: int, folder: Path) -> dict[str, int]:
+    started = time.monotonic()
+    print(f"file histories: {histories}, against the ledger", flush=True)
+    found = run_histories(histories, folder)
+    print(f"  {json.dumps(found)} ({time.monotonic() - started:.0f} s)", flush=True)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--configs", type=int, default=5000)
     parser.add_argument("--scenarios", type=int, default=4000)
     parser.add_argument("--streams", type=int, default=1200)
+    parser.add_argument("--ledger", type=int, default=1000, help="random file histories")
+    parser.add_argument("--ledger-only", action="store_true", help="only the file histories")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 kills, 300 cases")
     args = parser.parse_args()
     if args.quick:
         args.kills, args.configs, args.scenarios, args.streams = 3, 150, 100, 50
+        args.ledger = 50
+    if args.ledger_only:
+        print(json.dumps(_ledger(args.ledger, Path(tempfile.mkdtemp(prefix="driftwarden-")))))
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="driftwarden-faults-"))
@@ -113,6 +134,7 @@ def main() -> None:
         for example in tally.examples:
             print(f"  e.g. {example}")
     fuzz = summary(tallies)
+    ledger = _ledger(args.ledger, work / "ledger")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
     faults = [results["kills"], results["full_disk"], results["read_only"]]
@@ -124,6 +146,9 @@ def main() -> None:
         "tracebacks": fuzz["tracebacks"],
         "stalled_monitors": fuzz["stalled_monitors"],
         "deliveries_duplicated": results["kills"]["deliveries_duplicated"],
+        "rows_written": ledger["rows_written"],
+        "rows_accounted": ledger["rows_accounted"],
+        "rows_silently_lost": ledger["rows_silently_lost"],
     }
     print(json.dumps(final))
 

@@ -30,6 +30,7 @@ from monitor.errors import DriftwardenError
 from monitor.executors.base import CycleExecutor
 from monitor.executors.in_process import build_executor
 from monitor.exporter import MetricsServer, MonitorInfo, StoreCollector, build_registry
+from monitor.exporter.deadline import STORE_DEADLINE_S, Deadline, StoreTimeout
 from monitor.scheduler.job import Builder
 from monitor.scheduler.scheduling import MonitorScheduler
 from monitor.scheduler.triggers import schedule_period
@@ -124,6 +125,7 @@ class Daemon:
         self.store: Store | None = None
         self.scheduler: MonitorScheduler | None = None
         self.server: MetricsServer | None = None
+        self._store_deadline: Deadline[str | None] = Deadline("readiness-store")
         self.dispatcher: Any = None
         self.executor: CycleExecutor | None = None
         self._probed_at = -math.inf
@@ -200,14 +202,11 @@ class Daemon:
         writes, the scheduler is not running, a model is not loaded yet, or a monitor's
         last `metrics.unready_after_failures` cycles failed."""
         problems = []
-        try:
-            assert self.store is not None
-            with self.store.reading() as session:
-                store_reachable(session)
+        try:  # a store that hangs costs the deadline, then a 503
+            problem = self._store_deadline.call(self._store_problem)
         except Exception as exc:  # any failure here means "not ready", with its reason
             problems.append(f"store unreachable: {exc}")
         else:
-            problem = self._write_probe()
             if problem is not None:
                 problems.append(f"store cannot be written: {problem}")
         if self.scheduler is None or not self.scheduler.running:
@@ -218,6 +217,13 @@ class Daemon:
             for name, (cycles, error) in sorted(self.scheduler.failing(limit).items()):
                 problems.append(f"monitor {name}: {cycles} cycle(s) failed in a row: {error}")
         return problems
+
+    def _store_problem(self) -> str | None:
+        """Why the store refuses writes (None: it takes them); raises when it refuses reads."""
+        assert self.store is not None
+        with self.store.reading() as session:
+            store_reachable(session)
+        return self._write_probe()
 
     def _write_probe(self) -> str | None:
         """Whether the store takes a write, proven at most every PROBE_EVERY_S seconds (a
@@ -242,7 +248,10 @@ class Daemon:
         """Stop the scheduler and wait for running cycles; True when none had to be abandoned."""
         clean = True
         if self.scheduler is not None:
-            clean = self.scheduler.stop(self.options.grace_s)
+            grace = self.options.grace_s
+            if self.store is not None and self._store_hangs():
+                grace = min(grace, STORE_DEADLINE_S)  # a cycle waiting on it cannot commit
+            clean = self.scheduler.stop(grace)
             if not clean:
                 log.warning(
                     "a cycle was still running after %.0fs; abandoning it uncommitted "
@@ -251,6 +260,16 @@ class Daemon:
                 )
         self.close(keep_store=not clean)  # an abandoned cycle may still hold the store
         return clean
+
+    def _store_hangs(self) -> bool:
+        try:
+            self._store_deadline.call(self._store_problem)
+        except StoreTimeout:
+            log.warning("the store does not answer: running cycles are not waited for")
+            return True
+        except Exception:  # refusing at once is not hanging: cycles end by themselves
+            return False
+        return False
 
     def close(self, *, keep_store: bool = False) -> None:
         if self.scheduler is not None:

@@ -178,11 +178,31 @@ def replay(
         ),
     ] = None,
     as_json: JsonOption = False,
+    allow_hooks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-hooks", help="run the scenario's command and python hooks (trusted files)"
+        ),
+    ] = False,
+    allow_pickle: Annotated[
+        bool,
+        typer.Option("--allow-pickle", help="load a pickled head the scenario names (trusted)"),
+    ] = False,
 ) -> None:
     """Replay a drift scenario on a simulated clock.
 
     Writes summary.json, timeline.png and metrics.om; exits 1 when its `expect:` block
-    fails, 2 when the scenario file is invalid."""
+    fails, 2 when the scenario file is invalid. A scenario file is untrusted: its command
+    and python hooks, and a pickled head, are refused unless --allow-hooks / --allow-pickle
+    say so on the command line."""
     from monitor.replay import replay_command
 
-    replay_command(scenario, out=out, db=db, as_json=as_json, echo=typer.echo)
+    replay_command(
+        scenario,
+        out=out,
+        db=db,
+        as_json=as_json,
+        echo=typer.echo,
+        allow_hooks=allow_hooks,
+        allow_pickle=allow_pickle,
+    )

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +17,7 @@ from monitor.config.executor import EXECUTOR_TYPES
 from monitor.config.monitor import AlertRule, Config
 from monitor.config.safe_yaml import read_yaml_file
 from monitor.errors import ConfigError
-from monitor.plugins.registry import REGISTRY
+from monitor.plugins.registry import HOOKS, LABELS, MODELS, REGISTRY, SOURCES
 from monitor.plugins.spec import HookConfig, ModelConfig
 
 DocumentT = TypeVar("DocumentT", bound=BaseModel)
@@ -45,14 +47,79 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 
 def problems_of(error: ValidationError) -> list[str]:
-    """One `path.to.key: message` line per problem."""
+    """One `path.to.key: message` line per problem; a value the user wrote is never echoed
+    (a secret typed into the wrong field would reach logs and terminals) unless it is a
+    known name: a plugin or executor type, or a key the document itself defines."""
     lines = []
     for err in error.errors():
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
+        else:
+            message = _without_values(message, err.get("input"))
         lines.append(f"{_format_loc(tuple(err['loc']))}: {message}")
     return lines
+
+
+HIDDEN = "(the value given)"
+
+
+def _without_values(message: str, given: Any) -> str:
+    values: set[str] = set()
+    keys: set[str] = set(REGISTRY.names()) | set(EXECUTOR_TYPES) | _choices()
+    _strings(given, values, keys, depth=0)
+    for value in sorted(values - keys, key=len, reverse=True):
+        for quoted in (repr(value), f'"{value}"', f"'{value}'"):
+            message = message.replace(quoted, HIDDEN)
+        if len(value) >= 6:  # unquoted (a path, a time zone): long enough not to be a word
+            message = message.replace(value, HIDDEN)
+    return message
+
+
+@functools.cache
+def _choices() -> set[str]:
+    """Every value a `Literal` of the config's models allows (a backend, a dtype): names
+    the schema knows, so a message may name them."""
+    found: set[str] = set()
+    seen: set[type] = set()
+
+    def walk(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation in seen:
+                return
+            seen.add(annotation)
+            for field in annotation.model_fields.values():
+                walk(field.annotation)
+            return
+        if typing.get_origin(annotation) is typing.Literal:
+            found.update(str(arg) for arg in typing.get_args(annotation))
+            return
+        for arg in typing.get_args(annotation):
+            walk(arg)
+
+    walk(Config)
+    for role in (SOURCES, LABELS, MODELS, HOOKS):
+        for spec in REGISTRY.specs(role).values():
+            walk(spec.config)
+    return found
+
+
+def _strings(value: Any, values: set[str], keys: set[str], depth: int) -> None:
+    """The text values in what was validated, and the keys it defines (names, not values)."""
+    if depth > 20:
+        return
+    if isinstance(value, str):
+        if value:
+            values.add(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            keys.add(str(key))
+            _strings(item, values, keys, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, values, keys, depth + 1)
+    elif value is not None and not isinstance(value, bool | int | float):
+        values.add(str(value))
 
 
 def interpolate_env(value: Any, path: str = "") -> tuple[Any, list[str]]:

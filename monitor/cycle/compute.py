@@ -8,7 +8,7 @@ exception: the store part records whatever this part returns.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,10 +20,13 @@ from monitor.cycle.outcome import Stopwatch
 from monitor.cycle.reference import frame_bytes
 from monitor.cycle.runtime import Scoring
 from monitor.cycle.scoring import (
+    NON_FINITE_SCORES,
+    finite_rows,
     input_features,
     input_keys,
     model_inputs,
     score_isolating,
+    scores_of,
     target_ids,
 )
 from monitor.errors import DriftwardenError
@@ -107,6 +110,19 @@ def _score_window(
         keep = np.ones(len(rows), dtype=bool)
         keep[failing] = False
         rows, ids = rows[keep], None if ids is None else ids[keep]
+        inputs = model_inputs(model, rows, config)
+    finite = finite_rows(scores)
+    if not finite.all():  # a row the model scores NaN or infinite is that row's problem
+        rejected += [
+            Rejected(str(row_id), NON_FINITE_SCORES, {"position": int(i)})
+            for i, row_id in enumerate(rows[ROW_ID])
+            if not finite[i]
+        ]
+        rows, ids = rows[finite], None if ids is None else ids[finite]
+        scores = scores_of(scores, finite)
+        if rows.empty:
+            window = replace(window, rows=rows, rejected=rejected)
+            return _unscored_record(config, scoring, window, start, clock, watch)
         inputs = model_inputs(model, rows, config)
     with watch.stage("metrics"):
         observed = Observed(input_features(rows, config), scores, input_keys(rows, config))

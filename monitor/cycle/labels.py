@@ -32,9 +32,10 @@ from monitor.metrics.quality import classification_quality
 from monitor.plugins import LabelsConfig
 from monitor.records.catalog import QUALITY_METRICS
 from monitor.records.labels import JOINED, REJOINED, ArrivedLabel, Decision
-from monitor.records.rows import ROW_ID, TIMESTAMP
+from monitor.records.rows import ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Window
 from monitor.store import Store
+from monitor.store.label_files import quarantine_label_files
 from monitor.store.labels import (
     LabelsTaken,
     apply_decisions,
@@ -152,6 +153,13 @@ def _join(
         again = join([arrived for _, arrived in retried])
         _count(state, outcome, [REJOINED if d.joins else d.outcome for d in again])
         decisions += again
+    if runtime.labels is not None:  # label files set aside whole: kept and counted once
+        files = quarantine_label_files(session, mid, runtime.labels.unreadable_files(), now)
+        _count(state, outcome, ["invalid"] * len(files))
+        for aside in files:
+            log.error(
+                "monitor %s: labels set aside %s: %s", runtime.name, aside.row_id, aside.reason
+            )
     if batch is not None:
         invalid = [(r.row_id, r.reason, r.raw) for r in batch.rejected]
         quarantine_invalid(session, mid, invalid, now)
@@ -172,6 +180,10 @@ def _join(
     outcome.transitions += evaluate_rules(
         session, runtime.config, frontier, now, finalised=finalised
     )
+
+
+def aside_of(rejected: Rejected) -> tuple[str, str]:
+    return rejected.row_id, rejected.reason
 
 
 def _count(state: LabelStateRow, outcome: LabelOutcome, outcomes: list[str]) -> None:

@@ -161,3 +161,27 @@ def _concat(parts: list[Scores], kept: list[int], total: int) -> Scores:
         join([p.embeddings for p in parts]),
         parts[0].version,
     )
+
+
+NON_FINITE_SCORES = "the model gave this row non-finite scores (NaN or infinite probabilities)"
+
+
+def finite_rows(scores: Scores) -> np.ndarray:
+    """Which rows have finite probabilities and embeddings (extreme inputs such as 1e308
+    make some models give NaN: the row is set aside, the window goes on)."""
+    finite = np.ones(len(scores), dtype=bool)
+    for values in (scores.probabilities, scores.embeddings):
+        if values is not None and len(values):
+            finite &= np.isfinite(np.asarray(values, dtype=float)).reshape(len(values), -1).all(1)
+    return finite
+
+
+def scores_of(scores: Scores, keep: np.ndarray) -> Scores:
+    """The scores of the rows `keep` marks."""
+    return Scores(
+        scores.predicted_ids[keep],
+        scores.class_names,
+        None if scores.probabilities is None else scores.probabilities[keep],
+        None if scores.embeddings is None else scores.embeddings[keep],
+        scores.version,
+    )

@@ -27,6 +27,7 @@ from monitor.exporter.configured import (
     MonitorInfo,
     configured_gauges,
 )
+from monitor.exporter.deadline import Deadline
 from monitor.exporter.series import Gauges, counter, gauge, histogram
 from monitor.exporter.tally import DURATION_BUCKETS, MonitorTally, stage_order
 from monitor.records.catalog import RUN_METRICS
@@ -107,6 +108,7 @@ class StoreCollector(Collector):
         self.max_features = max_features
         self.counters = counters
         self._lock = threading.Lock()
+        self._store_deadline: Deadline[list[tuple[str, MonitorTally]]] = Deadline("metrics-read")
         self._tallies: dict[int, MonitorTally] = {}
         self._names: dict[int, str] = {}
         self._newest_seen = 0
@@ -158,7 +160,8 @@ class StoreCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         with self._lock:
             try:
-                tallies = self._read()
+                # a store that hangs costs this scrape the deadline, then store_up 0
+                tallies = self._store_deadline.call(self._read)
             except (DriftwardenError, SQLAlchemyError) as exc:
                 self._warn(f"cannot read the store for /metrics: {exc}")
                 # the config's series still list every monitor and its schedule; the

@@ -20,6 +20,7 @@ from monitor.plugins import LABELS, REGISTRY, LabelsConfig
 from monitor.records.rows import ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.rows import RowCheck, json_safe
+from monitor.sources.values import parse_timestamps
 
 LABEL = "_label"
 RAW = "_raw"  # the label row as read, kept with a quarantined label
@@ -62,7 +63,7 @@ def label_batch(frame: pd.DataFrame, config: LabelsConfig, position: str) -> Win
     observed = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     if config.timestamp_column is not None:
         raw_times = frame[config.timestamp_column]
-        observed = pd.to_datetime(raw_times, utc=True, errors="coerce", format="mixed")
+        observed = parse_timestamps(raw_times, config.timestamp_unit)
     kept: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
     for (_, record), stamp in zip(frame.iterrows(), observed, strict=True):
@@ -77,6 +78,15 @@ def label_batch(frame: pd.DataFrame, config: LabelsConfig, position: str) -> Win
             value = record[config.timestamp_column]
             rejected.append(Rejected(row_id, f"unparseable timestamp {value!r}", raw))
         else:
-            kept.append({ROW_ID: row_id, LABEL: label, TIMESTAMP: stamp, RAW: raw})
+            kept.append({ROW_ID: row_id, LABEL: _label_value(label), TIMESTAMP: stamp, RAW: raw})
     rows = pd.DataFrame(kept, columns=[ROW_ID, LABEL, TIMESTAMP, RAW])
     return Window(rows, rejected, position, None, None)
+
+
+def _label_value(value: Any) -> Any:
+    """A label as it was written: 0, not 0.0, when a column with gaps made it a float. A
+    label kept waiting for its row is stored as text and decided again from that text, so
+    it must read as the class it names (`'0.0'` names none)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    return value

@@ -67,6 +67,9 @@ class SourceConfig(PluginConfig):
     """A stream (or, later, a labels) source: where rows come from and how they are dated."""
 
     timestamp_column: str | None = Field(None, description="dates rows; duration windows need it")
+    timestamp_unit: Literal["s", "ms", "us", "ns"] = Field(
+        "s", description="the unit of a timestamp given as an epoch number (text dates: ISO)"
+    )
 
     def duration_problem(self) -> str | None:
         """Why this source cannot cut `window.duration` windows (None: it can)."""
@@ -146,8 +149,25 @@ def import_object(target: str) -> Any:
 
 
 def module_missing(name: str) -> bool:
-    """Whether `import name` would fail to find the module (without importing it)."""
+    """Whether `import name` would fail to find the module, found without running any of
+    its code: `importlib.util.find_spec("a.b")` imports the package `a` (its `__init__`
+    runs), so only the top-level name goes to the finders (which locate, never execute),
+    and each submodule is looked for in its parent's search locations, as the import
+    system would."""
+    import importlib.machinery
+    import sys
+
+    if name in sys.modules:
+        return False
+    top, *rest = name.split(".")
     try:
-        return importlib.util.find_spec(name) is None
-    except (ImportError, ValueError):  # a parent package that is missing or broken
+        spec = importlib.util.find_spec(top)
+        for depth, _part in enumerate(rest, start=2):
+            if spec is None or spec.submodule_search_locations is None:
+                return True  # its parent is missing, or a module rather than a package
+            fullname = ".".join(name.split(".")[:depth])
+            locations = list(spec.submodule_search_locations)
+            spec = importlib.machinery.PathFinder.find_spec(fullname, locations)
+    except (ImportError, ValueError):  # a name that cannot be a module
         return True
+    return spec is None

@@ -32,13 +32,16 @@ def replay_command(
     db: str | None = None,
     as_json: bool = False,
     echo: Callable[..., None] = print,
+    allow_hooks: bool = False,
+    allow_pickle: bool = False,
 ) -> None:
     """Replay the scenario file at `path`, write its files and print a summary.
 
     Raises ExpectationsNotMet (exit code 1) after listing each failed expectation on
     stderr, and ConfigError (exit code 2) for a bad scenario file.
     """
-    scenario = load_scenario(path)  # a bad scenario costs a second, not the heavy imports
+    # a bad scenario costs a second, not the heavy imports; an untrusted one runs no code
+    scenario = load_scenario(path, allow_hooks=allow_hooks, allow_pickle=allow_pickle)
     from monitor.replay.progress import ProgressLine
     from monitor.replay.report import describe, summary, write_outputs
     from monitor.replay.runner import quiet_alert_logs, replay

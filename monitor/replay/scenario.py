@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pandas as pd
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
 from monitor.config import (
-    Duration,
-    HookChoice,
     MonitorConfig,
-    RelPath,
-    Strict,
     alert_rule_problems,
     interpolate_env,
     load_yaml,
@@ -30,160 +25,44 @@ from monitor.config.loading import validate_document
 from monitor.corpus import DOMAINS, LABELS
 from monitor.errors import ConfigError, SourceError
 from monitor.models.specs import PACKAGED_ENCODER
+from monitor.replay.scenario_spec import (
+    LABEL,
+    TEXT,
+    ClockSpec,
+    Expectation,
+    LabelDelay,
+    MonitorBlock,
+    Phase,
+    ReferenceSpec,
+    ScenarioSpec,
+    SourceSpec,
+    Transforms,
+    WindowSpec,
+)
 from monitor.sources.files import read_table
 
-TEXT = "text"
-LABEL = "label"
+__all__ = [
+    "LABEL",
+    "TEXT",
+    "ClockSpec",
+    "Expectation",
+    "LabelDelay",
+    "MonitorBlock",
+    "Phase",
+    "ReferenceSpec",
+    "Scenario",
+    "ScenarioSpec",
+    "SourceSpec",
+    "Transforms",
+    "WindowSpec",
+    "load_scenario",
+    "parse_scenario",
+]
+
 ROW_ID_COLUMN = "id"  # the replay's rows are told apart by window and position
 # `label` values of a CSV mapped to the scenario's labels when the source names no mapping.
 DEFAULT_LABELS = {"0": LABELS[0], "1": LABELS[1], LABELS[0]: LABELS[0], LABELS[1]: LABELS[1]}
-# Keys a config monitor has that a scenario fills in itself.
-_SCENARIO_OWNED = ("reference", "stream", "labels", "columns", "window", "schedule", "catch_up")
 _HEAD_PLACEHOLDER = ".head-fitted-on-the-scenario-reference"
-
-
-def _weight(value: float) -> float:
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"a weight must be a finite number >= 0, got {value!r}")
-    return value
-
-
-def _mix_total(mix: dict[str, float]) -> dict[str, float]:
-    if not mix:
-        raise ValueError("a mix names at least one source with a weight")
-    if sum(mix.values()) <= 0:
-        raise ValueError("the weights of a mix must sum to more than 0")
-    return mix
-
-
-Weight = Annotated[float, AfterValidator(_weight)]
-Mix = Annotated[dict[str, Weight], AfterValidator(_mix_total)]
-Share = Annotated[float, Field(ge=0, le=1)]
-
-
-class SourceSpec(Strict):
-    """One named source of rows: a generated corpus domain, or a CSV file."""
-
-    corpus: str | None = Field(None, description="a generated corpus domain")
-    positive_share: Share | None = None
-    hard_share: Share | None = None
-    csv: RelPath | None = Field(None, description="a CSV file (relative to the scenario file)")
-    text_column: str = TEXT
-    label_column: str = LABEL
-    labels: dict[str, str] | None = Field(None, description="CSV label value -> scenario label")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> SourceSpec:
-        if (self.corpus is None) == (self.csv is None):
-            raise ValueError("set exactly one of `corpus` (a generated domain) or `csv` (a file)")
-        if self.corpus is not None:
-            if self.corpus not in DOMAINS:
-                raise ValueError(
-                    f"unknown corpus domain {self.corpus!r}; use one of {', '.join(DOMAINS)}"
-                )
-            custom = {"text_column", "label_column", "labels"} & self.model_fields_set
-            if custom:
-                raise ValueError(f"{', '.join(sorted(custom))} only apply to `csv` sources")
-        elif {"positive_share", "hard_share"} & self.model_fields_set:
-            raise ValueError("positive_share and hard_share only apply to `corpus` sources")
-        if self.labels is not None:
-            wrong = sorted({v for v in self.labels.values() if v not in LABELS})
-            if wrong:
-                raise ValueError(f"labels map to {', '.join(LABELS)}, not {', '.join(wrong)}")
-        return self
-
-
-class ClockSpec(Strict):
-    start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
-    step: Duration = timedelta(minutes=5)
-
-    @field_validator("start")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-class WindowSpec(Strict):
-    rows: int = Field(100, ge=10, le=100_000)
-
-
-class ReferenceSpec(Strict):
-    mix: Mix
-    rows: int = Field(300, ge=20, le=100_000)
-
-
-class Transforms(Strict):
-    """Applied to every window of a phase, in this order (see scenarios/README.md)."""
-
-    positive_share: Share | None = Field(None, description="class prior: share of positives")
-    flip_labels: Share | None = Field(None, description="concept drift: share of labels swapped")
-    typos: Share | None = Field(None, description="share of words given one typo")
-    truncate: Share | None = Field(None, description="share of rows cut to truncate_words")
-    truncate_words: int = Field(3, ge=1)
-    garbage: Share | None = Field(None, description="share of rows replaced by symbol garbage")
-    empty: Share | None = Field(None, description="share of rows whose text is emptied")
-
-
-class Phase(Strict):
-    name: str | None = None
-    windows: int = Field(ge=1, le=10_000)
-    mix: Mix
-    ramp_to: Mix | None = Field(None, description="move the mix to this one across the phase")
-    transforms: Transforms = Field(default_factory=lambda: Transforms())
-    drift: bool = False
-
-
-class LabelDelay(Strict):
-    """Labels that arrive late: each window's labels come `delay` windows after it, for a
-    seeded `coverage` share of its rows (the rest never come)."""
-
-    delay: int = Field(ge=0, le=1000, description="windows between a window and its labels")
-    coverage: Annotated[float, Field(gt=0, le=1)] = 1.0
-
-
-class Expectation(Strict):
-    detected: bool | None = None
-    max_delay: int | None = Field(None, ge=0)
-    max_false_alarms: int | None = Field(None, ge=0)
-
-
-class MonitorBlock(Strict):
-    """A config monitor's model, drift and alert settings; `model` defaults to MiniLM + head."""
-
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)
-    model: dict[str, Any] | None = None
-    drift: dict[str, Any] | None = None
-    estimation: dict[str, Any] | None = None
-    alerts: list[Any] = Field(default_factory=list)
-    snapshot: bool = False
-
-
-class ScenarioSpec(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)
-    description: str = ""
-    seed: int = Field(0, ge=0)
-    clock: ClockSpec = Field(default_factory=lambda: ClockSpec())
-    window: WindowSpec = Field(default_factory=lambda: WindowSpec())
-    sources: dict[str, SourceSpec] = Field(default_factory=dict)
-    reference: ReferenceSpec
-    monitor: MonitorBlock = Field(default_factory=lambda: MonitorBlock())
-    hooks: dict[str, HookChoice] = Field(default_factory=dict)
-    labels: LabelDelay | None = Field(None, description="deliver labels late, not in the rows")
-    phases: list[Phase] = Field(min_length=1)
-    expect: dict[str, Expectation] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_scenario_owned(cls, raw: Any) -> Any:
-        monitor = raw.get("monitor") if isinstance(raw, dict) else None
-        if isinstance(monitor, dict):
-            owned = [key for key in _SCENARIO_OWNED if key in monitor]
-            if owned:
-                raise ValueError(
-                    f"monitor.{owned[0]}: set by the scenario (reference, phases, window), "
-                    "not in its monitor block"
-                )
-        return raw
 
 
 @dataclass
@@ -216,14 +95,39 @@ class Scenario:
         return found
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; relative paths are relative to the file's folder."""
+def load_scenario(
+    path: str | Path, *, allow_hooks: bool = False, allow_pickle: bool = False
+) -> Scenario:
+    """Read and validate a scenario file; relative paths are relative to the file's folder.
+
+    A scenario file is untrusted: its command and python hooks, and a pickled head, are
+    refused unless the caller (the command line) allows them; the file cannot allow them.
+    """
     path = Path(path)
-    return parse_scenario(load_yaml(path), path.resolve().parent, source=str(path), path=path)
+    raw = load_yaml(path)
+    trust = Trust(allow_hooks, allow_pickle)
+    return parse_scenario(raw, path.resolve().parent, source=str(path), path=path, trust=trust)
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What the person running a scenario allows it, beyond data: hooks that run code
+    (command, python) and heads loaded from a pickle."""
+
+    allow_hooks: bool = False
+    allow_pickle: bool = False
+
+
+CODE_HOOKS = ("command", "python")
 
 
 def parse_scenario(
-    raw: Any, base_dir: Path | None = None, *, source: str = "scenario", path: Path | None = None
+    raw: Any,
+    base_dir: Path | None = None,
+    *,
+    source: str = "scenario",
+    path: Path | None = None,
+    trust: Trust = Trust(),
 ) -> Scenario:
     """Validate a parsed scenario document; raise ConfigError listing every problem."""
     if not isinstance(raw, dict):
@@ -235,9 +139,29 @@ def parse_scenario(
     tables, table_problems = _read_tables(spec)
     problems += table_problems
     problems += _cross_check(spec, monitor)
+    problems += _untrusted(spec, monitor, trust)
     if problems or monitor is None:
         raise ConfigError(f"{source} is invalid", problems)
     return Scenario(spec, monitor, path, fit_head, tables)
+
+
+def _untrusted(spec: ScenarioSpec, monitor: MonitorConfig | None, trust: Trust) -> list[str]:
+    """What the scenario asks that would run code from it, and the caller did not allow."""
+    problems = []
+    if not trust.allow_hooks:
+        for name, hook in spec.hooks.items():
+            if hook.type in CODE_HOOKS:
+                problems.append(
+                    f"hooks.{name}: a scenario's {hook.type} hook runs code; replay runs it "
+                    "only with --allow-hooks (a scenario file cannot allow it itself)"
+                )
+    pickled = monitor is not None and bool(getattr(monitor.model, "allow_pickle", False))
+    if pickled and not trust.allow_pickle:
+        problems.append(
+            "monitor.model.allow_pickle: a pickled head runs code when loaded; replay loads "
+            "one only with --allow-pickle (a scenario file cannot allow it itself)"
+        )
+    return problems
 
 
 def _unwrap_owned(line: str) -> str:

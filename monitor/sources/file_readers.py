@@ -25,7 +25,7 @@ from monitor.records.rows import PROBLEM
 LINE = "_line"
 START = "_start"  # where the row begins: a byte offset, or a row index for Parquet
 #: column names the sources use for themselves; a stream's own are dropped
-RESERVED = frozenset({LINE, START, PROBLEM, "_file", "_row_id", "_ts"})
+RESERVED = frozenset({LINE, START, PROBLEM, "_file", "_row_id", "_ts", "_seq"})
 
 
 class Unreadable(Exception):
@@ -67,6 +67,8 @@ def read_chunk(
     with path.open("rb") as handle:
         handle.seek(offset)
         data = handle.read(max(0, size - offset))
+    # a last line without its newline is still being written: it waits for the newline
+    data = data[: data.rfind(b"\n") + 1]
     if fmt == "jsonl":
         return _json_lines(data, offset, lines)
     return _csv(path, data, offset, lines, header, text_columns)
@@ -109,6 +111,8 @@ def _csv(
         places.append({LINE: lines, START: offset + record.start, PROBLEM: problem})
         fields.append(record.fields)  # a bad row's fields too: the quarantine shows them
     values = csv_values(header, fields, text_columns)
+    # a stream's own columns named as ours (`_line`, `_problem`...) would clash with them
+    values = values.loc[:, [name not in RESERVED for name in values.columns]]
     frame = pd.concat([values, pd.DataFrame(places, columns=[LINE, START, PROBLEM])], axis=1)
     end = offset + (records[-1].end if records else 0)
     return Chunk(frame, end, lines, header, list(header), unreadable)
@@ -310,6 +314,7 @@ def _parquet(path: Path, offset: int) -> Chunk:
         raise Unreadable(f"cannot convert its rows: {str(exc).splitlines()[0][:200]}") from None
     frame.columns = [str(c) for c in frame.columns]
     columns = list(frame.columns)
+    frame = frame.loc[:, [name not in RESERVED for name in columns]]
     frame = frame.assign(**{LINE: range(offset + 1, table.num_rows + 1), PROBLEM: None})
     frame[START] = frame[LINE] - 1
     return Chunk(frame.reset_index(drop=True), table.num_rows, table.num_rows, schema=columns)

@@ -1,44 +1,37 @@
 """Where each file of a stream was read up to, and reading what was added since.
 
-A scan lists the glob, and reads each file only past the point it reached before (a byte
-offset; a row count for Parquet): the cost of a scan follows what is new, not the stream's
-history. A file that cannot be read (from some point on) is set aside whole, with its
-reason, until it changes; the other files go on.
+A scan lists the glob, matches each path to a known file by identity
+(`monitor.sources.file_identity`), and reads each file only past the point it reached before
+(a byte offset; a row count for Parquet): the cost of a scan follows what is new, not the
+stream's history. A last line without its newline waits for it. A file that cannot be read
+(from some point on) is set aside, with its reason, until it changes; one refused for
+permissions is tried again at every scan; the other files go on.
 """
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
+import stat as stat_kind
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from monitor.records.rows import FILE_KIND, Rejected
-from monitor.sources.file_readers import Chunk, Unreadable, read_chunk
+from monitor.sources.file_identity import NEVER, FileState, fingerprint
+from monitor.sources.file_readers import LINE, Chunk, Unreadable, read_chunk
 from monitor.sources.headers import format_of
 
-Stamp = tuple[int, int]  # (size, mtime in ns): a file that changed has another
-
-
-@dataclass
-class FileState:
-    """How far one file was read, and why it is set aside (None: it is not)."""
-
-    name: str
-    offset: int = 0
-    lines: int = 0
-    header: list[str] | None = None
-    stamp: Stamp | None = None
-    unreadable: str | None = None
+SEQ = "_seq"  # the arrival number of the file a row comes from
 
 
 @dataclass
 class ScanResult:
-    """New rows per file (data columns plus `_line` and `_start`), read by one scan."""
+    """New rows per file (data columns plus `_line` and `_start`), keyed by arrival number."""
 
-    chunks: dict[str, pd.DataFrame] = field(default_factory=dict)
+    chunks: dict[int, pd.DataFrame] = field(default_factory=dict)
 
 
 class StreamFiles:
@@ -59,14 +52,27 @@ class StreamFiles:
         self.declared_format = declared_format
         self.required = required
         self.text_columns = text_columns
-        self.states: dict[str, FileState] = {}
+        #: every file known, by arrival number; a file replaced or gone is dropped
+        self.states: dict[int, FileState] = {}
         self._skip_before: str | None = None
+        #: set aside whole, by name: also files no state is kept for (a FIFO, a folder)
+        self._aside: dict[str, str] = {}
+        #: rows a rewrite took away before any window stored them, by file@seq
+        self.vanished: dict[str, str] = {}
 
-    def start_at(self, offsets: dict[str, tuple[int, int]], skip_before: str | None) -> None:
-        """Forget what was read; start each file at `offsets` (name: (offset, lines)), and
-        files named before `skip_before` (file-order streams) as read to the end."""
-        self.states = {name: FileState(name, o, n) for name, (o, n) in offsets.items()}
+    def start_at(self, states: list[FileState], skip_before: str | None = None) -> None:
+        """Forget what was read; go on from `states`. Files first met at the next scan whose
+        names sort before `skip_before` (an older position's file-order floor) are consumed."""
+        self.states = {state.seq: state for state in states}
         self._skip_before = skip_before
+        self._aside = {}
+
+    def snapshot(self) -> dict[int, FileState]:
+        """A copy of the states, to go back to when what was read cannot be used."""
+        return copy.deepcopy(self.states)
+
+    def restore(self, states: dict[int, FileState]) -> None:
+        self.states = states
 
     def matching(self) -> bool:
         return bool(glob.glob(self.pattern))
@@ -74,44 +80,95 @@ class StreamFiles:
     def scan(self) -> ScanResult:
         """Read what every file holds past its state; set aside what cannot be read."""
         result = ScanResult()
-        seen: dict[str, str] = {}
+        listing: dict[str, tuple[Path, os.stat_result | None]] = {}
+        aside: dict[str, str] = {}
         for path in sorted(glob.glob(self.pattern)):
             name = os.path.basename(path)
-            if self._skip_before is not None and name < self._skip_before:
-                continue  # wholly before the watermark of a stream read in file order
-            state = self.states.setdefault(name, FileState(name))
-            if name in seen:
-                state.unreadable = f"another stream file is named {name} ({seen[name]})"
+            if name in listing:
+                aside[name] = f"another stream file is named {name} ({listing[name][0]})"
                 continue
-            seen[name] = path
-            frame = self._read(Path(path), state)
+            try:
+                info: os.stat_result | None = os.stat(path)
+            except FileNotFoundError:  # deleted between the listing and now
+                continue
+            except OSError as exc:
+                aside[name] = f"cannot see it: {exc.strerror or type(exc).__name__}"
+                info = None
+            if info is not None and not stat_kind.S_ISREG(info.st_mode):
+                # never opened: a FIFO would block the read until someone writes to it
+                aside[name] = (
+                    "it is a folder, not a file"
+                    if stat_kind.S_ISDIR(info.st_mode)
+                    else "it is a FIFO or device, not a regular file"
+                )
+                continue
+            listing[name] = (Path(path), info)
+        for state, (where, info) in self._match(listing):
+            if info is None:
+                state.unreadable, state.retry = aside[state.name], True
+                continue
+            frame = self._read(where, info, state)
             if frame is not None and not frame.empty:
-                result.chunks[name] = frame
+                result.chunks[state.seq] = frame
+        self._aside = aside
+        self._skip_before = None
         return result
 
     def set_aside(self) -> list[Rejected]:
         """Files set aside whole (`kind` file, the file's name as id), with their reasons."""
+        reasons = {**self.vanished, **self._aside}
+        for state in self.states.values():
+            if state.unreadable is not None:
+                reasons[state.name] = state.unreadable
         return [
-            Rejected(name, f"unreadable file: {state.unreadable}", {"file": name}, FILE_KIND)
-            for name, state in sorted(self.states.items())
-            if state.unreadable is not None
+            Rejected(name, f"unreadable file: {reason}", {"file": name}, FILE_KIND)
+            for name, reason in sorted(reasons.items())
         ]
 
-    def _read(self, path: Path, state: FileState) -> pd.DataFrame | None:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:  # deleted between the listing and now: nothing new in it
-            return None
-        except OSError as exc:
-            state.unreadable = f"cannot see it: {exc.strerror or type(exc).__name__}"
-            return None
-        stamp = (stat.st_size, stat.st_mtime_ns)
-        if stamp == state.stamp:
+    # -- which known file each path is
+
+    def _match(
+        self, listing: dict[str, tuple[Path, os.stat_result | None]]
+    ) -> list[tuple[FileState, tuple[Path, os.stat_result | None]]]:
+        by_name = {state.name: state for state in self.states.values()}
+        matched: dict[str, FileState] = {}
+        for name, (_, info) in listing.items():
+            state = by_name.get(name)
+            if state is not None and _same_file(state, info):
+                matched[name] = state
+        taken = {id(state) for state in matched.values()}
+        by_identity = {
+            state.identity: state
+            for state in self.states.values()
+            if state.identity is not None and id(state) not in taken
+        }
+        next_seq = max(self.states, default=-1) + 1
+        for name, (_, info) in listing.items():
+            if name in matched:
+                continue
+            identity = None if info is None else (info.st_dev, info.st_ino)
+            renamed = by_identity.pop(identity, None) if identity else None
+            if renamed is not None:
+                renamed.name = name  # the same file under another name: read on from there
+                matched[name] = renamed
+                continue
+            state = FileState(next_seq, name)
+            if self._skip_before is not None and name < self._skip_before:
+                state.skip_lines = 2**62  # consumed under the older file-order position
+            next_seq += 1
+            matched[name] = state
+        # files no longer listed (deleted, or rotated out of the glob) are forgotten
+        self.states = {state.seq: state for state in matched.values()}
+        return [(matched[name], listing[name]) for name in listing]
+
+    # -- reading one file
+
+    def _read(self, path: Path, info: os.stat_result, state: FileState) -> pd.DataFrame | None:
+        stamp = (info.st_size, info.st_mtime_ns)
+        state.identity = (info.st_dev, info.st_ino)
+        if stamp == state.stamp and not state.retry:
             return None  # unchanged since the last read (or since it was set aside)
-        state.stamp, state.unreadable = stamp, None
-        if path.is_dir():
-            state.unreadable = "it is a folder, not a file"
-            return None
+        state.stamp, state.unreadable, state.retry = stamp, None, False
         fmt = format_of(path, self.declared_format)
         if fmt is None:
             state.unreadable = (
@@ -119,20 +176,25 @@ class StreamFiles:
                 ".parquet, .jsonl, or set stream.format"
             )
             return None
-        if fmt != "parquet" and stat.st_size < state.offset:
-            state.offset, state.lines, state.header = 0, 0, None  # rewritten shorter: anew
-        if fmt != "parquet" and stat.st_size == state.offset:
-            return None  # nothing past where it was read to (a restart need not open it)
         try:
+            if fmt != "parquet" and self._rewritten(path, info.st_size, state):
+                self._note_vanished(state)
+                self._begin_anew(state)
+            if fmt != "parquet" and info.st_size == state.offset:
+                return None  # nothing past where it was read to
             chunk = read_chunk(
-                path, fmt, state.offset, state.lines, stat.st_size, state.header,
+                path, fmt, state.offset, state.lines, info.st_size, state.header,
                 self.text_columns,
             )  # fmt: skip
+            if fmt == "parquet" and chunk.lines < state.lines:  # rewritten with fewer rows
+                self._begin_anew(state)
+                chunk = read_chunk(path, fmt, 0, 0, info.st_size, None, self.text_columns)
         except Unreadable as exc:
             state.unreadable = exc.reason
             return None
         except OSError as exc:
             state.unreadable = f"cannot read it: {exc.strerror or type(exc).__name__}"
+            state.retry = True
             return None
         missing = self._missing(chunk)
         if missing:
@@ -140,7 +202,42 @@ class StreamFiles:
             return None
         state.offset, state.lines, state.header = chunk.offset, chunk.lines, chunk.header
         state.unreadable = chunk.unreadable_after
-        return chunk.rows
+        if fmt != "parquet":
+            state.fingerprint = fingerprint(path, state.offset)
+        rows = chunk.rows
+        if state.skip_lines and not rows.empty:
+            rows = rows[rows[LINE] > state.skip_lines]
+        return rows
+
+    def _rewritten(self, path: Path, size: int, state: FileState) -> bool:
+        """Whether the bytes read before are no longer the file's: truncated, or rewritten."""
+        if size < state.offset:
+            return True
+        if state.fingerprint is None:
+            return False
+        length = int(state.fingerprint.split(":", 1)[0])
+        return size < length or fingerprint(path, length) != state.fingerprint
+
+    def _note_vanished(self, state: FileState) -> None:
+        """Rows read before the stored position but not yet in a window, whose bytes a
+        rewrite took away while no process held them: gone, and quarantined as gone."""
+        read_lines = max(state.read_lines, state.lines) if state.read_lines < NEVER else 0
+        if read_lines > state.lines:
+            first, last = state.lines + 1, read_lines
+            self.vanished[f"{state.name}@{state.seq}"] = (
+                f"rewritten before its rows {first}..{last} were stored in a window: "
+                f"{last - first + 1} row(s) gone"
+            )
+
+    def _begin_anew(self, state: FileState) -> None:
+        """The file's content was replaced: its rows from the start are new rows, under a new
+        arrival number (rows of the old content already read keep theirs)."""
+        old = state.seq
+        state.seq = max(self.states, default=-1) + 1
+        self.states.pop(old, None)
+        self.states[state.seq] = state
+        state.offset, state.lines, state.header, state.fingerprint = 0, 0, None, None
+        state.skip_lines, state.read_lines = 0, 0
 
     def _missing(self, chunk: Chunk) -> str | None:
         """Why a CSV or Parquet file lacks a column the monitor reads (JSON Lines rows are
@@ -152,3 +249,10 @@ class StreamFiles:
             return None
         shown = ", ".join(chunk.schema[:20]) + (", ..." if len(chunk.schema) > 20 else "")
         return f"no column(s) {', '.join(map(repr, absent))} (columns: {shown})"
+
+
+def _same_file(state: FileState, info: os.stat_result | None) -> bool:
+    """Whether a listed path is the file `state` knows (unknown identity: assumed so)."""
+    if info is None or state.identity is None:
+        return True
+    return state.identity == (info.st_dev, info.st_ino)

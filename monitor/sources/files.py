@@ -1,11 +1,16 @@
 """A stream of CSV, Parquet or JSON Lines files matched by a glob, read incrementally.
 
 Each read takes in only what the files gained since the last one (new files, appended
-bytes); rows past the watermark wait in memory until a window takes them. The watermark
-(position) holds the key of the last row consumed and, per file, the point before which
-every row is consumed, so a restarted process reads on from there instead of from the
-start of the stream. A row that cannot be read is quarantined; a file that cannot be read
-is set aside whole (`unreadable_files`); neither stops the stream.
+bytes, a file rewritten from its start); rows wait in memory until a window takes them.
+Rows are ordered by timestamp when the stream has one, else by the order files arrived in,
+then line; never by file name, so a file that arrives late with an early name is read.
+The watermark (position) holds the key of the last row consumed and, per file (known by
+identity, `monitor.sources.file_identity`), the point before which every row is consumed,
+so a restarted process reads on from there. It is stored with the window, so a cycle that
+fails moves nothing: the next one reads the same rows again. A row that cannot be read is
+quarantined, and so is a row whose timestamp falls before a window already recorded (it
+arrived late); a file that cannot be read is set aside whole (`unreadable_files`). None of
+them stops the stream, and none is dropped without a reason.
 """
 
 from __future__ import annotations
@@ -22,14 +27,15 @@ from monitor.errors import SourceError
 from monitor.records.rows import PROBLEM, ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.cutting import Cut, cut_duration, cut_rows
+from monitor.sources.file_identity import NEVER, FileState, decode_states, encode_states
 from monitor.sources.file_readers import LINE, START
-from monitor.sources.file_scan import StreamFiles
+from monitor.sources.file_scan import SEQ, StreamFiles
 from monitor.sources.headers import format_of
 from monitor.sources.rows import json_safe
 from monitor.sources.specs import FilesStreamConfig
-from monitor.sources.tabular import FILE, dated, sort_keys
+from monitor.sources.tabular import FILE, dated
 
-Offsets = dict[str, tuple[int, int]]  # file name: (offset, rows before it)
+LATE = "arrived after a window past its timestamp was recorded"
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
@@ -65,7 +71,7 @@ class _Issued:
 
     position: str
     consumed: int
-    offsets: Offsets
+    mark: tuple[Any, ...] | None
 
 
 class FileSource(Source):
@@ -107,6 +113,16 @@ class FileSource(Source):
                 self._restart(after)
             self._after = after
         self._issued = None
+        saved = (self.files.snapshot(), self._pending, list(self._loose))
+        try:
+            return self._next_window(after, now)
+        except Exception:
+            # what this read took in is not lost: the next read takes it in again
+            self.files.restore(saved[0])
+            self._pending, self._loose = saved[1], saved[2]
+            raise
+
+    def _next_window(self, after: str | None, now: datetime) -> Window | None:
         self._take_in(self.files.scan().chunks)
         cut = self._cut(after, now)
         if cut is None:
@@ -117,12 +133,13 @@ class FileSource(Source):
                 self._key_of(self._pending.iloc[cut.consumed - 1]) if cut.consumed else self._mark
             )
             mark: dict[str, Any] = {"key": None if last is None else list(last)}
+            new_mark = last
         else:
             assert cut.end is not None
             mark = {"end": cut.end.isoformat()}
-        offsets = self._offsets_after(cut.consumed)
-        position = json.dumps({**mark, "files": offsets}, sort_keys=True)
-        self._issued = _Issued(position, cut.consumed, offsets)
+            new_mark = (pd.Timestamp(cut.end).value,)
+        position = json.dumps({**mark, "files": self._files_after(cut.consumed)}, sort_keys=True)
+        self._issued = _Issued(position, cut.consumed, new_mark)
         rejected = self._loose + cut.rejected
         return Window(cut.usable, rejected, position, cut.start, cut.end)
 
@@ -139,27 +156,25 @@ class FileSource(Source):
 
     # -- the rows waiting for a window
 
-    def _take_in(self, chunks: dict[str, pd.DataFrame]) -> None:
-        """Add newly read rows to the pending ones, in key order, past the watermark."""
-        frames = [self._prepared(name, rows) for name, rows in chunks.items()]
+    def _take_in(self, chunks: dict[int, pd.DataFrame]) -> None:
+        """Add newly read rows to the pending ones, in key order."""
+        frames = [self._prepared(seq, rows) for seq, rows in chunks.items()]
         frames = [f for f in frames if not f.empty]
         if not frames:
             return
         fresh = pd.concat(frames, ignore_index=True)
-        if self._mark is not None:
-            keys = sort_keys(fresh, self.timestamp_column is not None)
-            fresh = fresh[[key > self._mark for key in keys]]  # consumed before: skipped
         pending = (
             pd.concat([self._pending, fresh], ignore_index=True) if len(self._pending) else fresh
         )
-        order = [TIMESTAMP, FILE, LINE] if self.timestamp_column else [FILE, LINE]
+        order = [TIMESTAMP, SEQ, LINE] if self.timestamp_column else [SEQ, LINE]
         self._pending = pending.sort_values(order, kind="stable").reset_index(drop=True)
 
-    def _prepared(self, name: str, rows: pd.DataFrame) -> pd.DataFrame:
+    def _prepared(self, seq: int, rows: pd.DataFrame) -> pd.DataFrame:
         """Rows of one file with their place, id and timestamp; the ones that have no place
-        in a dated order (unreadable, or no timestamp) go to the loose rows."""
-        rows = rows.assign(**{FILE: name})
-        place = name + ":" + rows[LINE].astype(str)
+        in a dated order (unreadable, no timestamp, or late) go to the loose rows."""
+        state = self.files.states[seq]
+        rows = rows.assign(**{FILE: state.name, SEQ: seq})
+        place = state.name + ":" + rows[LINE].astype(str)
         if self.columns.id is not None and self.columns.id in rows.columns:
             given = rows[self.columns.id]
             rows[ROW_ID] = given.map(_id_text).where(given.notna(), place)  # no id: its place
@@ -167,48 +182,55 @@ class FileSource(Source):
             rows[ROW_ID] = place
         if self.timestamp_column is None:
             return rows
-        bad = rows[PROBLEM].notna() if PROBLEM in rows.columns else pd.Series(False, rows.index)
-        self._loose += [
-            Rejected(str(record[ROW_ID]), str(record[PROBLEM]), json_safe(record))
-            for record in rows[bad].to_dict("records")
-        ]
-        rows, undated = dated(rows[~bad], self.timestamp_column)
+        # rows read before the stored position were consumed, unless they wait past the mark
+        before = rows[LINE] <= state.read_lines
+        fresh, old = rows[~before], rows[before]
+        bad = fresh[PROBLEM].notna() if PROBLEM in fresh.columns else fresh[LINE] < 0
+        self._loose += _rejected(fresh[bad])
+        unit = self.stream.timestamp_unit
+        fresh, undated = dated(fresh[~bad], self.timestamp_column, unit)
         self._loose += undated
-        return rows
+        old_ok = old[PROBLEM].isna() if PROBLEM in old.columns else old[LINE] >= 0
+        old, _ = dated(old[old_ok], self.timestamp_column, unit)
+        if self._mark is None:
+            return pd.concat([old, fresh]) if len(old) else fresh
+        late = ~self._past(fresh)
+        self._loose += _rejected(fresh[late].assign(**{PROBLEM: LATE}))
+        return pd.concat([old[self._past(old)], fresh[~late]])
+
+    def _past(self, rows: pd.DataFrame) -> pd.Series:
+        """Which dated rows sort after the watermark."""
+        mark = self._mark
+        assert mark is not None
+        keys = zip(
+            rows[TIMESTAMP].astype("int64"), rows[SEQ].astype(int), rows[LINE].astype(int),
+            strict=True,
+        )  # fmt: skip
+        return pd.Series([key > mark for key in keys], index=rows.index, dtype=bool)
 
     def _key_of(self, row: pd.Series) -> tuple[Any, ...]:
         if self.timestamp_column is not None:
-            return (int(row[TIMESTAMP].value), str(row[FILE]), int(row[LINE]))
-        return (str(row[FILE]), int(row[LINE]))
+            return (int(row[TIMESTAMP].value), int(row[SEQ]), int(row[LINE]))
+        return (int(row[SEQ]), int(row[LINE]))
 
-    def _offsets_after(self, consumed: int) -> Offsets:
+    def _files_after(self, consumed: int) -> list[list[Any]]:
         """Per file, the point before which every row is consumed once `consumed` pending
         rows (and every loose row) go: the first remaining row's start, else all read."""
         remaining = self._pending.iloc[consumed:]
-        firsts: dict[str, tuple[int, int]] = {}
+        firsts: dict[int, tuple[int, int]] = {}
         if not remaining.empty:
-            heads = remaining.sort_values([FILE, LINE]).groupby(FILE, sort=False).head(1)
-            for name, start, line in zip(heads[FILE], heads[START], heads[LINE], strict=True):
-                firsts[str(name)] = (int(start), int(line) - 1)
-        offsets: Offsets = {}
-        skip_before = self._file_order_floor(consumed)
-        for name, state in self.files.states.items():
-            if skip_before is not None and name < skip_before:
-                continue  # a file-order stream never reads these again
-            offset = firsts.get(name, (state.offset, state.lines))
-            if offset != (0, 0):
-                offsets[name] = offset
-        return offsets
-
-    def _file_order_floor(self, consumed: int) -> str | None:
-        """The file of the last consumed row, for a stream read in file order."""
-        if self.timestamp_column is not None or consumed == 0:
-            return None
-        return str(self._pending[FILE].iloc[consumed - 1])
+            heads = remaining.sort_values([SEQ, LINE]).groupby(SEQ, sort=False).head(1)
+            for seq, start, line in zip(heads[SEQ], heads[START], heads[LINE], strict=True):
+                firsts[int(seq)] = (int(start), int(line) - 1)
+        entries: list[tuple[FileState, int, int, int]] = []
+        for seq, state in sorted(self.files.states.items()):
+            offset, lines = firsts.get(seq, (state.offset, state.lines))
+            entries.append((state, offset, lines, max(state.lines, state.skip_lines)))
+        return encode_states(entries)
 
     def _adopt(self, issued: _Issued) -> None:
         """The window handed out was recorded: its rows and the loose ones are consumed."""
-        self._mark = _mark_of(json.loads(issued.position))
+        self._mark = issued.mark
         self._pending = self._pending.iloc[issued.consumed :].reset_index(drop=True)
         self._loose = []
 
@@ -217,21 +239,33 @@ class FileSource(Source):
         stored before offsets were kept has none: every file is read from its start)."""
         try:
             stored: dict[str, Any] = json.loads(after) if after else {}
-            offsets = {
-                str(name): (int(value[0]), int(value[1]))
-                for name, value in (stored.get("files") or {}).items()
-            }
-            self._mark = _mark_of(stored)
+            states = decode_states(stored.get("files"), None)
+            legacy = isinstance(stored.get("files"), dict) or (after and "files" not in stored)
+            key = stored.get("key")
+            skip_before = None
+            if legacy and key and self.timestamp_column is None:
+                skip_before = str(key[0])  # an older file-order position: files before it
+            if legacy:
+                for state in states:
+                    state.read_lines = NEVER
+            self._mark = _mark_of(stored, {s.name: s.seq for s in states})
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             raise SourceError(
                 f"the stored watermark is not a file stream's ({(after or '')[:80]!r}); "
                 "use a fresh store"
             ) from None
-        key = stored.get("key")
-        skip_before = str(key[0]) if key and self.timestamp_column is None else None
-        self.files.start_at(offsets, skip_before)
+        if self.timestamp_column is None:
+            self._mark = None  # a file-order stream's offsets say all
+        self.files.start_at(states, skip_before)
         self._pending = pd.DataFrame()
         self._loose = []
+
+
+def _rejected(rows: pd.DataFrame) -> list[Rejected]:
+    return [
+        Rejected(str(record[ROW_ID]), str(record[PROBLEM]), json_safe(record))
+        for record in rows.to_dict("records")
+    ]
 
 
 def _id_text(value: Any) -> str:
@@ -241,11 +275,15 @@ def _id_text(value: Any) -> str:
     return str(value)
 
 
-def _mark_of(stored: dict[str, Any]) -> tuple[Any, ...] | None:
+def _mark_of(stored: dict[str, Any], seqs: dict[str, int]) -> tuple[Any, ...] | None:
     """The key every consumed row sorts at or before: the last row's, or (end,) for a
-    duration window, which every row from its end on sorts after."""
-    if stored.get("key") is not None:
-        return tuple(stored["key"])
+    duration window, which every row from its end on sorts after. An older position's key
+    names its file; it is turned into that file's arrival number."""
+    key = stored.get("key")
+    if key is not None:
+        if len(key) == 3 and isinstance(key[1], str):
+            return (int(key[0]), seqs.get(key[1], -1), int(key[2]))
+        return tuple(key)
     if stored.get("end") is not None:
         return (pd.Timestamp(stored["end"]).value,)
     return None

@@ -32,6 +32,8 @@ def table_columns(path: Path, declared: str | None = None) -> tuple[list[str], s
             [],
             f"{path}: cannot tell the format from {path.suffix!r}; use .csv, .parquet, .jsonl",
         )
+    if path.exists() and not path.is_file():  # a FIFO would block the open until written to
+        return [], f"{path} is not a regular file (a folder, FIFO or device)"
     try:
         if fmt == "csv":
             with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -62,3 +64,49 @@ def missing_columns(
     shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
     message = f"{path} has no column(s) {', '.join(map(repr, missing))} (columns: {shown})"
     return [Finding(key, message, warning=warning)]
+
+
+def first_timestamp(path: Path, column: str, unit: str, declared: str | None = None) -> str | None:
+    """How the first row's `column` of a CSV or JSON Lines file reads when it is an epoch
+    number (in `unit`), for `check-config` to show; None for text dates, no row, Parquet."""
+    fmt = format_of(path, declared)
+    if fmt not in ("csv", "jsonl") or not path.is_file():
+        return None
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            if fmt == "csv":
+                reader = csv.DictReader(handle)
+                row: object = next(reader, None)
+            else:
+                line = next((text for text in handle if text.strip()), None)
+                row = None if line is None else json.loads(line)
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error):
+        return None
+    if not isinstance(row, dict) or row.get(column) in (None, ""):
+        return None
+    value = row[column]
+    try:
+        float(str(value).strip())
+    except ValueError:
+        return None  # a date written as text reads as itself: only a number has a unit
+    return f"{value!r} reads as {_moment(value, unit)}"
+
+
+def _moment(value: object, unit: str) -> str:
+    from datetime import UTC, datetime
+
+    per_second = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = None
+    try:
+        if number is not None:
+            moment = datetime.fromtimestamp(number / per_second, UTC)
+            return f"{moment.isoformat()} (an epoch number in {unit}: `timestamp_unit`)"
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return "no time (such rows are quarantined)"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()

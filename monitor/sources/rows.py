@@ -22,6 +22,7 @@ from monitor.records.rows import (
     LabelCheck,
     Rejected,
 )
+from monitor.sources.values import parse_number, parse_numbers
 
 
 def _missing(value: Any) -> bool:
@@ -52,19 +53,8 @@ def _feature_problem(
 
 
 def _number(value: Any) -> float | None:
-    """`value` as a finite number (a number, or text that reads as one), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if np.isfinite(number) else None
+    """`value` as a finite number by the one number parser (`monitor.sources.values`)."""
+    return parse_number(value)
 
 
 @dataclass(frozen=True)
@@ -101,7 +91,7 @@ class RowCheck:
         numeric = [name for name in self.numeric if name in rows.columns]
         if not numeric or rows.empty:
             return rows
-        return rows.assign(**{name: pd.to_numeric(rows[name]) for name in numeric})
+        return rows.assign(**{name: parse_numbers(rows[name]) for name in numeric})
 
 
 def split_usable(

@@ -45,6 +45,17 @@ class FilesStreamConfig(SourceConfig):
                     Finding(f.key, f"{f.message}; it will be set aside", True) for f in lacking
                 ]
                 findings += missing_columns("path", path, columns, needs.optional, warning=True)
+        if self.timestamp_column is not None:
+            from monitor.sources.headers import first_timestamp
+
+            for path in map(Path, paths[-FILES_CHECKED:]):
+                shown = first_timestamp(
+                    path, self.timestamp_column, self.timestamp_unit, self.format
+                )
+                if shown is not None:  # shown, so a wrong unit is seen before any window
+                    message = f"first timestamp in {path.name}: {shown}"
+                    findings.append(Finding("timestamp_column", message, True))
+                    break
         return findings
 
 

@@ -39,6 +39,7 @@ from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.cutting import first_timestamp, last_timestamp
 from monitor.sources.rows import json_safe, split_usable
 from monitor.sources.specs import SqlStreamConfig
+from monitor.sources.values import parse_timestamps
 from monitor.sources.windowing import duration_bounds, key_position
 
 Key = tuple[Any, ...]
@@ -164,7 +165,7 @@ class SqlSource(Source):
             frame[ROW_ID] = [f"{self.order_by}={key[0]}" for key in keys]
         if self.config.timestamp_column is not None:
             raw = frame[self.config.timestamp_column]
-            frame[TIMESTAMP] = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+            frame[TIMESTAMP] = parse_timestamps(raw, self.config.timestamp_unit)
         return frame, keys, more
 
     def _check_columns(self, names: list[str]) -> None:

@@ -19,6 +19,7 @@ from monitor.records.rows import ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.cutting import Cut, cut_duration, cut_rows, first_timestamp, last_timestamp
 from monitor.sources.rows import json_safe
+from monitor.sources.values import parse_timestamps
 from monitor.sources.windowing import end_position, key_position
 
 FILE = "_file"
@@ -78,8 +79,9 @@ def order_rows(
     return frame.sort_values([TIMESTAMP, FILE, LINE], kind="stable"), undated
 
 
-def dated(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, list[Rejected]]:
-    """`frame` with a UTC `_ts` column parsed from `column`; rows it cannot parse, rejected.
+def dated(frame: pd.DataFrame, column: str, unit: str = "s") -> tuple[pd.DataFrame, list[Rejected]]:
+    """`frame` with a UTC `_ts` column parsed from `column` (an epoch number in `unit`, or
+    text: `monitor.sources.values`); rows it cannot parse, rejected.
 
     A frame without the column (no row of the stream has arrived yet) has no rows to date.
     """
@@ -87,7 +89,7 @@ def dated(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, list[Rejected
         raw = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     else:
         raw = frame[column]
-    stamps = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+    stamps = parse_timestamps(raw, unit)
     bad = stamps.isna()
     undated = [
         Rejected(str(row_id), f"unparseable timestamp {_shown(value)}", json_safe(record))

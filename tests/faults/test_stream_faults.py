@@ -175,10 +175,13 @@ def test_rows_sharing_an_id_are_quarantined_never_dropped(tmp_path: Path) -> Non
     assert len({e["row_id"] for e in entries}) == 2  # both kept, under distinct keys
 
 
-def test_a_restart_reads_on_from_the_recorded_offsets(tmp_path: Path) -> None:
+def test_a_restart_reads_on_from_the_recorded_offsets(tmp_path: Path, monkeypatch) -> None:
     """After a restart the source reads each file from the offset in the watermark: bytes
-    before it are never read again (here they are overwritten with garbage, and nothing is
-    quarantined), and an appended file's new lines are taken in."""
+    before it are never read again (the reads are watched), and an appended file's new
+    lines are taken in. (Bytes before the offset that change are a rewritten file, read
+    anew: tests/sources/test_file_fates.py.)"""
+    import monitor.sources.file_scan as file_scan
+
     monitor = Monitor(tmp_path)
     path = tmp_path / "stream" / "01.csv"
     rows(0, 60).to_csv(path, index=False)
@@ -188,14 +191,22 @@ def test_a_restart_reads_on_from_the_recorded_offsets(tmp_path: Path) -> None:
 
         mark = watermark(session, "tabular")
     assert mark is not None
-    offset, _ = json.loads(mark[0])["files"]["01.csv"]
-    data = path.read_bytes()
-    header_end = data.index(b"\n") + 1
-    path.write_bytes(data[:header_end] + b"\xff" * (offset - header_end) + data[offset:])
+    (entry,) = json.loads(mark[0])["files"]
+    assert entry[1] == "01.csv"
+    offset = entry[4]
+    starts: list[int] = []
+    real = file_scan.read_chunk
+
+    def watched(path, fmt, start, *args, **kwargs):
+        starts.append(start)
+        return real(path, fmt, start, *args, **kwargs)
+
+    monkeypatch.setattr(file_scan, "read_chunk", watched)
     with path.open("a") as handle:
         rows(60, 20).to_csv(handle, index=False, header=False)
     monitor.restart()
     assert [o.rows for o in monitor.drain()] == [40]
+    assert starts and min(starts) == offset > 0
     assert monitor.quarantine() == []
     assert sorted(monitor.scored_ids()) == sorted(f"r{i}" for i in range(80))
 

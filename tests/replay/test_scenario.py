@@ -12,7 +12,7 @@ import yaml
 
 from monitor.cli import main
 from monitor.errors import ConfigError
-from monitor.replay.scenario import load_scenario, parse_scenario
+from monitor.replay.scenario import Trust, load_scenario, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -104,7 +104,11 @@ def test_problems_are_listed_together() -> None:
     raw = scenario(expect={"nope": {}})
     raw["monitor"]["alerts"][0]["metric"] = "vibes"
     found = problems(raw)
-    assert any(p.startswith("monitor.alerts[0]: unknown metric 'vibes'") for p in found), found
+    # the value typed is not echoed (issue 22: a secret in the wrong field); the choices are
+    assert any(
+        p.startswith("monitor.alerts[0]: unknown metric (the value given); use one of ")
+        for p in found
+    ), found
 
 
 def test_expectations_must_name_rules_and_need_onsets() -> None:
@@ -135,7 +139,38 @@ def test_rule_hooks_must_be_defined_in_the_scenario() -> None:
     raw["monitor"]["alerts"][0]["hooks"] = ["page"]
     assert problems(raw) == ["monitor.alerts[0].hooks: unknown hook 'page' (hooks: none defined)"]
     raw["hooks"] = {"page": {"type": "command", "argv": ["true"]}}
-    assert parse_scenario(raw).spec.hooks["page"].type == "command"
+    assert parse_scenario(raw, trust=Trust(allow_hooks=True)).spec.hooks["page"].type == "command"
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [{"type": "command", "argv": ["touch", "pwned"]}, {"type": "python", "target": "os:system"}],
+)
+def test_a_scenario_cannot_run_its_own_code_hooks_unless_the_command_line_allows(hook) -> None:
+    """Issue 22: `replay scen.yaml` ran the scenario's own command hook."""
+    raw = scenario()
+    raw["hooks"] = {"page": hook}
+    raw["monitor"]["alerts"][0]["hooks"] = ["page"]
+    (line,) = problems(raw)
+    assert line.startswith("hooks.page: ") and "--allow-hooks" in line
+    assert parse_scenario(raw, trust=Trust(allow_hooks=True)).spec.hooks["page"].type
+
+
+def test_a_scenario_cannot_grant_itself_a_pickled_head(tmp_path: Path) -> None:
+    """Issue 22: a scenario setting `allow_pickle: true` loaded a `head.joblib` beside it."""
+    head = tmp_path / "head"
+    head.mkdir()
+    (head / "head.joblib").write_bytes(b"not loaded")
+    raw = scenario()
+    raw["monitor"]["model"] = {
+        "type": "embedding-head",
+        "encoder": "packaged",
+        "head": str(head),
+        "allow_pickle": True,
+    }
+    found = problems(raw, tmp_path)
+    assert any(p.startswith("monitor.model.allow_pickle: ") for p in found), found
+    assert all("--allow-pickle" in p for p in found if "allow_pickle" in p)
 
 
 def test_model_problems_are_under_monitor_model() -> None:
@@ -147,7 +182,7 @@ def test_model_problems_are_under_monitor_model() -> None:
 def test_a_source_is_a_corpus_domain_or_a_csv() -> None:
     found = problems(scenario(sources={"a": {}, "b": {"corpus": "cars"}}))
     assert "sources.a: set exactly one of `corpus` (a generated domain) or `csv` (a file)" in found
-    assert any(p.startswith("sources.b: unknown corpus domain 'cars'") for p in found)
+    assert any(p.startswith("sources.b: unknown corpus domain (the value given)") for p in found)
 
 
 def test_csv_without_the_text_column_is_named(tmp_path: Path) -> None:
