@@ -157,10 +157,14 @@ class DriftFamilyTests:
                 rng = np.random.default_rng(seed_of(window.keys, index + 2))
                 measured[member.name] = member.test(window, rng)
             joint = self._joint(window) if self.joint else None
-            sequential = self.sequential.observe(window) if self.sequential else None
         if joint is not None:
             measured[COMBINED] = Measured(joint.minimum, joint.p_value, self.permutations)
         verdicts = holm(measured, self.alpha)
+        flagged = any(rejected for _, rejected in verdicts.values())
+        sequential = None
+        if self.sequential is not None:
+            with _BLAS.limit(limits=1, user_api="blas"):
+                sequential = self.sequential.observe(window, test=not flagged)
         tests = {
             member.name: FamilyTest(
                 member.name,

@@ -56,12 +56,16 @@ class SequentialTest:
         self.plan = SplitPlan(len(kernel.reference), seed, permutations)
         self._pool: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=windows)
 
-    def observe(self, window: Side) -> FamilyTest:
-        """Add the window to the pool and test the pool."""
+    def observe(self, window: Side, test: bool = True) -> FamilyTest | None:
+        """Add the window to the pool and test the pool (None: `test` false, as where the
+        window alone was flagged: the pool could say no more, and drifted pools take every
+        split)."""
         identity = seed_of(window.keys)[0]
         if self._pool and self._pool[-1][0] == identity:
             self._pool.pop()
         self._pool.append((identity, window.keys, self.project(window)))
+        if not test:
+            return None
         keys = np.concatenate([keys for _, keys, _ in self._pool])
         vectors = np.concatenate([vectors for _, _, vectors in self._pool])
         # a row met in two windows of the pool counts once (rows are not repeated draws)
