@@ -1,15 +1,18 @@
 """Whether each monitor is healthy, for `driftwarden status`.
 
 A monitor is healthy when it has recorded a run, its last run succeeded, it is not stale
-(a run within 3 schedule periods; unknown without the config's schedule) and none of its
-alert rules is firing. The hook outbox backlog is shown, and failed deliveries too, but
-they do not make a monitor unhealthy: `driftwarden hooks` tells their story.
+(a run within 3 schedule periods; unknown without the config's schedule), none of its
+alert rules is firing and no file still in its stream is set aside whole. The hook outbox
+backlog is shown, and failed deliveries too, but they do not make a monitor unhealthy:
+`driftwarden hooks` tells their story.
 """
 
 from __future__ import annotations
 
+import glob
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from monitor.config import MonitorConfig
@@ -64,6 +67,12 @@ def assess(
             )
     if stored.firing:
         problems.append(f"firing: {', '.join(stored.firing)}")
+    set_aside = still_set_aside(stored.set_aside, config)
+    if set_aside:
+        problems.append(
+            f"stream file(s) set aside whole: {', '.join(set_aside)} (their rows are not "
+            "scored; see driftwarden quarantine)"
+        )
     outbox = {
         "pending": stored.deliveries.get("pending", 0),
         "failed": stored.deliveries.get("failed", 0),
@@ -79,6 +88,28 @@ def assess(
         firing=list(stored.firing),
         outbox=outbox,
     )
+
+
+def still_set_aside(set_aside: dict[str, datetime], config: MonitorConfig | None) -> list[str]:
+    """The files set aside that the stream still holds unchanged since (a file that changed
+    is read again); without the config, every file set aside."""
+    path = getattr(config.stream, "path", None) if config is not None else None
+    if not set_aside or not isinstance(path, str):
+        return list(set_aside)
+    present = {Path(match).name: Path(match) for match in glob.glob(path)}
+    return [
+        name
+        for name, when in set_aside.items()
+        if Path(name).name in present and not _changed_since(present[Path(name).name], when)
+    ]
+
+
+def _changed_since(path: Path, when: datetime) -> bool:
+    moment = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC) > moment
+    except OSError:
+        return True  # gone meanwhile: not set aside any more
 
 
 def format_age(seconds: float) -> str:

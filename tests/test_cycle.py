@@ -58,11 +58,11 @@ def first_cycle(workspace: Path) -> tuple[Store, CycleOutcome]:
 
 def test_once_records_a_run_then_waits(workspace: Path, capsys) -> None:
     config = str(workspace / "dw.yaml")
-    assert main(["once", "--config", config]) == 0
-    assert main(["once", "--config", config]) == 0
+    assert main(["once", "--config", config]) == 0  # both complete windows at once
+    assert capsys.readouterr().out.splitlines()[-1] == "reviews: 2 window(s) recorded"
     assert main(["once", "--config", config]) == 0  # 20 rows left: fewer than 50, waits
     out = capsys.readouterr().out
-    assert "waiting (fewer than 50 new rows); nothing recorded" in out
+    assert "nothing new (fewer than 50 new rows); nothing recorded" in out
     assert main(["runs", "--config", config, "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
     assert [r["run_id"] for r in runs] == [1, 2]
@@ -233,11 +233,12 @@ def test_a_stream_file_without_the_text_column_is_set_aside(workspace: Path, cap
     assert entry["reason"] == "unreadable file: no column(s) 'text' (columns: body)"
 
 
-def test_missing_reference_is_exit_1_naming_the_file(workspace: Path, capsys) -> None:
+def test_missing_reference_is_exit_2_naming_the_file(workspace: Path, capsys) -> None:
     (workspace / "reference.csv").unlink()
-    assert main(["once", "--config", str(workspace / "dw.yaml")]) == 1
+    assert main(["once", "--config", str(workspace / "dw.yaml")]) == 2  # a config mistake
     err = capsys.readouterr().err
     assert "reference.csv does not exist" in err and "Traceback" not in err
+    assert not (workspace / "dw.db").exists()  # found before the store was opened
 
 
 def test_reference_labels_the_model_does_not_know(workspace: Path, capsys) -> None:
@@ -253,7 +254,7 @@ def test_reference_labels_the_model_does_not_know(workspace: Path, capsys) -> No
 def test_empty_stream_records_nothing(workspace: Path, capsys) -> None:
     (workspace / "stream" / "001.csv").unlink()
     assert main(["once", "--config", str(workspace / "dw.yaml")]) == 0
-    assert "waiting" in capsys.readouterr().out
+    assert "nothing new (no stream files match" in capsys.readouterr().out
     assert main(["runs", "--config", str(workspace / "dw.yaml"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ["monitor", "tests", "benchmarks", "dashboards"]
+PATHS = ["monitor", "tests", "benchmarks", "dashboards", "docsgen"]
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.rules import FIRING, RESOLVED, RuleState, step, threshold_of
 from monitor.config import AlertRule, MonitorConfig
+from monitor.records.catalog import BY_NAME, DRIFT, FEATURE_METRIC_PREFIX
 from monitor.store.alerts import (
     MetricPoint,
     add_event,
@@ -28,6 +29,7 @@ from monitor.store.alerts import (
     metric_history,
     rule_states,
 )
+from monitor.store.explanations import explanations
 from monitor.store.outbox import enqueue
 from monitor.store.quality import VERSIONED
 from monitor.store.repository import monitor_id
@@ -76,6 +78,12 @@ def _iso(moment: datetime | None) -> str | None:
 def is_late(monitor: MonitorConfig, rule: AlertRule) -> bool:
     """Whether `rule` waits for final quality (a quality rule of a monitor with late labels)."""
     return monitor.labels is not None and rule.metric in VERSIONED
+
+
+def is_drift(metric: str) -> bool:
+    """Whether an alert rule watches a drift metric (its events carry the explanation)."""
+    found = BY_NAME.get(metric)
+    return metric.startswith(FEATURE_METRIC_PREFIX) or (found is not None and found.kind == DRIFT)
 
 
 def event_payload(transition: Transition) -> dict[str, Any]:
@@ -237,6 +245,10 @@ def evaluate_rules(
             continue
         for transition in plan.transitions:
             payload = event_payload(transition)
+            if is_drift(rule.metric):  # what changed in the window the event is about
+                payload["explanation"] = explanations(session, [transition.run_id]).get(
+                    transition.run_id
+                )
             event_id = add_event(
                 session,
                 mid,

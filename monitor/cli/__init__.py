@@ -14,6 +14,7 @@ from monitor.cli import (  # noqa: F401  (importing a module registers its comma
     health_commands,
     history_commands,
     init_command,
+    label_requests_command,
     model_commands,
 )
 from monitor.cli.app import app

@@ -58,9 +58,29 @@ ConfigOption = Annotated[
 RequiredConfig = Annotated[
     Path, typer.Option("--config", "-c", help="YAML config file", metavar="FILE")
 ]
+
+
+def checked_db(url: str | None) -> str | None:
+    """`--db` as given, once it is a URL the store can open (backend, driver, and a SQLite
+    file's folder); otherwise a usage error (exit 2) before anything runs."""
+    if url is None:
+        return None
+    from monitor.database_urls import store_url_problem  # SQLAlchemy: only when --db is given
+
+    problem = store_url_problem(url)
+    if problem is not None:
+        raise UsageError(f"--db: {problem}")
+    return url
+
+
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="SQLAlchemy URL of the store (default: the config's)", metavar="URL"),
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of the store (default: the config's)",
+        metavar="URL",
+        callback=checked_db,
+    ),
 ]
 MonitorOption = Annotated[
     str | None, typer.Option("--monitor", "-m", help="only this monitor", metavar="NAME")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,32 +15,27 @@ from monitor.cli.app import (
     MonitorOption,
     RequiredConfig,
     app,
+    checked_db,
 )
+from monitor.cli.config_commands import preflight
 from monitor.cli.stores import configured_monitor, open_url
-from monitor.config import load_config
+from monitor.config import MonitorConfig, load_config
 from monitor.errors import DriftwardenError
 
+if TYPE_CHECKING:
+    from monitor.clock import Clock
+    from monitor.cycle import MonitorRuntime
+    from monitor.store import Store
 
-def format_outcome(outcome: Any, window_rows: int | None, waiting_reason: str | None) -> str:
-    if outcome.status == "waiting":
-        tail = "nothing recorded"
-        if outcome.quarantined:
-            tail = (
-                f"{outcome.quarantined} unreadable stream file(s) set aside (see "
-                "driftwarden quarantine); no window recorded"
-            )
-        if waiting_reason is not None:
-            return f"{outcome.monitor}: waiting ({waiting_reason}); {tail}"
-        need = f"fewer than {window_rows} new rows" if window_rows else "no complete window yet"
-        return f"{outcome.monitor}: waiting ({need}); {tail}"
-    if outcome.status == "error":
-        return f"{outcome.monitor}: ERROR {outcome.error} (run {outcome.run_id})"
-    shown = ", ".join(f"{k} {v:.3f}" for k, v in outcome.key_metrics().items())
-    return (
-        f"{outcome.monitor}: run {outcome.run_id}, window {outcome.window_start:%Y-%m-%d %H:%M:%S}"
-        f" -> {outcome.window_end:%Y-%m-%d %H:%M:%S}, {outcome.rows} rows, "
-        f"{outcome.quarantined} quarantined; {shown}"
-    )
+MaxWindowsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-windows",
+        min=1,
+        help="record at most N windows of each monitor (default 100)",
+        metavar="N",
+    ),
+]
 
 
 @app.command(cls=Command)
@@ -48,19 +43,19 @@ def once(
     config: RequiredConfig,
     monitor: MonitorOption = None,
     db: DbOption = None,
+    max_windows: MaxWindowsOption = 100,
 ) -> None:
-    """Run one cycle of each monitor now.
+    """Catch each monitor up now: every complete window, up to --max-windows.
 
-    Prints a summary per monitor and its alert transitions, then delivers the hook events
-    they raised (retries included) before it exits."""
-    settings = load_config(config)  # a bad config costs a second, not a model load
+    Checks the config as `check-config` does before it opens the store; a monitor with no
+    complete window is answered without loading its model. Prints each window recorded,
+    how many, and the alert transitions, then delivers the hook events they raised
+    (retries included) before it exits."""
+    settings = load_config(config)
     monitors = [configured_monitor(settings, monitor)] if monitor else settings.monitors
+    preflight(settings, config)  # a config mistake is exit 2 before the store is touched
+    from monitor.cli.catch_up import catch_up, nothing_new
     from monitor.clock import SystemClock
-    from monitor.cycle import MonitorRuntime, run_cycle
-    from monitor.cycle.recording import record_outside_failure
-    from monitor.cycle.versions import activate_live_version
-    from monitor.hooks import Dispatcher
-    from monitor.progress import step
 
     store = open_url(db or settings.storage)
     clock = SystemClock()
@@ -68,47 +63,18 @@ def once(
     runtimes = {}
     for monitor_config in monitors:
         name = monitor_config.name
-        try:
-            with step(f"{name}: loading the model and scoring the reference"):
-                runtime = MonitorRuntime.build(monitor_config)
-                activate_live_version(store, runtime)  # a promoted head wins over the configured
-        except Exception as exc:  # one broken monitor must not keep the others from running
-            message = describe_failure(exc)
-            run_id = record_outside_failure(
-                store, name, clock.now(), f"cannot load the monitor: {message}"
-            )
-            typer.echo(
-                f"error: {name}: cannot load the monitor: {message} (run {run_id})", err=True
-            )
+        quiet = nothing_new(monitor_config, store, clock.now())
+        if quiet is not None:
+            typer.echo(f"{name}: nothing new ({quiet}); nothing recorded")
+            continue
+        runtime = _load(monitor_config, store, clock)
+        if runtime is None:
             failed.append(name)
             continue
         runtimes[runtime.name] = runtime
-        try:
-            with step(f"{name}: running a cycle"):
-                outcome = run_cycle(runtime, store, clock)
-        except Exception as exc:  # the store refused even the failed run
-            message = describe_failure(exc)
-            typer.echo(f"error: {name}: the cycle could not be recorded: {message}", err=True)
+        if not catch_up(runtime, store, clock, max_windows, typer.echo):
             failed.append(name)
-            continue
-        reason = runtime.source.waiting_reason() if outcome.status == "waiting" else None
-        typer.echo(format_outcome(outcome, monitor_config.window.rows, reason))
-        labels = outcome.labels.summary() if outcome.labels is not None else None
-        if labels is not None:
-            typer.echo(f"{outcome.monitor}: {labels}")
-        for change in outcome.transitions:
-            typer.echo(
-                f"{outcome.monitor}: alert {change.rule} {change.state} "
-                f"({change.metric} {change.value or 0.0:.3f}, threshold {change.threshold:g})"
-            )
-        if outcome.status == "error":
-            failed.append(name)
-    # no cycle runs from here on, so a retrain may reuse the loaded encoder
-    dispatcher = Dispatcher(store, settings.hooks, clock, monitors=runtimes, share_models=True)
-    with step("delivering hook events"):
-        report = dispatcher.deliver_pending()
-    if report.delivered or report.retried or report.failed or report.pending:
-        typer.echo(report.summary())
+    _deliver(store, settings, clock, runtimes)
     for runtime in runtimes.values():
         runtime.close()
     store.close()
@@ -118,6 +84,43 @@ def once(
             err=True,
         )
         raise typer.Exit(1)
+
+
+def _load(config: MonitorConfig, store: Store, clock: Clock) -> MonitorRuntime | None:
+    """The monitor's model and reference loaded, with the store's live model version; None
+    (with the failure recorded as a run and reported) when it cannot be loaded."""
+    from monitor.cycle import MonitorRuntime
+    from monitor.cycle.recording import record_outside_failure
+    from monitor.progress import step
+    from monitor.versions.switch import activate_live_version
+
+    try:
+        with step(f"{config.name}: loading the model and scoring the reference"):
+            runtime = MonitorRuntime.build(config)
+            activate_live_version(store, runtime)  # a promoted head wins over the configured
+    except Exception as exc:  # one broken monitor must not keep the others from running
+        message = describe_failure(exc)
+        run_id = record_outside_failure(
+            store, config.name, clock.now(), f"cannot load the monitor: {message}"
+        )
+        typer.echo(
+            f"error: {config.name}: cannot load the monitor: {message} (run {run_id})", err=True
+        )
+        return None
+    return runtime
+
+
+def _deliver(store: Any, settings: Any, clock: Any, runtimes: dict[str, Any]) -> None:
+    """Deliver the hook events raised so far (no cycle runs from here on, so a retrain may
+    reuse the loaded encoder)."""
+    from monitor.hooks import Dispatcher
+    from monitor.progress import step
+
+    dispatcher = Dispatcher(store, settings.hooks, clock, monitors=runtimes, share_models=True)
+    with step("delivering hook events"):
+        report = dispatcher.deliver_pending()
+    if report.delivered or report.retried or report.failed or report.pending:
+        typer.echo(report.summary())
 
 
 def describe_failure(exc: Exception) -> str:
@@ -151,7 +154,7 @@ def run(
     Every monitor on its schedule, metrics on /metrics; Ctrl-C or SIGTERM stops it after the
     running cycles."""
     if config is not None:
-        load_config(config)  # fail in a second on a bad config, before the heavy imports
+        preflight(load_config(config), config)  # exit 2 on a mistake, before the store opens
     from monitor.daemon import DaemonOptions, run_daemon
 
     code = run_daemon(DaemonOptions(config, db, metrics_host, metrics_port, max_cycles))
@@ -174,7 +177,10 @@ def replay(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", help="SQLAlchemy URL to keep the runs in (default: memory)", metavar="URL"
+            "--db",
+            help="SQLAlchemy URL to keep the runs in (default: memory)",
+            metavar="URL",
+            callback=checked_db,
         ),
     ] = None,
     as_json: JsonOption = False,

@@ -149,6 +149,10 @@ def report(
 
     A header with the run's monitor, window, model version and key metrics, then
     Evidently's report, built from what the store kept of the run and its reference."""
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name the HTML file to write")
     from monitor.store.run_reads import run_exists
     from monitor.views.report import run_report
     from monitor.views.runs import run_summaries

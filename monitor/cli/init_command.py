@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli.app import Command, app
-from monitor.cli.model_commands import split_labels
+from monitor.cli.model_commands import check_data_file, split_labels
 from monitor.models.specs import PACKAGED_ENCODER
 
 
@@ -47,6 +47,7 @@ def init(
     from monitor.models.fitting import read_training_rows
 
     refuse_overwrite(out)
+    check_data_file(data, text_column, label_column)
     rows = read_training_rows(data, text_column, label_column, split_labels(labels))
     project = write_project(
         data, rows, out, text_column=text_column, label_column=label_column, encoder=encoder

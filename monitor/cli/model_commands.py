@@ -25,6 +25,24 @@ def split_labels(value: str | None) -> list[str] | None:
     return labels
 
 
+def check_data_file(data: Path, *columns: str) -> None:
+    """A usage error, before any model or table is loaded, when `--data` is no data file
+    driftwarden reads or its header lacks one of `columns`."""
+    from monitor.sources.headers import format_of, table_columns
+
+    if not data.is_file():
+        raise UsageError(f"--data {data}: no such file")
+    if format_of(data) is None:
+        raise UsageError(f"--data {data}: not a data file (use .csv, .parquet or .jsonl)")
+    names, problem = table_columns(data)
+    if problem is not None:
+        raise UsageError(f"--data {problem}")
+    missing = [c for c in columns if c not in names]
+    if missing:
+        shown = ", ".join(names[:20]) or "none"
+        raise UsageError(f"--data {data} has no column {missing[0]!r} (columns: {shown})")
+
+
 @model_app.command("fit-head", cls=Command)
 def fit_head_command(
     data: Annotated[
@@ -63,6 +81,7 @@ def fit_head_command(
     class unless --labels names the classes."""
     from monitor.models.fitting import fit_head_from_table, read_training_rows
 
+    check_data_file(data, text_column, label_column)
     rows = read_training_rows(data, text_column, label_column, split_labels(labels))
     if rows.left_out:
         shown = ", ".join(f"{label!r} ({n})" for label, n in rows.left_out.items())
@@ -99,13 +118,18 @@ def model_versions(
     """List a monitor's head versions (* is live)."""
     settings = load_config(config)
     target = head_monitor(settings, monitor)
-    from monitor.hooks.versions import list_versions
+    from monitor.versions.catalog import list_versions
 
     store = open_url(db or settings.storage)
     try:
         listed = list_versions(store, target)
     finally:
         store.close()
+    for row in listed:
+        if "holdout_accuracy" not in row["metrics"]:
+            accuracy = _fitted_accuracy(Path(row["path"]))
+            if accuracy is not None:  # measured by `model fit-head` or `init`, kept in the head
+                row["metrics"] = {**row["metrics"], "holdout_accuracy": accuracy}
     if as_json:
         typer.echo(json.dumps(listed, indent=2))
         return
@@ -116,8 +140,21 @@ def model_versions(
         typer.echo(f"{mark:<2}{line}")
 
 
+def _fitted_accuracy(folder: Path) -> float | None:
+    """The held-out accuracy a head's fit measured and saved in its head.json, if any."""
+    from monitor.models.head_files import META_FILE
+
+    try:
+        metrics = json.loads((folder / META_FILE).read_text())["metrics"]
+        accuracy = metrics.get("holdout_accuracy", metrics.get("accuracy"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return float(accuracy) if isinstance(accuracy, int | float) else None
+
+
 def _version_row(row: dict[str, Any]) -> list[str]:
-    accuracy = row["metrics"].get("holdout_accuracy")
+    # a retrain-head version's held-out rows, or the later rows a retrain-fm one was shadowed on
+    accuracy = row["metrics"].get("holdout_accuracy", row["metrics"].get("shadow_accuracy"))
     return [
         row["version"],
         row["source"],
@@ -143,7 +180,7 @@ def model_promote(
     settings = load_config(config)
     target = head_monitor(settings, monitor)
     from monitor.clock import SystemClock
-    from monitor.hooks.versions import promote_version
+    from monitor.versions.catalog import promote_version
 
     store = open_url(db or settings.storage)
     try:

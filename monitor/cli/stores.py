@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import typer
+
 from monitor.cli.suggest import unknown_name
 from monitor.config import Config, MonitorConfig, load_config
 from monitor.errors import UsageError
@@ -22,7 +24,16 @@ def read_target(config: Path | None, db: str | None) -> tuple[str, Config | None
         return db, settings
     if settings is not None:
         return settings.storage, settings
-    raise UsageError("give --config FILE or --db URL to say which store to read")
+    from monitor.demo.home import demo_store_file
+
+    demo = demo_store_file()
+    if demo.is_file():  # after `driftwarden run` without a config, its store is the one meant
+        typer.echo(f"(no --config or --db: reading the demo's store {demo})", err=True)
+        return f"sqlite:///{demo}", None
+    raise UsageError(
+        "give --config FILE or --db URL to say which store to read (the demo's store, "
+        f"{demo}, does not exist yet)"
+    )
 
 
 def storage_url(config: Path | None, db: str | None) -> str:

@@ -100,3 +100,7 @@ class DriftConfig(Strict):
         le=64,
         description="processes for per-column drift; default: 2 from 500,000-row windows",
     )
+    explain: bool = Field(
+        True,
+        description="store what changed in each text window (rows, terms, descriptors)",
+    )

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from monitor.config.executor import EXECUTOR_TYPES
+from monitor.config.key_hints import did_you_mean_key
 from monitor.config.monitor import AlertRule, Config
 from monitor.config.safe_yaml import read_yaml_file
 from monitor.errors import ConfigError
@@ -46,15 +47,16 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def problems_of(error: ValidationError) -> list[str]:
-    """One `path.to.key: message` line per problem; a value the user wrote is never echoed
-    (a secret typed into the wrong field would reach logs and terminals) unless it is a
-    known name: a plugin or executor type, or a key the document itself defines."""
+def problems_of(error: ValidationError, root: type[BaseModel] = Config) -> list[str]:
+    """One `path.to.key: message` line per problem (an unknown key with the nearest of the
+    keys `root`'s block there accepts); a value the user wrote is never echoed (a secret
+    typed into the wrong field would reach logs and terminals) unless it is a known name: a
+    plugin or executor type, or a key the document itself defines."""
     lines = []
     for err in error.errors():
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + did_you_mean_key(root, tuple(err["loc"]))
         else:
             message = _without_values(message, err.get("input"))
         lines.append(f"{_format_loc(tuple(err['loc']))}: {message}")
@@ -185,10 +187,10 @@ def _cross_check(config: Config) -> list[str]:
     if config.executor.type == "dask":
         # a retrain refits on the monitor as loaded in the daemon, which loads none on Dask
         problems += [
-            f"hooks.{name}: a retrain-head hook needs the monitors loaded in the daemon; "
+            f"hooks.{name}: a {hook.type} hook needs the monitors loaded in the daemon; "
             "with `executor: {type: dask}` they are loaded on the workers (use in-process)"
             for name, hook in config.hooks.items()
-            if hook.type == "retrain-head"
+            if hook.type in ("retrain-head", "retrain-fm")
         ]
         # the label join reads the model's classes in the daemon, which loads none on Dask
         problems += [
@@ -214,7 +216,7 @@ def validate_document(
     try:
         return model.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:
-        problems += [clean(line) for line in problems_of(exc)]
+        problems += [clean(line) for line in problems_of(exc, model)]
     except (ArithmeticError, TypeError, RecursionError) as exc:
         # a value no validator foresaw (validators turn what they foresee into messages);
         # the exception's own text may quote the value, so only its kind is shown
@@ -227,7 +229,16 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, source: str = "confi
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
     raw, problems = interpolate_env(raw)
-    config = validate_document(Config, raw, base_dir, source, problems)
+    env_problems = list(problems)
+    unset = {line.partition(": ")[0] for line in env_problems}
+    try:
+        config = validate_document(Config, raw, base_dir, source, problems)
+    except ConfigError as exc:
+        # an unset variable is one problem: not also the empty value it left behind
+        exc.problems = [
+            p for p in exc.problems if p in env_problems or p.partition(": ")[0] not in unset
+        ]
+        raise
     problems += _cross_check(config)
     if problems:
         raise ConfigError(f"{source} is invalid", problems)

@@ -116,6 +116,14 @@ class EstimationConfig(Strict):
     method: Literal[ESTIMATION_METHODS] = "auto"  # type: ignore[valid-type]
 
 
+class LabelRequestsConfig(Strict):
+    """What `driftwarden label-requests` asks labellers for (`monitor.metrics.label_choice`)."""
+
+    budget: int = Field(50, ge=1, description="rows asked for at most, over the recent windows")
+    per_window: int | None = Field(None, ge=1, description="rows asked for at most per window")
+    windows: int = Field(5, ge=1, description="newest windows the rows are chosen from")
+
+
 class MonitorConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)
     model: ModelChoice
@@ -132,6 +140,7 @@ class MonitorConfig(Strict):
     alerts: list[AlertRule] = Field(default_factory=list)
     catch_up: int = Field(10, ge=0, description="missed complete windows processed per wake-up")
     snapshot: bool = Field(True, description="keep a tabular window's feature values for `report`")
+    label_requests: LabelRequestsConfig = Field(default_factory=lambda: LabelRequestsConfig())
 
     @model_validator(mode="after")
     def _model_fits_columns(self) -> MonitorConfig:

@@ -124,8 +124,15 @@ def _score_window(
             window = replace(window, rows=rows, rejected=rejected)
             return _unscored_record(config, scoring, window, start, clock, watch)
         inputs = model_inputs(model, rows, config)
+    texts = rows[config.columns.text].astype(str).tolist() if config.columns.text else None
     with watch.stage("metrics"):
-        observed = Observed(input_features(rows, config), scores, input_keys(rows, config))
+        observed = Observed(
+            input_features(rows, config),
+            scores,
+            input_keys(rows, config),
+            texts,
+            rows[ROW_ID].astype(str).tolist(),
+        )
         set_aside = SetAside(len(rejected), sum(r.reason in EMPTY_REASONS for r in rejected))
         seen = scoring.estimation_input(scores, inputs)
         estimates = None if seen is None else scoring.estimator.estimate(seen).run_metrics()
@@ -135,7 +142,6 @@ def _score_window(
     feature_bytes = None
     if config.snapshot and config.columns.text is None:
         feature_bytes = frame_bytes(observed.features)
-    texts = rows[config.columns.text].astype(str).tolist() if config.columns.text else None
     probabilities = scores.probabilities
     target_names = scoring.names_of(ids)
     predictions = [

@@ -15,6 +15,7 @@ from monitor.cycle.outcome import CycleOutcome, Stopwatch
 from monitor.errors import DriftwardenError
 from monitor.records.rows import Rejected
 from monitor.store import RunRecord, Store
+from monitor.store.explanations import save_explanation
 from monitor.store.repository import (
     WindowTaken,
     record_run,
@@ -37,6 +38,8 @@ def store_window(
     try:
         with store.transaction() as session:
             run_id = record_run(session, record)
+            if record.result is not None and record.result.explanation is not None:
+                save_explanation(session, run_id, record.result.explanation.to_json())
             # same transaction: the run, its rule states and their outbox rows commit together
             transitions = evaluate_rules(session, config, run_id, record.finished_at)
             # the store stage as far as the commit, and the total, go into the run row itself

@@ -16,6 +16,7 @@ from monitor.atomic import publish_folder, write_text
 from monitor.config import Config, MonitorConfig, parse_config
 from monitor.cycle import MonitorRuntime
 from monitor.cycle.scoring import row_check
+from monitor.demo.home import default_storage
 from monitor.demo.stream import DEMO_SEED, DemoStream, DriftCycle, healthy_reviews
 from monitor.errors import DriftwardenError
 from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
@@ -33,10 +34,6 @@ TRAINING_ROWS = 600
 REFERENCE_ROWS = 400
 WINDOW_ROWS = 64
 INTERVAL = "5s"
-
-
-def default_storage(home: Path) -> str:
-    return f"sqlite:///{home / 'demo.db'}"
 
 
 def head_dir(home: Path, encoder: str = ENCODER) -> Path:

@@ -7,6 +7,7 @@ from its index alone and a restart resumes exactly after the stored watermark.
 from __future__ import annotations
 
 import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,15 @@ from monitor.errors import SourceError
 from monitor.records.rows import ROW_ID
 from monitor.sources.base import Source, Window
 from monitor.sources.rows import RowCheck, split_usable
+
+log = logging.getLogger("driftwarden.demo")
+
+#: what the log says as the stream enters each phase (what the metrics will show next)
+PHASE_NEWS = {
+    "healthy": "healthy: reviews like the reference; drift scores low, accuracy high",
+    "drifting": "drifting: other domains and noisy text mix in; dataset_drift and alerts follow",
+    "recovering": "recovering: the mix returns to the reference's; alerts resolve",
+}
 
 DEMO_SEED = 20_240_601
 BLOCK_ROWS = 16  # rows generated together; small, so phase changes are not blurred
@@ -114,6 +124,7 @@ class DemoStream(Source):
         self.window_rows = window_rows
         self.cycle = cycle or DriftCycle()
         self._blocks: OrderedDict[int, pd.DataFrame] = OrderedDict()
+        self._phase: str | None = None
 
     def read(self, after: str | None, now: datetime) -> Window:
         first = self._first_row(after)
@@ -124,6 +135,7 @@ class DemoStream(Source):
             candidates = self.rows(first, first + consumed + 2 * self.window_rows)
             usable, rejected, consumed = split_usable(candidates, self.check, self.window_rows)
         last = first + consumed - 1
+        self._announce(self.cycle.phase(first), first)
         return Window(
             rows=usable,
             rejected=rejected,
@@ -132,6 +144,14 @@ class DemoStream(Source):
             end=None,
             extra={"phase": self.cycle.phase(first), "drift_progress": self.cycle.progress(first)},
         )
+
+    def _announce(self, phase: str, row: int) -> None:
+        """Log the phase the stream is in when it changes (and at the first read)."""
+        if phase != self._phase:
+            self._phase = phase
+            log.info(
+                "demo stream: %s (from row %d)", PHASE_NEWS[phase], row, extra={"phase": phase}
+            )
 
     def rows(self, start: int, stop: int) -> pd.DataFrame:
         """Rows `start` to `stop - 1` of the stream."""

@@ -19,6 +19,7 @@ import pandas as pd
 
 from monitor.errors import SourceError
 from monitor.labels.base import BATCH_ROWS, label_batch
+from monitor.labels.label_studio import LabelStudioExports, is_label_studio_export
 from monitor.labels.specs import FilesLabelsConfig
 from monitor.records.rows import PROBLEM, Rejected
 from monitor.sources.base import Source, SourceContext, Window
@@ -47,6 +48,10 @@ class FileLabelSource(Source):
         # ids are read as values, as before: an id column with a gap reads 7 as 7.0, which
         # `label_batch` turns back into the id 7 (as the stream's ids)
         self.files = StreamFiles(config.path, config.format, required, ())
+        if is_label_studio_export(config.path):
+            self.files = LabelStudioExports(
+                config.path, config.id_column, config.label_column, config.timestamp_column
+            )
         self._rows = pd.DataFrame()  # read and not yet in a recorded batch, in arrival order
         self._after: str | bool | None = False  # False: nothing read yet
         self._issued: _Issued | None = None

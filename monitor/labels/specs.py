@@ -6,6 +6,7 @@ table or query of a database, read past the last position recorded, like a strea
 
 from __future__ import annotations
 
+import glob
 from dataclasses import replace
 from typing import Literal
 
@@ -21,6 +22,8 @@ class FilesLabelsConfig(LabelsConfig, FilesStreamConfig):
 
     def check(self, needs: ColumnNeeds) -> list[Finding]:
         """The stream's checks on the label files (`needs`: the id and label columns)."""
+        if self.path.lower().endswith(".json") and glob.glob(self.path):
+            return []  # Label Studio exports (`monitor.labels.label_studio`): read whole
         return [
             replace(f, message=f.message.replace("nothing to score", "no labels yet"))
             for f in super().check(needs)

@@ -14,6 +14,7 @@ import pandas as pd
 from monitor.errors import MetricsError
 from monitor.metrics.drift import CATEGORICAL, NUMERICAL, ColumnTest, prepare_column
 from monitor.metrics.embedding import embedding_drift
+from monitor.metrics.explain import Explainer
 from monitor.metrics.family import EMBEDDING, DriftFamilyTests, Side
 from monitor.metrics.identity import row_keys
 from monitor.metrics.parallel import ColumnPool, pays_off
@@ -33,12 +34,15 @@ class Observed:
     """One side of the comparison: input features and what the model made of them.
 
     `keys` holds a content key per row (`monitor.metrics.identity.row_keys` of the rows'
-    inputs: the text, or the features as read); None: keys of the features.
+    inputs: the text, or the features as read); None: keys of the features. `texts`: a text
+    model's inputs, which the explanation of a window quotes (`row_ids` names the rows).
     """
 
     features: pd.DataFrame
     scores: Scores
     keys: np.ndarray | None = None
+    texts: list[str] | None = None
+    row_ids: list[str] | None = None
 
     def side(self) -> Side:
         """This side as the drift family sees it: rows in canonical (content) order."""
@@ -73,6 +77,7 @@ class MetricsEngine:
         self._family: DriftFamilyTests | None = None
         self._reference_side: Side | None = None
         self._pool: ColumnPool | None = None
+        self._explainer: Explainer | None = None
 
     def _pool_for(self, rows: int) -> ColumnPool | None:
         processes = self.drift.processes
@@ -132,7 +137,20 @@ class MetricsEngine:
             limit=self.drift.embedding.sample,
             sequential=_sequential(self.drift),
         )
+        self._explainer = None
+        if reference.texts is not None and getattr(self.drift, "explain", True):
+            self._explainer = Explainer(
+                reference.texts,
+                reference.features,
+                reference.scores.embeddings,
+                self.embedding_bandwidth,
+            )
         return self
+
+    @property
+    def embedding_bandwidth(self) -> float | None:
+        """The RBF bandwidth of the family's embedding test (None: it runs none)."""
+        return None if self._family is None else self._family.bandwidth(EMBEDDING)
 
     @property
     def fitted(self) -> bool:
@@ -193,8 +211,21 @@ class MetricsEngine:
         extras = _estimates_and_counts(window, target_ids, set_aside or SetAside())
         if estimates is not None:
             extras.update(estimates)
+        explanation = None
+        if self._explainer is not None and window.texts is not None:
+            explanation = self._explainer.explain(
+                window.texts, window.features, window.scores.embeddings, window.row_ids
+            )
         return Result(
-            features, drifted_share, family.drifted, prediction, embedding, quality, extras, family
+            features,
+            drifted_share,
+            family.drifted,
+            prediction,
+            embedding,
+            quality,
+            extras,
+            family,
+            explanation,
         )
 
     def _embedding_score(self, window: Side, family: DriftFamily) -> DriftScore | None:

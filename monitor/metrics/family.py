@@ -139,6 +139,13 @@ class DriftFamilyTests:
                 kernel.kernel, _embeddings, windows, level, limit, seed_of(reference.keys, 1)
             )
 
+    def bandwidth(self, name: str) -> float | None:
+        """The RBF bandwidth of the kernel test `name` (None: the family runs no such test)."""
+        for member in self.members:
+            if member.name == name and isinstance(member, KernelMember):
+                return member.kernel.bandwidth
+        return None
+
     def calculate(self, window: Side, features: Mapping[str, DriftScore]) -> DriftFamily:
         """Test every member on `window` (its rows in canonical order).
 

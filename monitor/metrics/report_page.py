@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from monitor.metrics.explain_page import explanation_html
+
 # Run-level metrics shown in the header, in this order, with their labels.
 HEADER_METRICS = (
     ("dataset_drift", "dataset drift"),
@@ -18,6 +20,15 @@ HEADER_METRICS = (
     ("recall", "recall"),
     ("f1", "F1"),
     ("roc_auc", "ROC AUC"),
+)
+
+# Evidently puts the reference's quality beside the window's; a head fitted on the reference
+# (as `init` and `model fit-head` do) scores it in-sample, so that column reads high
+REFERENCE_NOTE = (
+    "Quality under \u201creference\u201d below is measured on the reference rows. A model "
+    "fitted on them (as <code>init</code> and <code>model fit-head</code> fit a head) scores "
+    "them in-sample, so that accuracy is above what any window can reach: compare the "
+    "window's with the held-out accuracy of <code>driftwarden model versions</code>."
 )
 
 _STYLE = """
@@ -60,7 +71,8 @@ def header_html(run: dict[str, Any]) -> str:
     return (
         f"{_STYLE}<header class='driftwarden-header' id='driftwarden-header'>"
         f"<h1>Monitor {escape(run['monitor'])}, run {run['run_id']}</h1>"
-        f"<p>{facts}</p><table>{cells}</table></header>"
+        f"<p>{facts}</p><table>{cells}</table><p class='driftwarden-note'>{REFERENCE_NOTE}</p>"
+        "</header>"
     )
 
 
@@ -77,4 +89,4 @@ def report_page(page: str, run: dict[str, Any]) -> str:
     page = f"{page[:head]}\n<title>{escape(page_title(run))}</title>{page[head:]}"
     body = page.index("<body", page.index("</head>"))
     body = page.index(">", body) + 1
-    return page[:body] + header_html(run) + page[body:]
+    return page[:body] + header_html(run) + explanation_html(run.get("explanation")) + page[body:]

@@ -88,9 +88,15 @@ def _resolve_sqlite_url(url: str, info: ValidationInfo) -> str:
     return prefix + str(base.resolve() / database)
 
 
+#: a SQLite URL of the standard library's driver: known to open without importing SQLAlchemy
+_PLAIN_SQLITE = re.compile(r"sqlite(\+pysqlite)?:///[^?]*")
+
+
 def _openable_url(url: str) -> str:
     """A SQLAlchemy URL whose backend and driver are installed (never quoted back: a URL
     may hold a password)."""
+    if _PLAIN_SQLITE.fullmatch(url) or url == "sqlite://":
+        return url  # `check-config` stays well under a second: SQLAlchemy is not imported
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from monitor.records.catalog import BY_NAME, NAMES
+from monitor.records.explanations import Explanation
 
 # Names of the long-format metric rows that carry a drift test (method, threshold, flag).
 FEATURE_DRIFT = "feature_drift"
@@ -111,6 +112,8 @@ class Result:
     quality: dict[str, float] = field(default_factory=dict)
     extras: dict[str, float] = field(default_factory=dict)
     family: DriftFamily | None = None
+    #: what sets the window apart (a text monitor's; None: no texts to quote)
+    explanation: Explanation | None = None
 
     def run_metrics(self) -> dict[str, float]:
         """The flat run-level numbers (`runs --json` "metrics", alert rule inputs), by the

@@ -35,22 +35,30 @@ def table_columns(path: Path, declared: str | None = None) -> tuple[list[str], s
     if path.exists() and not path.is_file():  # a FIFO would block the open until written to
         return [], f"{path} is not a regular file (a folder, FIFO or device)"
     try:
-        if fmt == "csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                return next(csv.reader(handle), []), None
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
             return list(pq.read_schema(path).names), None
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    row = json.loads(line)
+        # the first line alone, as the readers take it: a bad byte further on costs its own
+        # line at run time (quarantined), not the file, so it is no finding here
+        with path.open("rb") as handle:
+            for raw in handle:
+                if fmt == "csv":
+                    try:
+                        return next(csv.reader([raw.decode("utf-8-sig")]), []), None
+                    except UnicodeDecodeError as exc:
+                        byte = raw[exc.start]
+                        return [], f"{path}: the header is not UTF-8 text (byte 0x{byte:02x})"
+                if raw.strip():
+                    try:
+                        row = json.loads(raw.decode("utf-8"))
+                    except UnicodeDecodeError:
+                        continue  # the reader quarantines this line alone
                     if not isinstance(row, dict):
                         return [], f"{path}: the first line is not a JSON object"
                     return list(row), None
         return [], None
-    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
+    except (OSError, ValueError, csv.Error) as exc:
         return [], f"cannot read {path} as {fmt}: {exc}"
 
 

@@ -23,7 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from monitor.store import schema_operations  # noqa: F401  (its tables join Base.metadata)
+from monitor.store import (
+    schema_explanations,  # noqa: F401  (its tables join Base.metadata)
+    schema_operations,  # noqa: F401  (its tables join Base.metadata)
+)
 from monitor.store.schema_types import Base, MeasuredFloat, NulFreeString, NulFreeText, UTCDateTime
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.store.schema import MonitorRow, RunRow
+from monitor.store.schema import MonitorRow, QuarantinedRow, RunRow
 from monitor.store.schema_operations import AlertEventRow, AlertStateRow, HookDeliveryRow
 
 FIRING = "firing"
@@ -24,6 +24,8 @@ class StoredStatus:
     last_finished_at: datetime | None = None
     firing: list[str] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)  # outbox status -> count
+    #: the stream files set aside whole (quarantined rows of kind `file`): name -> when
+    set_aside: dict[str, datetime] = field(default_factory=dict)
 
 
 def stored_statuses(session: Session) -> dict[str, StoredStatus]:
@@ -54,4 +56,13 @@ def stored_statuses(session: Session) -> dict[str, StoredStatus]:
         .group_by(AlertEventRow.monitor_id, HookDeliveryRow.status)
     ):
         statuses[ids[mid]].deliveries[status] = int(count)
+    for mid, name, when in session.execute(
+        select(
+            QuarantinedRow.monitor_id, QuarantinedRow.row_id, func.max(QuarantinedRow.created_at)
+        )
+        .where(QuarantinedRow.kind == "file")
+        .group_by(QuarantinedRow.monitor_id, QuarantinedRow.row_id)
+        .order_by(QuarantinedRow.row_id)
+    ):
+        statuses[ids[mid]].set_aside[name] = when
     return statuses

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from monitor.records.results import EMBEDDING_DRIFT, FAMILY_TEST, FEATURE_DRIFT, PREDICTION_DRIFT
+from monitor.store.explanations import explanations
 from monitor.store.quality import VERSIONED, version_value
 from monitor.store.run_reads import StoredRun, stored_runs
 
@@ -20,8 +21,9 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def run_summary(stored: StoredRun) -> dict[str, Any]:
-    """One run in the `runs --json` shape (README.md, "`runs --json`")."""
+def run_summary(stored: StoredRun, explanation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One run in the `runs --json` shape (README.md, "`runs --json`"); `explanation`: what
+    changed in the window (`monitor.metrics.explain`), None where none was stored."""
     run = stored.run
     metrics: dict[str, Any] = {}
     features: dict[str, Any] = {}
@@ -91,6 +93,7 @@ def run_summary(stored: StoredRun) -> dict[str, Any]:
         "signals": signals,
         "drift_family": family,
         "stage_seconds": dict(run.stage_seconds or {}),
+        "explanation": explanation,
     }
 
 
@@ -101,4 +104,6 @@ def run_summaries(
     run_ids: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs in the `runs --json` shape, oldest first (the newest `limit` when given)."""
-    return [run_summary(stored) for stored in stored_runs(session, monitor, limit, run_ids)]
+    runs = stored_runs(session, monitor, limit, run_ids)
+    found = explanations(session, [stored.run.id for stored in runs])
+    return [run_summary(stored, found.get(stored.run.id)) for stored in runs]

@@ -174,6 +174,6 @@ def test_once_says_when_the_stream_glob_matches_nothing(tmp_path: Path, tabular,
     assert main(["once", "--config", write(tmp_path, tabular)]) == 0
     out = capsys.readouterr().out
     assert (
-        f"tabular: waiting (no stream files match {tmp_path}/later/*.csv yet); nothing recorded"
+        f"tabular: nothing new (no stream files match {tmp_path}/later/*.csv yet); nothing recorded"
         in out
     )

@@ -34,9 +34,12 @@ def test_init_writes_a_project_that_once_runs(
     assert main(["once", "--config", config]) == 0
     summary = capsys.readouterr().out
     assert "amazon: run 1, window" in summary and "100 rows" in summary
+    # the whole first stream file in one call: 300 rows, three 100-row windows
+    assert summary.splitlines()[-1] == "amazon: 3 window(s) recorded"
     assert main(["runs", "--config", config, "--json"]) == 0
-    (run,) = json.loads(capsys.readouterr().out)
-    assert run["status"] == "ok" and run["metrics"]["accuracy"] > 0.7  # the head works
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in runs] == ["ok"] * 3
+    assert runs[0]["metrics"]["accuracy"] > 0.7  # the head works
     # a second init over the same folder writes nothing
     assert main(argv) == 2
     assert "init writes nothing over existing files" in capsys.readouterr().err

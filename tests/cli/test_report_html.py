@@ -57,6 +57,8 @@ def test_the_page_opens_with_a_title_and_the_runs_header(reported: dict) -> None
     # a p-value matters when small: two significant digits, not three decimals
     p_value = run["metrics"]["dataset_drift_p_value"]
     assert f"data-metric='dataset_drift_p_value'>{p_value:.2g}<" in header
+    # the reference's quality beside the window's is said to be in-sample
+    assert "measured on the reference rows" in header and "in-sample" in header
     # the header comes before any Evidently widget
     assert html.index("<header") < html.index('<div id="root_metric_')
 

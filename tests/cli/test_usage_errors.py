@@ -94,6 +94,13 @@ BAD: dict[str, list[list[str]]] = {
         ["--data", "{csv}", "--text-column", "nope", "--label-column", "label", "--out", "x"],
         ["--data", "{csv}", "--text-column", "text", "--label-column", "label", "--threads", "0"],
     ],
+    "label-requests": [
+        [],
+        ["--config", "{cfg}", "--out", "{out}"],
+        ["--config", "{cfg}", "--out", "{dir}.json"],
+        ["--config", "{cfg}", "--out", "{dir}.json", "--budget", "0"],
+        ["--config", "{cfg}", "--out", "{dir}.json", "--monitor", "nope"],
+    ],
     "model versions": [[], ["--config", "{cfg}", "--monitor", "nope"]],
     "model promote": [[], ["v1"], ["v1", "--config", "{cfg}", "--monitor", "nope"]],
     "model convert-head": [[], ["{missing}"], ["{dir}", "extra"]],

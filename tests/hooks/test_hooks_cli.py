@@ -16,9 +16,9 @@ from sklearn.linear_model import LogisticRegression
 from hooks.receiver import Receiver
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.hooks.versions import versions_folder
 from monitor.store import open_store
 from monitor.store.model_versions import add_version, set_live
+from monitor.versions.folders import versions_folder
 
 RULE = {"name": "accuracy-drop", "metric": "accuracy", "below": 0.8, "for": 1}
 
@@ -50,7 +50,7 @@ def test_once_delivers_with_retries_and_hooks_lists_each_attempt(
         receiver.stop()
     assert "tabular: alert accuracy-drop firing (accuracy 0.500, threshold 0.8)" in first
     assert "hooks: 1 delivered, 0 failed, 1 retried; 0 still pending" in first
-    assert "waiting" in second and "hooks:" not in second
+    assert "nothing new" in second and "hooks:" not in second
     assert len(receiver.requests) == 2
     assert main(["hooks", "--config", config]) == 0
     text = capsys.readouterr().out.splitlines()

@@ -71,7 +71,7 @@ def test_onsets_begin_each_run_of_drift_phases() -> None:
 def test_unknown_key_is_named() -> None:
     raw = scenario()
     raw["phases"][1]["drfit"] = True
-    assert "phases[1].drfit: unknown key" in problems(raw)
+    assert "phases[1].drfit: unknown key (did you mean drift?)" in problems(raw)
 
 
 def test_negative_weight_is_named() -> None:
