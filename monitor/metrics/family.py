@@ -140,8 +140,9 @@ class DriftFamilyTests:
             )
 
     def bandwidth(self, name: str) -> float | None:
-        """The RBF bandwidth of the kernel test `name` (None: the family runs no such test)."""
-        for member in self.members:
+        """The base RBF bandwidth of the kernel test `name` (its kernel sums `SCALES` times it;
+        None: the family runs no such test)."""
+        for member in self.joint:
             if member.name == name and isinstance(member, KernelMember):
                 return member.kernel.bandwidth
         return None
