@@ -4,8 +4,8 @@
   (kept apart from it), so a restarted process can tell rows that no window stored and a
   rewrite took away.
 
-Revision ID: 0010_t2
-Revises: 0009_q1
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_t2"
-down_revision = "0009_q1"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

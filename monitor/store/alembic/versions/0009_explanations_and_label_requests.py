@@ -3,7 +3,7 @@
 - `run_explanations`: what changed in a window (rows, terms, descriptors), one per run.
 - `label_requests`: rows written to a labelling tool's task file, never requested twice.
 
-Revision ID: 0009_q1
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_q1"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
