@@ -25,6 +25,7 @@ from prometheus_client.core import (
 from monitor.config.drift import DRIFT_METHOD_SCALES
 from monitor.exporter.tally import STAGES
 from monitor.records.catalog import RUN_METRICS
+from monitor.records.explanations import TOP as EXPLANATION_TOP
 from monitor.records.labels import OUTCOMES as LABEL_OUTCOMES
 
 PREFIX = "driftwarden_"
@@ -40,6 +41,12 @@ SCHEDULER_EVENTS = ("error", "max_instances", "missed")
 RETRAIN_DECISIONS = ("promoted", "rejected")
 RUN_OUTCOMES = ("ok", "error")
 DIRECTIONS = ("above", "below")
+# The sides of a window's explanation whose top terms are exported, and the ranks they take:
+# `term` is a label whose value changes from window to window, so the series is bounded by
+# rank (at most 2 x TOP per monitor), not by vocabulary; a term that leaves the top is gone
+# from the next scrape.
+TERM_SIDES = ("window", "reference")
+TERM_RANKS = tuple(str(rank) for rank in range(1, EXPLANATION_TOP + 1))
 
 
 def _catalog_values(series: str, label: str) -> tuple[str, ...]:
@@ -102,6 +109,22 @@ _SPECS = (
         "prediction_drift_score", GAUGE, "Drift score of the predicted class in the latest window"
     ),
     SeriesSpec("embedding_drift_score", GAUGE, "Embedding drift score of the latest window"),
+    SeriesSpec(
+        "window_term_zscore",
+        GAUGE,
+        "z-score of a term's log-odds ratio in the latest window's explanation: the top "
+        "terms over-represented in the window (side window) or in the reference (side "
+        "reference), ranked 1 (strongest) to 5; `term` changes from window to window",
+        ("side", "rank", "term"),
+        (("side", TERM_SIDES), ("rank", TERM_RANKS)),
+    ),
+    SeriesSpec(
+        "descriptor_effect_size",
+        GAUGE,
+        "Standardized mean difference (Cohen's d, window minus reference) of a text "
+        "descriptor that moved in the latest window's explanation (at most 5, largest first)",
+        ("descriptor",),
+    ),
     SeriesSpec(
         "model_quality",
         GAUGE,
