@@ -136,6 +136,17 @@ _HELD = (
 )
 
 
+# The latest window's explanation: its terms most over-represented against the reference,
+# strongest first (`rank` is 1 to 5, one digit, so sorting by it as text is by rank); said
+# only where the monitor's latest window has them (text monitors whose window was explained).
+_WINDOW_TERMS = (
+    "{{ with printf `max by (rank, term) (driftwarden_window_term_zscore{monitor=%q,"
+    'side="window"})` $labels.monitor | query | sortByLabel "rank" }} Terms most '
+    "over-represented in that window (log-odds z): {{ range $i, $term := . }}{{ if $i }}, "
+    '{{ end }}{{ $term.Labels.term }} ({{ printf "%.1f" $term.Value }}){{ end }}.{{ end }}'
+)
+
+
 def _latest(series_name: str, matchers: str, fmt: str) -> str:
     """A template that prints the newest value of a series for the alert's monitor."""
     return (
@@ -155,6 +166,7 @@ ALERTS = (
         "drift family (Holm at drift.alpha) gave the p-value "
         + _latest("driftwarden_dataset_drift_p_value", "", 'printf "%.4f"')
         + "."
+        + _WINDOW_TERMS
         + _HELD,
         keep_firing_for="15m",
         held_by=KEY,
