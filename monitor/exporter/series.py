@@ -7,7 +7,8 @@ the dashboards, the rules and their tests check every query against it
 collector code that yields it.
 
 Each carries the label `monitor` before the labels listed. Which run metric feeds which
-gauge is the run-metric catalog's to say (`monitor.records.catalog`).
+gauge is the run-metric catalog's to say (`monitor.records.catalog`), and so is the help of a
+gauge that shows one run metric: it is the catalog's text, read from there.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def _catalog_values(series: str, label: str) -> tuple[str, ...]:
     )
 
 
+def _catalog_help(series: str, window: str = "the latest window") -> str:
+    """The help of a gauge that shows one run metric: the catalog's text for that metric (the
+    one place it is written), and which window's value the gauge holds."""
+    (text,) = [
+        metric.help
+        for metric in RUN_METRICS
+        if metric.series is not None and metric.series.name == series
+    ]
+    return f"{text[0].upper()}{text[1:]}; the value of {window}"
+
+
 @dataclass(frozen=True)
 class SeriesSpec:
     name: str  # as exposed, without the prefix (counters end in `_total`)
@@ -90,25 +102,11 @@ _SPECS = (
     SeriesSpec(
         "feature_drifted", GAUGE, "1 when the feature drifted in the latest window", ("feature",)
     ),
-    SeriesSpec(
-        "drifted_features_share", GAUGE, "Share of input features that drifted in the latest window"
-    ),
-    SeriesSpec(
-        "dataset_drift",
-        GAUGE,
-        "1 when the drift family (embeddings, descriptors or features, predicted class) found "
-        "the latest window drifted at level drift.alpha, Holm-corrected",
-    ),
-    SeriesSpec(
-        "dataset_drift_p_value",
-        GAUGE,
-        "Holm-adjusted p-value of the drift family in the latest window (dataset_drift is 1 "
-        "when it is at or below drift.alpha)",
-    ),
-    SeriesSpec(
-        "prediction_drift_score", GAUGE, "Drift score of the predicted class in the latest window"
-    ),
-    SeriesSpec("embedding_drift_score", GAUGE, "Embedding drift score of the latest window"),
+    SeriesSpec("drifted_features_share", GAUGE, _catalog_help("drifted_features_share")),
+    SeriesSpec("dataset_drift", GAUGE, _catalog_help("dataset_drift")),
+    SeriesSpec("dataset_drift_p_value", GAUGE, _catalog_help("dataset_drift_p_value")),
+    SeriesSpec("prediction_drift_score", GAUGE, _catalog_help("prediction_drift_score")),
+    SeriesSpec("embedding_drift_score", GAUGE, _catalog_help("embedding_drift_score")),
     SeriesSpec(
         "window_term_zscore",
         GAUGE,
@@ -148,7 +146,7 @@ _SPECS = (
     SeriesSpec(
         "label_coverage",
         GAUGE,
-        "Share of the rows of the window model_quality describes that carry a label",
+        _catalog_help("label_coverage", "the window model_quality describes"),
     ),
     SeriesSpec(
         "open_quality_windows",
