@@ -188,7 +188,7 @@ class Daemon:
 
     def _use_live_version(self, runtime: MonitorRuntime) -> None:
         """A promoted or retrained head takes over at the next cycle (one SELECT otherwise)."""
-        from monitor.cycle.versions import activate_live_version
+        from monitor.versions.switch import activate_live_version
 
         assert self.store is not None
         activate_live_version(self.store, runtime)

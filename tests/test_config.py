@@ -189,15 +189,24 @@ def test_duplicate_monitor_names(tmp_path: Path, monkeypatch, capsys):
     assert "monitors[1].name: duplicate monitor name" in capsys.readouterr().err
 
 
-def test_retrain_head_needs_an_embedding_head_model(tmp_path: Path, monkeypatch, capsys):
+@pytest.mark.parametrize("kind", ["retrain-head", "retrain-fm"])
+def test_a_retrain_hook_needs_an_embedding_head_model(
+    tmp_path: Path, monkeypatch, capsys, kind: str
+):
     monkeypatch.setenv("DW_TEST_SECRET", "x")
     config = base_config()
-    config["hooks"]["retrain"] = {"type": "retrain-head"}
+    config["hooks"]["retrain"] = {"type": kind}
     config["monitors"][0]["model"] = {"type": "transformers", "path": "models/clf"}
     assert main(["check-config", str(write(tmp_path, config))]) == 2
-    assert "monitors[0].alerts[0].hooks: 'retrain' is a retrain-head hook" in (
-        capsys.readouterr().err
-    )
+    assert f"monitors[0].alerts[0].hooks: 'retrain' is a {kind} hook" in (capsys.readouterr().err)
+
+
+def test_a_retrain_fm_deadline_must_leave_time_to_record(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("DW_TEST_SECRET", "x")
+    config = base_config()
+    config["hooks"]["fm"] = {"type": "retrain-fm", "deadline": "30m", "timeout": "10m"}
+    assert main(["check-config", str(write(tmp_path, config))]) == 2
+    assert "must be shorter than timeout" in capsys.readouterr().err
 
 
 def test_a_gpu_or_half_precision_encoder_runs_on_torch(tmp_path: Path, monkeypatch, capsys):

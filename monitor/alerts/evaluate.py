@@ -11,14 +11,14 @@ quality has become final, so an episode fires once, not once per batch of labels
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.alerts.rules import FIRING, RESOLVED, RuleState, step, threshold_of
+from monitor.alerts.rules import FIRING, RESOLVED, RuleState, threshold_of, walk
 from monitor.config import AlertRule, MonitorConfig
 from monitor.records.catalog import BY_NAME, DRIFT, FEATURE_METRIC_PREFIX
 from monitor.store.alerts import (
@@ -168,7 +168,7 @@ def _plan(
         return None
     state = _state_of(row)
     plan = _Plan(rule, state, history[-1].run_id)
-    was_firing: bool | None = state.state == FIRING  # None once the history is announced
+    was_firing = state.state == FIRING
 
     def announce_history(at: MetricPoint) -> None:
         if state.state == FIRING and not was_firing:
@@ -176,19 +176,25 @@ def _plan(
         elif was_firing and state.state != FIRING:
             plan.transitions.append(_transition(monitor, rule, RESOLVED, state, at))
 
-    for point in history:
-        news = point is history[-1] if fresh is None else point.run_id in fresh
-        if not news:
-            step(rule, state, point.value, point.window_end)
-            continue
-        if was_firing is not None:
-            announce_history(point)
-            was_firing = None
-        change = step(rule, state, point.value, point.window_end)
-        if change is not None:
-            plan.transitions.append(_transition(monitor, rule, change, state, point))
-    if was_firing is not None:
+    def is_news(point: MetricPoint) -> bool:
+        return point is history[-1] if fresh is None else point.run_id in fresh
+
+    def windows(points: list[MetricPoint]) -> Iterator[tuple[datetime, float | None]]:
+        return ((point.window_end, point.value) for point in points)
+
+    first_news = next((i for i, point in enumerate(history) if is_news(point)), len(history))
+    for _ in walk(rule, state, windows(history[:first_news])):
+        pass  # history: its episodes are announced once, below
+    if first_news == len(history):
         announce_history(history[-1])
+        return plan
+    announce_history(history[first_news])
+    news = history[first_news:]
+    # zip takes the point, then steps it: `state` is as of that point when it is read
+    for point, change in zip(news, walk(rule, state, windows(news)), strict=True):
+        # a window that is not news after the first news is stepped without an event
+        if change is not None and is_news(point):
+            plan.transitions.append(_transition(monitor, rule, change, state, point))
     return plan
 
 

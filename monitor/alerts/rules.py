@@ -1,10 +1,13 @@
 """The alert rule state machine (ok -> pending -> firing -> resolved), one window at a time.
 
-Pure: no store, no clock. `monitor.alerts.evaluate` feeds it the stored history.
+Pure: no store, no clock. The daemon (`monitor.alerts.evaluate`) and the backtest
+(`monitor.history`) both feed it stored history through `walk`, so a rule behaves the
+same in both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,3 +99,16 @@ def step(rule: AlertRule, state: RuleState, value: float | None, at: datetime) -
         return FIRING
     state.state = PENDING
     return None
+
+
+def walk(
+    rule: AlertRule, state: RuleState, windows: Iterable[tuple[datetime, float | None]]
+) -> Iterator[str | None]:
+    """Step `state` over `(window_end, value)` pairs in window order, yielding each
+    window's transition (FIRING, RESOLVED or None).
+
+    Lazy: when a transition is yielded, `state` is exactly the state after that window,
+    so a caller reads `state.episode`, `fired_at` and `value` as of that window.
+    """
+    for window_end, value in windows:
+        yield step(rule, state, value, window_end)

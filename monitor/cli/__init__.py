@@ -9,6 +9,7 @@ from monitor.cli import quick_exit  # noqa: F401
 
 # isort: split
 from monitor.cli import (  # noqa: F401  (importing a module registers its commands)
+    backtest_command,
     config_commands,
     cycle_commands,
     health_commands,

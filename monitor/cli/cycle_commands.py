@@ -91,8 +91,8 @@ def _load(config: MonitorConfig, store: Store, clock: Clock) -> MonitorRuntime |
     (with the failure recorded as a run and reported) when it cannot be loaded."""
     from monitor.cycle import MonitorRuntime
     from monitor.cycle.recording import record_outside_failure
-    from monitor.cycle.versions import activate_live_version
     from monitor.progress import step
+    from monitor.versions.switch import activate_live_version
 
     try:
         with step(f"{config.name}: loading the model and scoring the reference"):

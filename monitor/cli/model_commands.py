@@ -118,7 +118,7 @@ def model_versions(
     """List a monitor's head versions (* is live)."""
     settings = load_config(config)
     target = head_monitor(settings, monitor)
-    from monitor.hooks.versions import list_versions
+    from monitor.versions.catalog import list_versions
 
     store = open_url(db or settings.storage)
     try:
@@ -153,7 +153,8 @@ def _fitted_accuracy(folder: Path) -> float | None:
 
 
 def _version_row(row: dict[str, Any]) -> list[str]:
-    accuracy = row["metrics"].get("holdout_accuracy")
+    # a retrain-head version's held-out rows, or the later rows a retrain-fm one was shadowed on
+    accuracy = row["metrics"].get("holdout_accuracy", row["metrics"].get("shadow_accuracy"))
     return [
         row["version"],
         row["source"],
@@ -179,7 +180,7 @@ def model_promote(
     settings = load_config(config)
     target = head_monitor(settings, monitor)
     from monitor.clock import SystemClock
-    from monitor.hooks.versions import promote_version
+    from monitor.versions.catalog import promote_version
 
     store = open_url(db or settings.storage)
     try:

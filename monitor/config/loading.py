@@ -187,10 +187,10 @@ def _cross_check(config: Config) -> list[str]:
     if config.executor.type == "dask":
         # a retrain refits on the monitor as loaded in the daemon, which loads none on Dask
         problems += [
-            f"hooks.{name}: a retrain-head hook needs the monitors loaded in the daemon; "
+            f"hooks.{name}: a {hook.type} hook needs the monitors loaded in the daemon; "
             "with `executor: {type: dask}` they are loaded on the workers (use in-process)"
             for name, hook in config.hooks.items()
-            if hook.type == "retrain-head"
+            if hook.type in ("retrain-head", "retrain-fm")
         ]
         # the label join reads the model's classes in the daemon, which loads none on Dask
         problems += [

@@ -16,10 +16,10 @@ from monitor.cycle.labels import join_labels
 from monitor.cycle.outcome import CycleOutcome, Stopwatch
 from monitor.cycle.recording import record_waiting, store_failure, store_window
 from monitor.cycle.runtime import MonitorRuntime
-from monitor.cycle.versions import activate_live_version
 from monitor.errors import DriftwardenError
 from monitor.store import Store
 from monitor.store.repository import watermark
+from monitor.versions.switch import activate_live_version
 
 
 def run_cycle(

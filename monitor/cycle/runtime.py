@@ -3,8 +3,8 @@
 Built once per process (loading the model and scoring the reference are the slow part) and
 reused by every cycle. What depends on the model version (the model, the reference as it
 scores it, the metrics engine and the quality estimator fitted on that) is one `Scoring`,
-replaced whole by `swap`, which only the cycle calls, before a cycle
-(`monitor.cycle.versions`).
+replaced whole by `swap`, which only the version switch calls, before a cycle
+(`monitor.versions.switch`).
 
 The reference is scored when the `Scoring` is first needed, and once a store is known
 (`use_store`, before every cycle) its scores are looked up there first: a process that
@@ -80,8 +80,9 @@ class Scoring:
 class MonitorRuntime:
     """A monitor's source and current `Scoring`, and the reference rows they are fitted on.
 
-    Hooks read it through `monitor.hooks.base.MonitorAccess` (name, config, labelled
-    reference, encoder); nothing outside the cycle changes it.
+    Hooks read it through a read-only `monitor.versions.view.MonitorView` (name, config,
+    version, labelled reference, encoder), never the runtime itself; only the version
+    switch (`monitor.versions.switch.switch_to`) changes its model.
     """
 
     def __init__(
@@ -209,7 +210,8 @@ class MonitorRuntime:
 
     def swap(self, model: Model) -> None:
         """Score with `model` from the next cycle on: model, reference scores and engine
-        change together. Call it only where no cycle of this monitor is running."""
+        change together. Only `monitor.versions.switch.switch_to` calls it, where no cycle
+        of this monitor is running."""
         scoring = self._fit(model)
         previous, self._scoring = self._scoring, scoring
         self._model = model
@@ -276,7 +278,7 @@ class MonitorRuntime:
     def engine(self) -> MetricsEngine:
         return self.scoring.engine
 
-    # -- what hooks read (MonitorAccess)
+    # -- what hooks read (through MonitorView)
 
     def labelled_reference(self) -> tuple[list[str], list[str]]:
         """The reference's labelled texts and their class names (empty for tabular models)."""

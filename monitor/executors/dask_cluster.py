@@ -31,10 +31,10 @@ from monitor.cycle.outcome import Stopwatch
 from monitor.cycle.recording import store_failure, store_window
 from monitor.errors import DriftwardenError
 from monitor.executors.base import CycleExecutor, OnRecorded
-from monitor.executors.worker import LiveVersion, WorkerResult, compute_cycle, load_monitor
+from monitor.executors.worker import WorkerResult, compute_cycle, load_monitor
 from monitor.store import Store
-from monitor.store.model_versions import live_version
 from monitor.store.repository import watermark
+from monitor.versions.switch import live_in
 
 log = logging.getLogger("driftwarden.executors")
 
@@ -102,9 +102,8 @@ class DaskExecutor(CycleExecutor):
         try:
             with watch.stage("read"), store.reading() as session:
                 mark = watermark(session, config.name)
-                row = live_version(session, config.name)
+                live = live_in(session, config.name)
             start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
-            live = None if row is None else LiveVersion(row.version, row.path, row.sha256)
             future = self.client.submit(
                 compute_cycle,
                 config,

@@ -13,7 +13,6 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from monitor.clock import Clock
 from monitor.config import MonitorConfig
@@ -21,16 +20,7 @@ from monitor.cycle.compute import CycleStart, compute_window
 from monitor.cycle.outcome import Stopwatch
 from monitor.cycle.runtime import MonitorRuntime
 from monitor.store import RunRecord
-
-
-@dataclass(frozen=True)
-class LiveVersion:
-    """The model version the store names live for a monitor, and where it is saved."""
-
-    version: str
-    path: str
-    #: the hash its files had when it was registered (checked before it scores)
-    sha256: str | None = None
+from monitor.versions.switch import LiveVersion, switch_to
 
 
 @dataclass(frozen=True)
@@ -92,9 +82,8 @@ def compute_cycle(
 ) -> WorkerResult:
     """Read, score and compute the window after `start.after` under the `live` version."""
     runtime = RUNTIMES.get(config)
-    if live is not None and live.version != runtime.model.version:
-        # the daemon read the live version in the cycle's start: the whole window uses it
-        runtime.swap(runtime.model.at_version(live.version, Path(live.path), live.sha256))
+    # the daemon read the live version in the cycle's start: the whole window uses it
+    switch_to(runtime, live)
     watch = Stopwatch()
     record = compute_window(config, runtime.source, runtime.scoring, start, clock, watch)
     waiting = runtime.source.waiting_reason() if record is None else None

@@ -10,14 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from monitor.hooks.attempts import DeliveryReport
     from monitor.hooks.base import AttemptResult, Hook, HookContext
-    from monitor.hooks.dispatcher import DeliveryReport, Dispatcher
+    from monitor.hooks.dispatcher import Dispatcher
 
 _LAZY = {
     "AttemptResult": "monitor.hooks.base",
     "Hook": "monitor.hooks.base",
     "HookContext": "monitor.hooks.base",
-    "DeliveryReport": "monitor.hooks.dispatcher",
+    "DeliveryReport": "monitor.hooks.attempts",
     "Dispatcher": "monitor.hooks.dispatcher",
 }
 __all__ = ["AttemptResult", "DeliveryReport", "Dispatcher", "Hook", "HookContext"]

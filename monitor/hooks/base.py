@@ -10,14 +10,11 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, ClassVar
 
 from monitor.clock import Clock
 from monitor.store import Store
-
-if TYPE_CHECKING:
-    from monitor.config import MonitorConfig
-    from monitor.models.base import TextEncoder
+from monitor.versions.view import MonitorView
 
 
 @dataclass(frozen=True)
@@ -35,31 +32,10 @@ class AttemptResult:
     retry_after: float | None = None  # seconds the receiver asked us to wait
 
 
-class MonitorAccess(Protocol):
-    """What a hook may read of a monitor loaded in this process; never the runtime itself.
-
-    A hook changes no monitor: what it decides goes to the store (a retrain writes a
-    version and marks it live), and each cycle takes it up before it starts.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def config(self) -> MonitorConfig: ...
-
-    def labelled_reference(self) -> tuple[list[str], list[str]]:
-        """The reference's labelled texts and their class names."""
-        ...
-
-    def text_encoder(self) -> TextEncoder | None:
-        """The loaded encoder, when the model has one (safe to use only with `share_models`)."""
-        ...
-
-
 @dataclass
 class HookContext:
-    """What hooks may use besides their config: the store, the clock, the loaded monitors.
+    """What hooks may use besides their config: the store, the clock, read-only views of the
+    loaded monitors (never their runtimes).
 
     `share_models`: no cycle scores while hooks run (`once`, replay, tests), so a retrain may
     use a monitor's loaded encoder instead of loading its own copy.
@@ -67,7 +43,7 @@ class HookContext:
 
     store: Store
     clock: Clock
-    monitors: Mapping[str, MonitorAccess] = field(default_factory=dict)
+    monitors: Mapping[str, MonitorView] = field(default_factory=dict)
     share_models: bool = False
     #: set when the process stops: an attempt that runs in-process gives up at once
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -75,6 +51,10 @@ class HookContext:
 
 class Hook(ABC):
     """One configured hook. Subclasses implement `deliver`; the dispatcher calls it."""
+
+    #: its retries wait for new data (labels of later windows), not for a receiver: the
+    #: daemon retries them, but a synchronous run (`once`) does not wait for them
+    waits_for_data: ClassVar[bool] = False
 
     def __init__(self, name: str, config: Any, context: HookContext) -> None:
         self.name = name

@@ -22,58 +22,27 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.clock import Clock, SystemClock
-from monitor.hooks.base import AttemptResult, Hook, HookContext, MonitorAccess, redact
+from monitor.hooks.attempts import DeliveryReport, attempt_and_record
+from monitor.hooks.base import Hook, HookContext
 from monitor.hooks.registry import build_hook
 from monitor.store import Store
-from monitor.store.outbox import (
-    DELIVERED,
-    FAILED,
-    RETRY,
-    Delivery,
-    claim,
-    pending,
-    record_attempt,
-)
+from monitor.store.outbox import Delivery, claim, pending
+from monitor.versions.view import MonitorViews, ViewedMonitor
 
 log = logging.getLogger("driftwarden.hooks")
 _MIN_PAUSE = 0.05  # never spin on a row another process holds
-
-
-@dataclass
-class DeliveryReport:
-    """Attempts one `deliver_pending` call made, by outcome, and what it left pending."""
-
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
-    pending: int = 0
-
-    def count(self, outcome: str) -> None:
-        if outcome == DELIVERED:
-            self.delivered += 1
-        elif outcome == RETRY:
-            self.retried += 1
-        else:
-            self.failed += 1
-
-    def summary(self) -> str:
-        return (
-            f"hooks: {self.delivered} delivered, {self.failed} failed, "
-            f"{self.retried} retried; {self.pending} still pending"
-        )
 
 
 class Dispatcher:
     """Delivers the store's outbox through the configured hooks.
 
     `hooks`: the config's `hooks:` mapping. `monitors`: the monitors loaded in this
-    process, by name, read-only (retrain-head needs them; a live mapping is read at each
-    delivery).
+    process, by name (retrain hooks need them; a live mapping is read at each delivery),
+    handed to hooks as read-only `MonitorView`s.
     `workers` bounds concurrent attempts.
     Retries wait `backoff * 2**(n-1)` seconds (capped at `max_backoff`), with jitter: a
     uniformly random point in the upper half of that delay. `sleep` replaces waiting (a
@@ -86,7 +55,7 @@ class Dispatcher:
         hooks: Mapping[str, Any],
         clock: Clock | None = None,
         *,
-        monitors: Mapping[str, MonitorAccess] | None = None,
+        monitors: Mapping[str, ViewedMonitor] | None = None,
         workers: int = 4,
         poll_interval: float = 1.0,
         backoff: float = 1.0,
@@ -99,10 +68,9 @@ class Dispatcher:
             raise ValueError("a dispatcher needs at least one worker")
         self.store = store
         self.clock: Clock = clock or SystemClock()
-        # kept as given, not copied: a daemon passes a live view of monitors still loading
-        context = HookContext(
-            store, self.clock, monitors if monitors is not None else {}, share_models
-        )
+        # read through, not copied: a daemon passes a live mapping of monitors still loading;
+        # hooks see read-only views, never a runtime
+        context = HookContext(store, self.clock, MonitorViews(monitors or {}), share_models)
         self._context = context
         self.hooks: dict[str, Hook] = {
             name: build_hook(name, config, context) for name, config in hooks.items()
@@ -178,7 +146,7 @@ class Dispatcher:
                     for outcome in pool.map(self._attempt, batch):
                         report.count(outcome)
                     continue
-                upcoming = self._next_due()
+                upcoming = self._next_due(synchronous=True)
                 if upcoming is None:
                     break
                 pause = max((upcoming - self.clock.now()).total_seconds(), _MIN_PAUSE)
@@ -208,11 +176,13 @@ class Dispatcher:
         hook = self.hooks.get(delivery.hook)
         return hook is None or hook.accepts(delivery.monitor)
 
-    def _next_due(self) -> datetime | None:
+    def _next_due(self, *, synchronous: bool = False) -> datetime | None:
         """When a delivery this process could attempt is next due (None: nothing is left).
 
         Deliveries leased elsewhere (another process, or a worker here) are that worker's to
-        finish: waiting for them would tie `once` to a daemon's retries.
+        finish: waiting for them would tie `once` to a daemon's retries. `synchronous`
+        (`deliver_pending`): a retry of a hook that waits for new data (`waits_for_data`)
+        is not waited for either; no new data comes while `once` waits.
         """
         now = self.clock.now()
         with self._lock:
@@ -220,17 +190,24 @@ class Dispatcher:
         times = [
             row.next_attempt_at
             for row in self._pending()
-            if row.delivery_id not in busy and (row.locked_until is None or row.locked_until <= now)
+            if row.delivery_id not in busy
+            and (row.locked_until is None or row.locked_until <= now)
+            and not (synchronous and self._waits_for_data(row))
         ]
         return min(times, default=None)
+
+    def _waits_for_data(self, delivery: Delivery) -> bool:
+        hook = self.hooks.get(delivery.hook)
+        return hook is not None and hook.waits_for_data and delivery.attempts > 0
 
     def _worst_case(self, delivery: Delivery) -> float:
         hook = self.hooks.get(delivery.hook)
         if hook is None:
             return 1.0
-        later = range(delivery.attempts + 1, hook.retries + 1)
+        retries = 0 if hook.waits_for_data else hook.retries  # see `_next_due`
+        later = range(delivery.attempts + 1, retries + 1)
         waits = sum(min(self.max_backoff, self.backoff * 2 ** (n - 1)) for n in later)
-        attempts = max(1, hook.retries + 1 - delivery.attempts)
+        attempts = max(1, retries + 1 - delivery.attempts)
         until_due = max(0.0, (delivery.next_attempt_at - self.clock.now()).total_seconds())
         return until_due + attempts * hook.timeout + waits
 
@@ -277,72 +254,13 @@ class Dispatcher:
 
     def _attempt(self, delivery: Delivery) -> str:
         """One attempt of a claimed delivery, recorded; returns its outcome."""
-        hook = self.hooks.get(delivery.hook)
-        started = self.clock.now()
-        clock_start = time.perf_counter()
-        result = self._call(hook, delivery)
-        duration = time.perf_counter() - clock_start
-        attempt = delivery.attempts + 1
-        next_at = None
-        if result.delivered:
-            outcome = DELIVERED
-        elif result.retryable and hook is not None and attempt <= hook.retries:
-            outcome = RETRY
-            delay = self.backoff_delay(attempt, result.retry_after)
-            next_at = self.clock.now() + timedelta(seconds=delay)
-        else:
-            outcome = FAILED
-        detail = redact(result.detail, hook.secrets() if hook else [])
         try:
-            with self.store.transaction() as session:
-                record_attempt(
-                    session,
-                    delivery,
-                    outcome=outcome,
-                    started_at=started,
-                    duration_seconds=duration,
-                    status_code=result.status_code,
-                    exit_status=result.exit_status,
-                    detail=detail,
-                    next_attempt_at=next_at,
-                )
-        except Exception as exc:  # unrecorded: the lease expires and the attempt is made again
-            log.error(
-                "hook %s: cannot record attempt %d of delivery %s: %s",
-                delivery.hook,
-                attempt,
-                delivery.delivery_id,
-                exc,
+            return attempt_and_record(
+                self.store, self.clock, self.hooks.get(delivery.hook), delivery, self.backoff_delay
             )
         finally:
             with self._lock:
                 self._in_flight.discard(delivery.delivery_id)
-        level = {DELIVERED: logging.INFO, RETRY: logging.WARNING}.get(outcome, logging.ERROR)
-        log.log(
-            level,
-            "hook %s: %s %s/%s delivery %s attempt %d: %s (%s, %.2fs)",
-            delivery.hook,
-            delivery.payload.get("event"),
-            delivery.monitor,
-            delivery.rule,
-            delivery.delivery_id,
-            attempt,
-            outcome,
-            detail,
-            duration,
-        )
-        return outcome
-
-    def _call(self, hook: Hook | None, delivery: Delivery) -> AttemptResult:
-        if hook is None:
-            return AttemptResult(
-                False, False, detail=f"hook {delivery.hook!r} is not in the config"
-            )
-        try:
-            return hook.deliver(delivery.event)
-        except Exception as exc:  # a hook must not take a worker down; its message may hold
-            # anything (a URL, a header), so only the type is kept
-            return AttemptResult(False, True, detail=f"the hook raised {type(exc).__name__}")
 
     # ------------------------------------------------------------ background
 

@@ -1,5 +1,5 @@
 """The built-in retrain-head hook: on a firing alert, retrain the monitor's head
-(`monitor.hooks.retraining`); a resolved alert does nothing."""
+(`monitor.versions.head_retrain`); a resolved alert does nothing."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import threading
 from typing import Any
 
 from monitor.errors import ModelError
-from monitor.hooks.base import AttemptResult, Hook, HookContext, MonitorAccess
-from monitor.hooks.retraining import head_config, retrain
+from monitor.hooks.base import AttemptResult, Hook, HookContext
 from monitor.hooks.specs import RetrainHeadHook
 from monitor.models.base import TextEncoder
+from monitor.versions.head_retrain import head_config, retrain
+from monitor.versions.view import MonitorView
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -37,7 +38,7 @@ class RetrainHead(Hook):
     def accepts(self, monitor: str) -> bool:
         return monitor in self.context.monitors
 
-    def _encoder(self, monitor: MonitorAccess) -> TextEncoder:
+    def _encoder(self, monitor: MonitorView) -> TextEncoder:
         """The monitor's loaded encoder when no cycle runs alongside, else a private copy.
 
         A transformers tokenizer and the embedding cache are not safe to share with a
@@ -77,7 +78,7 @@ class RetrainHead(Hook):
         return result
 
     def _retrain(
-        self, monitor: MonitorAccess, event: dict[str, Any], cancelled: threading.Event
+        self, monitor: MonitorView, event: dict[str, Any], cancelled: threading.Event
     ) -> AttemptResult:
         try:
             with _monitor_lock(monitor.name):

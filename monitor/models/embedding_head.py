@@ -135,11 +135,33 @@ def fit_head(
     )
 
 
+def holds_encoder(folder: Path) -> bool:
+    """Whether a version folder carries its own (fine-tuned) encoder beside the head."""
+    return (folder / "config.json").is_file()
+
+
+def version_encoder(config: EmbeddingHeadModelConfig, folder: Path) -> SentenceEncoder:
+    """A fine-tuned version's own encoder (`retrain-fm`): safetensors only, run by torch
+    (the weights it was tuned in); its embeddings are cached under its own identity."""
+    if any(folder.glob("*.bin")) or any(folder.glob("*.pt")):
+        raise ModelError(f"{folder} holds pickled weights; a version loads safetensors only")
+    return SentenceEncoder(
+        str(folder),
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+        threads=config.threads,
+        cache_size=config.cache_size,
+        backend="torch",
+        device=config.device,
+    )
+
+
 class EmbeddingHeadModel(Model):
     """Scores texts with the head; the FM's embedding of each text goes to embedding drift.
 
     Its versions are heads fitted on the same encoder: `at_version` gives a model that
-    shares this one's encoder (and its cache) with another head. Monitors naming the same
+    shares this one's encoder (and its cache) with another head; or, from `retrain-fm`,
+    a fine-tuned encoder with its head, loaded from the version's folder. Monitors naming the same
     encoder share its loaded weights and cache (`monitor.models.shared`).
     """
 
@@ -150,9 +172,12 @@ class EmbeddingHeadModel(Model):
         config: EmbeddingHeadModelConfig,
         encoder: SentenceEncoder | None = None,
         head: Head | None = None,
+        base: SentenceEncoder | None = None,
     ) -> None:
         self.config = config
         self.encoder = encoder or shared_encoder(config)
+        #: the configured encoder, which head-only versions share (a fine-tuned one has its own)
+        self._base_encoder = base or self.encoder
         head = head or Head.load(config.head, allow_pickle=config.allow_pickle)
         if head.encoder != self.encoder.identity:
             raise ModelError(
@@ -175,7 +200,10 @@ class EmbeddingHeadModel(Model):
         head = Head.load(folder, allow_pickle=self.config.allow_pickle and configured)
         if head.version != version:
             raise ModelError(f"{folder} holds head {head.version}, not version {version}")
-        return EmbeddingHeadModel(self.config, encoder=self.encoder, head=head)
+        encoder = self._base_encoder
+        if holds_encoder(folder):
+            encoder = version_encoder(self.config, folder)
+        return EmbeddingHeadModel(self.config, encoder=encoder, head=head, base=self._base_encoder)
 
     def text_encoder(self) -> SentenceEncoder:
         return self.encoder
@@ -197,3 +225,17 @@ class EmbeddingHeadModel(Model):
             embeddings,
             self.head.version,
         )
+
+
+def fine_tuned_model(
+    config: EmbeddingHeadModelConfig, version: str, folder: Path, digest: str | None
+) -> EmbeddingHeadModel:
+    """A `retrain-fm` version on its own (its files checked against `digest`), to score a
+    shadow candidate without touching the monitor's live model."""
+    if not holds_encoder(folder):
+        raise ModelError(f"{folder} holds no fine-tuned encoder")
+    check_digest(folder, digest, version)
+    head = Head.load(folder)
+    if head.version != version:
+        raise ModelError(f"{folder} holds head {head.version}, not version {version}")
+    return EmbeddingHeadModel(config, encoder=version_encoder(config, folder), head=head)

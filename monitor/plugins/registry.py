@@ -51,6 +51,7 @@ BUILT_IN: dict[str, dict[str, str]] = {
         "command": "monitor.hooks.specs:COMMAND",
         "python": "monitor.hooks.specs:PYTHON",
         "retrain-head": "monitor.hooks.specs:RETRAIN_HEAD",
+        "retrain-fm": "monitor.hooks.specs:RETRAIN_FM",
     },
 }
 # What a role's block means when it names no `type`: the files stream and files labels

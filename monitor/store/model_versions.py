@@ -136,3 +136,58 @@ def decisions(session: Session, monitor: str) -> list[RetrainDecisionRow]:
             .order_by(RetrainDecisionRow.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class ScoredLabel:
+    """A labelled prediction of a stored window: what the live version predicted, and the truth."""
+
+    run_id: int
+    model_version: str | None
+    text: str
+    predicted: str
+    target: str
+
+
+def newest_run_id(session: Session, monitor: str) -> int:
+    """The id of the monitor's newest run (0: none yet)."""
+    found = session.scalar(
+        select(RunRow.id)
+        .join(MonitorRow, MonitorRow.id == RunRow.monitor_id)
+        .where(MonitorRow.name == monitor)
+        .order_by(RunRow.id.desc())
+        .limit(1)
+    )
+    return int(found or 0)
+
+
+def labelled_after(session: Session, monitor: str, after_run: int) -> list[ScoredLabel]:
+    """The labelled, text-bearing predictions of the monitor's ok runs after `after_run`."""
+    query = (
+        select(
+            PredictionRow.run_id,
+            RunRow.model_version,
+            PredictionRow.text,
+            PredictionRow.predicted_name,
+            PredictionRow.target,
+        )
+        .join(RunRow, RunRow.id == PredictionRow.run_id)
+        .join(MonitorRow, MonitorRow.id == RunRow.monitor_id)
+        .where(
+            MonitorRow.name == monitor,
+            RunRow.status == "ok",
+            RunRow.id > after_run,
+            PredictionRow.target.is_not(None),
+            PredictionRow.text.is_not(None),
+        )
+        .order_by(PredictionRow.run_id, PredictionRow.position)
+    )
+    return [ScoredLabel(r, v, t or "", p, g or "") for r, v, t, p, g in session.execute(query)]
+
+
+def update_metrics(session: Session, monitor: str, version: str, changes: dict[str, Any]) -> None:
+    """Merge `changes` into a registered version's metrics (a shadow candidate's state)."""
+    row = next((r for r in versions(session, monitor) if r.version == version), None)
+    if row is not None:
+        row.metrics = {**(row.metrics or {}), **changes}
+        session.flush()

@@ -20,7 +20,6 @@ from monitor.clock import SimulatedClock
 from monitor.config import parse_config
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.cycle.scoring import input_features
-from monitor.hooks.versions import promote_version, versions_folder
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.models.base import ModelInputs
 from monitor.models.embedding_head import EmbeddingHeadModel, Head, fit_head
@@ -30,6 +29,8 @@ from monitor.sources.memory import MemorySource
 from monitor.store import open_store
 from monitor.store.model_versions import add_version
 from monitor.store.run_reads import predictions
+from monitor.versions.catalog import promote_version
+from monitor.versions.folders import versions_folder
 from monitor.views.runs import run_summaries
 
 WINDOW = 50
@@ -159,14 +160,33 @@ def test_a_promotion_mid_cycle_waits_for_the_next_cycle(
     store.close()
 
 
-def test_no_hook_module_imports_the_cycle() -> None:
-    """Hooks read monitors through MonitorAccess; only the cycle changes a runtime."""
-    hooks = Path(__file__).resolve().parents[2] / "monitor" / "hooks"
-    for module in sorted(hooks.glob("*.py")):
+def _imports(module: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return names
+
+
+def test_no_hook_or_lifecycle_module_imports_the_cycle() -> None:
+    """Hooks read monitors through MonitorView; the lifecycle package sits below the cycle."""
+    root = Path(__file__).resolve().parents[2] / "monitor"
+    for module in sorted([*root.glob("hooks/*.py"), *root.glob("versions/*.py")]):
+        assert not [n for n in _imports(module) if n.startswith("monitor.cycle")], module.name
+
+
+def test_only_the_version_switch_changes_a_runtime_model() -> None:
+    """One switch site: `swap(` is called in monitor/versions/switch.py and nowhere else."""
+    root = Path(__file__).resolve().parents[2] / "monitor"
+    callers = []
+    for module in sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(module.read_text())):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            assert not [n for n in names if n.startswith("monitor.cycle")], module.name
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "swap"
+            ):
+                callers.append(module.relative_to(root).as_posix())
+    assert callers == ["versions/switch.py"]

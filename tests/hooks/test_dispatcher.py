@@ -15,6 +15,7 @@ from hooks.receiver import Receiver
 from monitor.hooks import Dispatcher
 from monitor.hooks.specs import RetrainHeadHook
 from monitor.store.outbox import delivery_counts
+from monitor.versions.view import MonitorView
 from monitor.views.hooks import attempts
 
 RULE = {"name": "accuracy-drop", "metric": "accuracy", "below": 0.8, "for": 1}
@@ -136,4 +137,17 @@ def test_an_unusable_webhook_url_is_a_start_up_config_error(tmp_path: Path) -> N
     bad = WebhookHook(type="webhook", url="http://127.0.0.1:99999/hook")
     with pytest.raises(ConfigError, match=r"hooks\.notify\.url: the port"):
         Dispatcher(rig.store, {"notify": bad})
+    rig.close()
+
+
+def test_hooks_see_a_read_only_view_of_a_monitor_never_its_runtime(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path, [RULE], {"page": {"type": "command", "argv": ["true"]}})
+    dispatcher = Dispatcher(rig.store, rig.config.hooks, monitors={rig.monitor: rig.runtime})
+    view = dispatcher.hooks["page"].context.monitors[rig.monitor]
+    assert isinstance(view, MonitorView) and view is not rig.runtime
+    assert (view.name, view.version) == (rig.monitor, rig.runtime.model.version)
+    assert view.config is rig.runtime.config
+    assert not hasattr(view, "swap") and not hasattr(view, "source")
+    with pytest.raises(AttributeError):
+        view.extra = 1  # type: ignore[attr-defined]
     rig.close()

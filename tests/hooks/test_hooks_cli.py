@@ -16,9 +16,9 @@ from sklearn.linear_model import LogisticRegression
 from hooks.receiver import Receiver
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.hooks.versions import versions_folder
 from monitor.store import open_store
 from monitor.store.model_versions import add_version, set_live
+from monitor.versions.folders import versions_folder
 
 RULE = {"name": "accuracy-drop", "metric": "accuracy", "below": 0.8, "for": 1}
 

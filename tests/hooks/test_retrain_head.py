@@ -15,12 +15,13 @@ import pytest
 from monitor.clock import SimulatedClock
 from monitor.config import parse_config
 from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
-from monitor.cycle.versions import activate_live_version
 from monitor.hooks import Dispatcher
-from monitor.hooks.versions import list_versions, versions_folder
 from monitor.sources.memory import MemorySource
 from monitor.store import open_store
 from monitor.store.model_versions import decisions, versions
+from monitor.versions.catalog import list_versions
+from monitor.versions.folders import versions_folder
+from monitor.versions.switch import activate_live_version
 from monitor.views.runs import run_summaries
 
 pytestmark = pytest.mark.slow

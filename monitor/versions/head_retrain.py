@@ -1,6 +1,6 @@
-"""Retraining an embedding-head monitor's head: refit on recent labelled rows, compare with the
-live head on the newest of them, and write the candidate as the live version only when it
-wins by the margin. The decision is recorded whatever it is.
+"""Retraining an embedding-head monitor's head (the `retrain-head` hook): refit on recent
+labelled rows, compare with the live head on the newest of them, and write the candidate
+as the live version only when it wins by the margin. The decision is recorded whatever it is.
 
 A retrain writes to the store and the head's versions folder; the monitor takes a promoted
 head up before its next cycle.
@@ -18,21 +18,16 @@ import numpy as np
 from monitor.atomic import publish_folder
 from monitor.clock import Clock
 from monitor.errors import ModelError
-from monitor.hooks.base import MonitorAccess
-from monitor.hooks.specs import RetrainHeadHook
-from monitor.hooks.versions import META_FILE, head_version, live_head_folder, versions_folder
 from monitor.models.base import TextEncoder
 from monitor.models.embedding_head import Head, fit_head
-from monitor.models.head_files import folder_digest
+from monitor.models.head_files import META_FILE
 from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import Store
-from monitor.store.model_versions import (
-    LabelledRow,
-    add_version,
-    labelled_rows,
-    record_decision,
-    set_live,
-)
+from monitor.store.model_versions import LabelledRow, labelled_rows, record_decision
+from monitor.versions.catalog import live_head_folder, make_live, register_version
+from monitor.versions.folders import versions_folder
+from monitor.versions.options import HeadRetrainOptions
+from monitor.versions.view import MonitorView
 
 log = logging.getLogger("driftwarden.hooks.retrain")
 MIN_TRAIN_ROWS = 20
@@ -66,7 +61,7 @@ class RetrainDecision:
         )
 
 
-def head_config(monitor: MonitorAccess) -> EmbeddingHeadModelConfig:
+def head_config(monitor: MonitorView) -> EmbeddingHeadModelConfig:
     model = monitor.config.model
     if not isinstance(model, EmbeddingHeadModelConfig):
         raise ModelError(
@@ -78,8 +73,8 @@ def head_config(monitor: MonitorAccess) -> EmbeddingHeadModelConfig:
 
 def retrain(
     store: Store,
-    monitor: MonitorAccess,
-    options: RetrainHeadHook,
+    monitor: MonitorView,
+    options: HeadRetrainOptions,
     clock: Clock,
     encoder: TextEncoder,
     *,
@@ -119,14 +114,14 @@ def retrain(
         )
     if cancelled is not None and cancelled.is_set():  # past the hook's deadline: keep nothing
         raise ModelError("the retrain ran past its deadline; nothing was recorded")
-    _record(store, monitor.name, config, current, decision, candidate, clock, delivery_id)
+    _record(store, monitor, config, current, decision, candidate, clock, delivery_id)
     log.info("monitor %s: retrain %s", monitor.name, decision.summary())
     return decision
 
 
 def _record(
     store: Store,
-    monitor: str,
+    monitor: MonitorView,
     config: EmbeddingHeadModelConfig,
     current: Head,
     decision: RetrainDecision,
@@ -139,31 +134,20 @@ def _record(
     with store.transaction() as session:
         if decision.promoted and candidate is not None:
             path = _save_version(candidate, versions_folder(config.head))
-            if current.version == head_version(config.head):
-                digest = folder_digest(config.head)
-                add_version(
-                    session,
-                    monitor,
-                    current.version,
-                    str(config.head),
-                    "configured",
-                    now,
-                    sha256=digest,
-                )
-            add_version(
+            register_version(
                 session,
-                monitor,
+                monitor.config,
+                current.version,
                 candidate.version,
-                str(path),
+                path,
                 "retrain",
                 now,
                 candidate.metrics,
-                sha256=folder_digest(path),
             )
-            set_live(session, monitor, candidate.version, now)
+            make_live(session, monitor.name, candidate.version, now)
         record_decision(
             session,
-            monitor,
+            monitor.name,
             now,
             delivery_id=delivery_id,
             current_version=decision.current_version,

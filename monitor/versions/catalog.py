@@ -1,13 +1,17 @@
-"""Head versions of embedding-head monitors in the store: listing them and choosing the live
-one (forward or back). A running monitor takes the live one up before its next cycle
-(`monitor.cycle.versions`); nothing here touches a monitor. Imports no torch."""
+"""The versions of an embedding-head monitor's model in the store: listing them,
+registering new ones and choosing the live one (forward or back, `model promote`).
+
+Nothing here touches a running monitor: it takes the live version up before its next
+cycle (`monitor.versions.switch`). Imports no torch.
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from monitor.config import MonitorConfig
 from monitor.errors import UsageError
@@ -15,24 +19,13 @@ from monitor.models.head_files import folder_digest
 from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import Store
 from monitor.store.model_versions import add_version, live_version, set_live, versions
+from monitor.versions.folders import head_version
 
-META_FILE = "head.json"  # as monitor.models.embedding_head writes it
-
-
-def versions_folder(head: Path) -> Path:
-    """`<head>/../<head-name>.versions`: retrained heads sit beside the configured one."""
-    return head.parent / f"{head.name}.versions"
+#: the `source` of the version the config names (registered once another version exists)
+CONFIGURED = "configured"
 
 
-def head_version(folder: Path) -> str | None:
-    """The version a head folder holds, or None when it holds no head."""
-    try:
-        return str(json.loads((folder / META_FILE).read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _head_config(monitor: MonitorConfig) -> EmbeddingHeadModelConfig:
+def head_config(monitor: MonitorConfig) -> EmbeddingHeadModelConfig:
     if not isinstance(monitor.model, EmbeddingHeadModelConfig):
         raise UsageError(
             f"monitor {monitor.name} runs a {monitor.model.type} model; "
@@ -42,9 +35,9 @@ def _head_config(monitor: MonitorConfig) -> EmbeddingHeadModelConfig:
 
 
 def live_head_folder(store: Store, monitor: MonitorConfig) -> Path:
-    """Where the head the monitor scores with lives: the store's live version, else the
+    """Where the version the monitor scores with lives: the store's live version, else the
     configured head."""
-    head = _head_config(monitor).head
+    head = head_config(monitor).head
     with store.reading() as session:
         row = live_version(session, monitor.name)
     return head if row is None else Path(row.path)
@@ -55,11 +48,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def list_versions(store: Store, monitor: MonitorConfig) -> list[dict[str, Any]]:
-    """Every version of the monitor's head, oldest first; the configured head is always one.
+    """Every version of the monitor's model, oldest first; the configured head is always one.
 
     Before any retrain the store names no live version, and the configured head is live.
     """
-    head = _head_config(monitor).head
+    head = head_config(monitor).head
     with store.reading() as session:
         rows = versions(session, monitor.name)
     listed: list[dict[str, Any]] = [
@@ -82,7 +75,7 @@ def list_versions(store: Store, monitor: MonitorConfig) -> list[dict[str, Any]]:
             {
                 "version": configured,
                 "live": live,
-                "source": "configured",
+                "source": CONFIGURED,
                 "path": str(head),
                 "created_at": None,
                 "promoted_at": None,
@@ -92,9 +85,45 @@ def list_versions(store: Store, monitor: MonitorConfig) -> list[dict[str, Any]]:
     return listed
 
 
+def register_configured(session: Session, monitor: str, head: Path, now: datetime) -> None:
+    """Register the configured head as a version (with its files' hash), so that another
+    version can be made live and this one stays reachable for a rollback."""
+    version = head_version(head)
+    if version is not None:
+        add_version(
+            session, monitor, version, str(head), CONFIGURED, now, sha256=folder_digest(head)
+        )
+
+
+def register_version(
+    session: Session,
+    config: MonitorConfig,
+    live: str | None,
+    version: str,
+    folder: Path,
+    source: str,
+    now: datetime,
+    metrics: dict[str, Any] | None = None,
+) -> None:
+    """Register a version written to `folder` (its files hashed now), not live. `live`, the
+    version the monitor scores with, is registered first when it is the configured head, so
+    that it stays listed (and reachable for a rollback) once another version is live."""
+    head = head_config(config).head
+    if live is not None and live == head_version(head):
+        register_configured(session, config.name, head, now)
+    digest = folder_digest(folder)
+    add_version(session, config.name, version, str(folder), source, now, metrics, sha256=digest)
+
+
+def make_live(session: Session, monitor: str, version: str, now: datetime) -> None:
+    """Make the registered `version` the monitor's only live one."""
+    if not set_live(session, monitor, version, now):
+        raise UsageError(f"monitor {monitor} has no registered version {version!r}")
+
+
 def promote_version(store: Store, monitor: MonitorConfig, version: str, now: datetime) -> Path:
     """Make `version` live for `monitor` (forward or back); returns its folder."""
-    head = _head_config(monitor).head
+    head = head_config(monitor).head
     known = {row["version"]: row for row in list_versions(store, monitor)}
     if version not in known:
         names = ", ".join(known) or "none"
@@ -105,8 +134,7 @@ def promote_version(store: Store, monitor: MonitorConfig, version: str, now: dat
     if head_version(folder) != version:
         raise UsageError(f"head version {version} is missing from {folder}")
     with store.transaction() as session:
-        if known[version]["source"] == "configured":
-            digest = folder_digest(head)
-            add_version(session, monitor.name, version, str(head), "configured", now, sha256=digest)
+        if known[version]["source"] == CONFIGURED:
+            register_configured(session, monitor.name, head, now)
         set_live(session, monitor.name, version, now)
     return folder
