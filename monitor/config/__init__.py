@@ -5,7 +5,13 @@
 `hooks:`) come from their plugins' spec modules through the registry.
 """
 
-from monitor.config.drift import DRIFT_METHODS, ColumnDrift, DriftConfig, EmbeddingDrift
+from monitor.config.drift import (
+    DRIFT_METHODS,
+    ColumnDrift,
+    DriftConfig,
+    EmbeddingDrift,
+    SequentialDrift,
+)
 from monitor.config.loading import (
     alert_rule_problems,
     interpolate_env,
@@ -56,6 +62,7 @@ __all__ = [
     "RelGlob",
     "RelPath",
     "ScheduleConfig",
+    "SequentialDrift",
     "SourceChoice",
     "Strict",
     "WindowConfig",

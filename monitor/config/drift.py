@@ -65,6 +65,20 @@ class EmbeddingDrift(Strict):
         return self
 
 
+class SequentialDrift(Strict):
+    """The sequential test: the last `windows` windows' rows tested together (embeddings)."""
+
+    windows: int = Field(
+        5, ge=0, le=50, description="consecutive windows pooled by the sequential test; 0: off"
+    )
+    false_alarms_per_1000: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="expected windows flagged by the sequential test per 1,000 without drift",
+    )
+
+
 class DriftConfig(Strict):
     alpha: float = Field(
         0.01,
@@ -79,6 +93,7 @@ class DriftConfig(Strict):
     drifted_share: float = Field(0.5, gt=0, le=1)
     per_column: dict[str, ColumnDrift] = Field(default_factory=dict)
     embedding: EmbeddingDrift = Field(default_factory=lambda: EmbeddingDrift())
+    sequential: SequentialDrift = Field(default_factory=lambda: SequentialDrift())
     processes: int | None = Field(
         None,
         ge=1,

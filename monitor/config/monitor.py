@@ -107,7 +107,7 @@ class AlertRule(Strict):
         return self
 
 
-ESTIMATION_METHODS = ("auto", "membership", "cbpe", "atc", "confidence")
+ESTIMATION_METHODS = ("auto", "membership", "agreement", "cbpe", "atc", "confidence")
 
 
 class EstimationConfig(Strict):

@@ -135,6 +135,7 @@ class MetricsEngine:
             class_names=reference.scores.class_names,
             embeddings=self.drift.embedding.method != "off",
             limit=self.drift.embedding.sample,
+            sequential=_sequential(self.drift),
         )
         self._explainer = None
         if reference.texts is not None and getattr(self.drift, "explain", True):
@@ -263,3 +264,11 @@ def _estimates_and_counts(
     extras["quarantined_share"] = set_aside.rows / total if total else 0.0
     extras["empty_share"] = set_aside.empty / total if total else 0.0
     return extras
+
+
+def _sequential(drift: DriftSettings) -> tuple[int, float] | None:
+    """The sequential test's pooled windows and level (None: off)."""
+    settings = drift.sequential
+    if settings.windows == 0:
+        return None
+    return settings.windows, settings.false_alarms_per_1000 / 1000

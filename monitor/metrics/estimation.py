@@ -25,6 +25,23 @@ log = logging.getLogger("driftwarden.metrics")
 #: fits a fresh classifier of the deployed head's kind: (embeddings, class ids) -> classifier
 Refit = Callable[[np.ndarray, np.ndarray], Any]
 
+# The in-sample calibration (`membership`) needs the reference to be (mostly) rows the head
+# was trained on; below this share the reference is a held-out labelled set.
+MIN_MEMBER_SHARE = 0.5
+TRAINING_ROWS = "the head's training rows"
+HELD_OUT = "held-out labelled rows"
+UNKNOWN = "rows of unknown provenance (the model records no training texts)"
+
+
+def reference_kind(reference: EstimationInput) -> str:
+    """Which kind of reference this is: the head's training rows (as `init` makes) or a
+    held-out labelled set (as NannyML expects)."""
+    if reference.members is None or len(reference.members) == 0:
+        return UNKNOWN
+    share = float(np.mean(reference.members))
+    return TRAINING_ROWS if share >= MIN_MEMBER_SHARE else HELD_OUT
+
+
 # Below this many labelled reference rows (or with one class only) a calibration learns
 # nothing trustworthy: the estimate falls back to the model's own confidence.
 MIN_LABELLED = 20
@@ -109,9 +126,12 @@ class Estimator(ABC):
     """`fit(reference)` once per model version, then `estimate(window)` per window."""
 
     name: str = ""
+    #: which kind of reference it was fitted on (`reference_kind`)
+    reference: str = UNKNOWN
 
     def fit(self, reference: LabelledReference) -> Self:
         labelled = reference.labelled()
+        self.reference = reference_kind(labelled)
         if len(labelled.target_ids) < MIN_LABELLED or len(set(labelled.target_ids)) < 2:
             raise EstimatorUnavailable(
                 f"the reference has {len(labelled.target_ids)} labelled rows of "
@@ -142,6 +162,7 @@ class ConfidenceEstimator(Estimator):
     name = "confidence"
 
     def fit(self, reference: LabelledReference) -> Self:
+        self.reference = reference_kind(reference)
         return self  # needs no labels
 
     def _correctness(self, window: EstimationInput) -> np.ndarray:
@@ -187,18 +208,40 @@ ESTIMATORS: dict[str, type[Estimator]] = {
 
 
 def build_estimator(method: str, reference: LabelledReference) -> Estimator:
-    """The fitted estimator `method` names; `auto` is `membership` where the model allows it,
-    else `cbpe`. One that cannot be fitted falls back to `confidence`, saying why."""
-    if method in ("auto", "membership"):
+    """The fitted estimator `method` names, logging which and on which kind of reference.
+
+    `auto` is `membership` where the reference is the head's training rows (the deployment
+    `init` makes), `agreement` where it is a held-out labelled set (NannyML's setup) and the
+    head can be refitted, else `cbpe` (calibrated on the reference directly, as NannyML's
+    CBPE is). One that cannot be fitted falls back to
+    `confidence`, saying why."""
+    kind = reference_kind(reference.labelled())
+    estimator = _built(method, reference, kind)
+    log.info("quality estimated by %s; the reference is %s", estimator.name, estimator.reference)
+    return estimator
+
+
+def _built(method: str, reference: LabelledReference, kind: str) -> Estimator:
+    if method == "membership" or (method == "auto" and kind == TRAINING_ROWS):
         from monitor.metrics.membership import MembershipEstimator
 
         try:
             return MembershipEstimator().fit(reference)
         except EstimatorUnavailable as exc:
             log.info("membership estimate unavailable (%s); using cbpe", exc)
+    elif method == "agreement" or (method == "auto" and kind == HELD_OUT):
+        from monitor.metrics.agreement import AgreementEstimator
+
+        try:
+            return AgreementEstimator().fit(reference)
+        except EstimatorUnavailable as exc:
+            log.info("agreement estimate unavailable (%s); using cbpe", exc)
+    if method in ("auto", "membership", "agreement"):
         method = "cbpe"
     try:
         return ESTIMATORS[method]().fit(reference)
     except EstimatorUnavailable as exc:
         log.warning("%s estimate unavailable (%s); using the mean confidence", method, exc)
-        return ConfidenceEstimator()
+        fallback = ConfidenceEstimator()
+        fallback.reference = kind
+        return fallback

@@ -1,21 +1,26 @@
-"""The drift family: every window-level drift test, one correction, one stated level.
+"""The drift family: every window-level drift test, one combination, one stated level.
 
-`dataset_drift` is 1 when Holm's step-down procedure at `drift.alpha` rejects any test of
-the family, so the chance that a window without drift is flagged is at most `alpha`
-whatever the tests' dependence. Each test has a null distribution that holds on small
-windows:
+`dataset_drift` is 1 when the family rejects at `drift.alpha`, so the chance that a window
+without drift is flagged is at most `alpha`. Each test has a null distribution that holds
+on small windows:
 
-- text models: the embeddings (MMD², permutation), the three text descriptors jointly
-  (MMD² of the standardized vectors, permutation: one test, as three separate ones would
-  spend the level on rows that are merely unusual in one descriptor);
+- text models: the embeddings (MMD²), the three text descriptors jointly (MMD² of the
+  standardized vectors: one test, as three separate ones would spend the level on rows
+  that are merely unusual in one descriptor), and the predicted class (chi-square). The
+  three are computed on the *same* random splits of the pooled rows, and the family tests
+  their smallest weighted p-value (`WEIGHTS`) against its own permutation distribution
+  (Westfall and Young's min-p): the level is exact, and the tests' dependence, measured on
+  the splits, is not paid for as Holm's worst case (`alpha / 3` for the best test).
 - tabular models: each feature (two-sample KS for numbers; a chi-square statistic with a
-  permutation null for categories);
-- both: the predicted class (Fisher's exact test for two classes; chi-square with a
-  permutation null for more).
+  permutation null for categories) and the predicted class (Fisher's exact test for two
+  classes; chi-square with a permutation null for more), Holm-corrected.
 
 The top-class probability is not in the family: a reference is often the data the model
 was fitted on, where it is more confident than on any new rows, so a test of confidence
 flagged every window of such a monitor (`confidence_drift_score` still reports it).
+
+Beside the family, the sequential test (`monitor.metrics.sequential`) tests the last few
+windows' rows together, for drift too small for one window.
 
 Permutations are drawn from the window's identity over its rows in canonical order
 (`monitor.metrics.identity`), so flags do not depend on row order, process or cache.
@@ -24,7 +29,7 @@ Permutations are drawn from the window's identity over its rows in canonical ord
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -32,13 +37,18 @@ from threadpoolctl import ThreadpoolController
 
 from monitor.metrics.drift import CATEGORICAL, clean, column_kind
 from monitor.metrics.identity import seed_of
+from monitor.metrics.permutation import SplitPlan, window_side
+from monitor.metrics.sequential import SequentialTest
 from monitor.metrics.two_sample import (
+    ClassShareMember,
     ContingencyMember,
+    JointMember,
     KernelMember,
     KSMember,
     Measured,
     Member,
     Side,
+    sample_rows,
 )
 from monitor.records.results import DriftFamily, DriftScore, FamilyTest
 
@@ -46,6 +56,13 @@ EMBEDDING = "embedding"
 DESCRIPTORS = "descriptors"
 PREDICTED_CLASS = "predicted_class"
 FEATURE_PREFIX = "feature:"
+#: the record of the joint members' combination
+COMBINED = "combined"
+#: each joint member's weight in the combination (normalized over those present): the
+#: embeddings carry most partial drift; label shift moves the predicted class so far that
+#: a small weight still flags it (benchmarks/detection.py: at f=0.2, equal weights caught
+#: 3 and 10 of 20 yelp and imdb windows, these 6 and 11, label shift 20 of 20 either way)
+WEIGHTS = {EMBEDDING: 0.7, DESCRIPTORS: 0.15, PREDICTED_CLASS: 0.15}
 
 _MIN_PERMUTATIONS = 999
 # The permutation tests' matrix products are small (a 100-row window: 100 x 500 x 999):
@@ -67,7 +84,11 @@ def holm(measured: dict[str, Measured], alpha: float) -> dict[str, tuple[float, 
 
 
 class DriftFamilyTests:
-    """The family fitted on the reference; `calculate(window)` gives a `DriftFamily`."""
+    """The family fitted on the reference; `calculate(window)` gives a `DriftFamily`.
+
+    `sequential`: how many consecutive windows the sequential test pools and its level
+    (None: no sequential test).
+    """
 
     def __init__(
         self,
@@ -78,63 +99,50 @@ class DriftFamilyTests:
         class_names: tuple[str, ...],
         embeddings: bool,
         limit: int,
+        sequential: tuple[int, float] | None = None,
     ) -> None:
-        self.alpha = alpha
-        members: list[Member] = []
-        kernel_tests = int(embeddings and reference.embeddings is not None) + int(text)
-        count = kernel_tests + (0 if text else len(reference.features.columns))
-        count += 1
+        self.alpha, self.limit = alpha, limit
+        embedded = embeddings and reference.embeddings is not None
+        rows = sample_rows(
+            len(reference.keys), limit, np.random.default_rng(seed_of(reference.keys))
+        )
+        joint: list[JointMember] = []
+        if embedded:
+            joint.append(KernelMember(EMBEDDING, reference, rows, _embeddings))
+        if text:
+            joint.append(KernelMember(DESCRIPTORS, reference, rows, _standardizer(reference)))
+        others: list[Member] = []
+        if not text:
+            others += [_feature_member(reference, column, 0) for column in reference.features]
+        count = len(others) + 1
         # the smallest p-value a permutation test can give must reach the smallest level
         self.permutations = max(_MIN_PERMUTATIONS, math.ceil(2 * count / alpha) - 1)
-        if embeddings and reference.embeddings is not None:
-            members.append(
-                KernelMember(
-                    EMBEDDING,
-                    reference,
-                    _embeddings,
-                    limit,
-                    self.permutations,
-                    alpha,
-                    seed_of(reference.keys, len(members)),
-                )
-            )
-        if text:
-            columns = list(reference.features.columns)
-            matrix = reference.features[columns].to_numpy(dtype=float)
-            center, scale = matrix.mean(axis=0), matrix.std(axis=0)
-            scale[scale == 0] = 1.0
-
-            def standardized(side: Side) -> np.ndarray:
-                return (side.features[columns].to_numpy(dtype=float) - center) / scale
-
-            members.append(
-                KernelMember(
-                    DESCRIPTORS,
-                    reference,
-                    standardized,
-                    limit,
-                    self.permutations,
-                    alpha,
-                    seed_of(reference.keys, len(members)),
-                )
-            )
+        others = [_refit_permutations(member, self.permutations) for member in others]
+        classes = len(class_names)
+        if joint:
+            joint.append(ClassShareMember(PREDICTED_CLASS, reference.predicted_ids[rows], classes))
         else:
-            for column in reference.features.columns:
-                members.append(_feature_member(reference, column, self.permutations))
-        members.append(
-            ContingencyMember(
-                PREDICTED_CLASS,
-                pd.Series(reference.predicted_ids),
-                _predicted,
-                self.permutations,
-                classes=len(class_names),
+            reference_ids = pd.Series(reference.predicted_ids)
+            others.append(
+                ContingencyMember(
+                    PREDICTED_CLASS, reference_ids, _predicted, self.permutations, classes=classes
+                )
             )
-        )
-        self.members = members
+        self.joint, self.others = joint, others
+        self.plan = SplitPlan(len(rows), seed_of(reference.keys, 0), self.permutations)
+        self.sequential: SequentialTest | None = None
+        if sequential is not None and embedded:
+            windows, level = sequential
+            kernel = next(m for m in joint if m.name == EMBEDDING)
+            assert isinstance(kernel, KernelMember)
+            self.sequential = SequentialTest(
+                kernel.kernel, _embeddings, windows, level, limit, seed_of(reference.keys, 1)
+            )
 
     def bandwidth(self, name: str) -> float | None:
-        """The RBF bandwidth of the kernel test `name` (None: the family runs no such test)."""
-        for member in self.members:
+        """The base RBF bandwidth of the kernel test `name` (its kernel sums `SCALES` times it;
+        None: the family runs no such test)."""
+        for member in self.joint:
             if member.name == name and isinstance(member, KernelMember):
                 return member.kernel.bandwidth
         return None
@@ -148,15 +156,23 @@ class DriftFamilyTests:
         """
         measured: dict[str, Measured] = {}
         with _BLAS.limit(limits=1, user_api="blas"):
-            for index, member in enumerate(self.members):
+            for index, member in enumerate(self.others):
                 column = getattr(member, "column", None)
                 own = features.get(column) if isinstance(member, KSMember) and column else None
                 if own is not None and own.method == "ks":
                     measured[member.name] = Measured(None, own.score)
                     continue
-                rng = np.random.default_rng(seed_of(window.keys, index + 1))
+                rng = np.random.default_rng(seed_of(window.keys, index + 2))
                 measured[member.name] = member.test(window, rng)
+            joint = self._joint(window) if self.joint else None
+        if joint is not None:
+            measured[COMBINED] = Measured(joint.minimum, joint.p_value, self.permutations)
         verdicts = holm(measured, self.alpha)
+        flagged = any(rejected for _, rejected in verdicts.values())
+        sequential = None
+        if self.sequential is not None:
+            with _BLAS.limit(limits=1, user_api="blas"):
+                sequential = self.sequential.observe(window, test=not flagged)
         tests = {
             member.name: FamilyTest(
                 member.name,
@@ -167,9 +183,108 @@ class DriftFamilyTests:
                 verdicts[member.name][1],
                 measured[member.name].permutations,
             )
-            for member in self.members
+            for member in self.others
         }
-        return DriftFamily(self.alpha, tests)
+        combined = None
+        if joint is not None:
+            level, rejected = verdicts[COMBINED]
+            critical = joint.critical(level)
+            for joint_member, statistic, p_value, weight in zip(
+                self.joint, joint.statistics, joint.p_values, joint.weights, strict=True
+            ):
+                own_level = critical * weight
+                tests[joint_member.name] = FamilyTest(
+                    joint_member.name,
+                    joint_member.method,
+                    statistic,
+                    p_value,
+                    own_level,
+                    rejected and p_value <= own_level * (1 + 1e-9),
+                    self.permutations,
+                )
+            names = tuple(member.name for member in self.joint)
+            combined = FamilyTest(
+                COMBINED,
+                "min-p",
+                joint.minimum,
+                joint.p_value,
+                level,
+                rejected,
+                self.permutations,
+                names,
+            )
+        return DriftFamily(self.alpha, tests, combined, sequential)
+
+    def _joint(self, window: Side) -> MinP:
+        rng = np.random.default_rng(seed_of(window.keys, 1))
+        rows = sample_rows(len(window.keys), self.limit, rng)
+        z_w = window_side(rng, len(rows), self.plan.reference_side(len(rows)).window_places)
+        matrix = np.vstack([m.statistics(window, rows, self.plan, z_w) for m in self.joint])
+        return MinP(matrix, [WEIGHTS[m.name] for m in self.joint])
+
+
+class MinP:
+    """Westfall and Young's min-p over statistics computed on the same splits, weighted.
+
+    `matrix` holds, per member (a row), the observed statistic then its `B` split values.
+    Each value's p-value is its rank within its row; the combined statistic of a column is
+    its smallest p-value divided by its member's weight, and the combined p-value ranks
+    the observed one among them. The observed column and the splits are exchangeable
+    without drift, so the level is exact whatever the weights.
+    """
+
+    def __init__(self, matrix: np.ndarray, weights: list[float] | None = None) -> None:
+        raw = np.ones(len(matrix)) if weights is None else np.asarray(weights, dtype=float)
+        self.weights = [float(w) for w in raw / raw.sum()]
+        total = matrix.shape[1]
+        ranked = np.sort(matrix, axis=1)
+        # near-ties (float rounding of equal sums) count as exceedances
+        tolerance = 1e-9 * np.maximum(1.0, np.abs(matrix))
+        below = np.vstack(
+            [
+                np.searchsorted(r, v, side="left")
+                for r, v in zip(ranked, matrix - tolerance, strict=True)
+            ]
+        )
+        p_values = (total - below) / total
+        self.minima = (p_values / np.asarray(self.weights)[:, None]).min(axis=0)
+        self.statistics = [float(v) for v in matrix[:, 0]]
+        self.p_values = [float(v) for v in p_values[:, 0]]
+        self.minimum = float(self.minima[0])
+        self.sorted_minima = np.sort(self.minima)
+        self.p_value = self._share_at_most(self.minimum)
+
+    def _share_at_most(self, value: float) -> float:
+        count = np.searchsorted(self.sorted_minima, value * (1 + 1e-9), side="right")
+        return float(count / len(self.sorted_minima))
+
+    def critical(self, level: float) -> float:
+        """The largest combined statistic (smallest p-value over weight) the combination
+        rejects at `level` (0: none); a member rejects at `critical x weight`."""
+        allowed = int(np.floor(level * len(self.sorted_minima) + 1e-9))
+        candidates = self.sorted_minima[:allowed]
+        fits = [v for v in np.unique(candidates) if self._share_at_most(v) <= level]
+        return float(max(fits)) if fits else 0.0
+
+
+def _refit_permutations(member: Member, permutations: int) -> Member:
+    """The member with the family's number of splits (known once the family is counted)."""
+    if isinstance(member, ContingencyMember):
+        member.permutations = permutations
+    return member
+
+
+def _standardizer(reference: Side) -> Callable[[Side], np.ndarray]:
+    """The descriptors, standardized by the reference's mean and spread."""
+    columns = list(reference.features.columns)
+    matrix = reference.features[columns].to_numpy(dtype=float)
+    center, scale = matrix.mean(axis=0), matrix.std(axis=0)
+    scale[scale == 0] = 1.0
+
+    def standardized(side: Side) -> np.ndarray:
+        return np.asarray((side.features[columns].to_numpy(dtype=float) - center) / scale)
+
+    return standardized
 
 
 def _feature_member(reference: Side, column: str, permutations: int) -> Member:

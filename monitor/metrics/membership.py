@@ -21,6 +21,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
 from monitor.metrics.estimation import (
+    MIN_MEMBER_SHARE,
     EstimationInput,
     Estimator,
     EstimatorUnavailable,
@@ -30,8 +31,6 @@ from monitor.metrics.estimation import (
 
 FOLDS = 10
 REPEATS = 3  # seeded fold splits, pooled: the calibration does not hinge on one split
-# The in-sample calibration needs the reference to be (mostly) rows the head was trained on.
-MIN_MEMBER_SHARE = 0.5
 
 
 def quantile_in(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from monitor.metrics.explain_page import explanation_html
 # Run-level metrics shown in the header, in this order, with their labels.
 HEADER_METRICS = (
     ("dataset_drift", "dataset drift"),
-    ("dataset_drift_p_value", "dataset drift p-value (Holm-adjusted)"),
+    ("dataset_drift_p_value", "dataset drift p-value (the family's, at drift.alpha)"),
     ("drifted_share", "drifted share"),
     ("embedding_drift_score", "embedding drift score"),
     ("prediction_drift_score", "prediction drift score"),

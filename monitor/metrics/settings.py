@@ -34,6 +34,16 @@ class EmbeddingSettings(Protocol):
     def sample(self) -> int: ...
 
 
+class SequentialSettings(Protocol):
+    """The sequential test: windows pooled (0: off) and its false alarms per 1,000 windows."""
+
+    @property
+    def windows(self) -> int: ...
+
+    @property
+    def false_alarms_per_1000(self) -> float: ...
+
+
 class DriftSettings(Protocol):
     """The family's level, the default test, per-column overrides, embeddings, processes."""
 
@@ -51,6 +61,9 @@ class DriftSettings(Protocol):
 
     @property
     def embedding(self) -> EmbeddingSettings: ...
+
+    @property
+    def sequential(self) -> SequentialSettings: ...
 
     @property
     def processes(self) -> int | None: ...

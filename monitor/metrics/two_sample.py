@@ -1,6 +1,8 @@
 """The drift family's two-sample tests, each with a null distribution that holds on small
-windows: MMD² by permutation (vectors: embeddings, standardized descriptors), two-sample
-Kolmogorov-Smirnov (one number per row), and a contingency test for categories (Fisher's
+windows. Joint members are computed on splits the family shares among them, so that their
+combination is tested exactly: MMD² (vectors: embeddings, standardized descriptors) and
+the predicted classes' chi-square. The others have their own null: two-sample
+Kolmogorov-Smirnov (one number per row) and a contingency test for categories (Fisher's
 exact test for two; chi-square with a permutation null for more).
 
 Each is fitted on the reference `Side` and tests a window `Side`, both with rows in
@@ -10,7 +12,7 @@ canonical (content) order, drawing any randomness from the generator it is given
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from monitor.metrics.identity import canonical_order
-from monitor.metrics.permutation import KernelTwoSampleTest
+from monitor.metrics.permutation import KernelStatistic, SplitPlan
 
 
 @dataclass(frozen=True)
@@ -67,40 +69,71 @@ class Member(ABC):
     def test(self, window: Side, rng: np.random.Generator) -> Measured: ...
 
 
-def _sample(rows: int, limit: int, rng: np.random.Generator) -> np.ndarray:
+def sample_rows(rows: int, limit: int, rng: np.random.Generator) -> np.ndarray:
     """Positions of at most `limit` of `rows` rows, in order (all of them when they fit)."""
     if rows <= limit:
         return np.arange(rows)
     return np.sort(rng.choice(rows, size=limit, replace=False))
 
 
-class KernelMember(Member):
-    """MMD² of vectors the side gives (`project`), tested by permutation."""
+class JointMember(ABC):
+    """A test whose statistic is computed on a plan's shared splits of the pooled rows
+    (`monitor.metrics.permutation`), so that the family can combine it with the others."""
+
+    name: str
+    method: str
+
+    @abstractmethod
+    def statistics(
+        self, window: Side, rows: np.ndarray, plan: SplitPlan, z_w: np.ndarray
+    ) -> np.ndarray:
+        """The statistic of the window's `rows`, then of every split: `B + 1` values."""
+
+
+class KernelMember(JointMember):
+    """MMD² of vectors the side gives (`project`), on the reference's `rows`."""
 
     method = "mmd-permutation"
 
     def __init__(
-        self,
-        name: str,
-        reference: Side,
-        project: Callable[[Side], np.ndarray],
-        limit: int,
-        permutations: int,
-        stop_above: float,
-        seed: Sequence[int],
+        self, name: str, reference: Side, rows: np.ndarray, project: Callable[[Side], np.ndarray]
     ) -> None:
-        """`limit`: rows of each side tested at most; `stop_above`: the largest level the
-        p-value is compared with; `seed`: the reference's identity."""
-        self.name, self.project, self.limit = name, project, limit
-        self.stop_above = stop_above
-        rows = _sample(len(reference.keys), limit, np.random.default_rng(list(seed)))
-        self.kernel = KernelTwoSampleTest(project(reference)[rows], seed, permutations)
+        self.name, self.project = name, project
+        self.kernel = KernelStatistic(project(reference)[rows])
 
-    def test(self, window: Side, rng: np.random.Generator) -> Measured:
-        vectors = self.project(window)
-        vectors = vectors[_sample(len(vectors), self.limit, rng)]
-        outcome = self.kernel.test(vectors, rng, stop_above=self.stop_above)
-        return Measured(outcome.statistic, outcome.p_value, outcome.permutations)
+    def statistics(
+        self, window: Side, rows: np.ndarray, plan: SplitPlan, z_w: np.ndarray
+    ) -> np.ndarray:
+        return self.kernel.statistics(self.project(window)[rows], plan, z_w)
+
+
+class ClassShareMember(JointMember):
+    """Whether the predicted classes' shares differ: Pearson's chi-square of the 2 x k table,
+    on the same splits as the kernel tests."""
+
+    method = "chi2-permutation"
+
+    def __init__(self, name: str, reference_ids: np.ndarray, classes: int) -> None:
+        self.name, self.classes = name, classes
+        self.reference = _one_hot(reference_ids, classes)
+
+    def statistics(
+        self, window: Side, rows: np.ndarray, plan: SplitPlan, z_w: np.ndarray
+    ) -> np.ndarray:
+        own = _one_hot(window.predicted_ids[rows], self.classes)
+        z_r = plan.reference_side(len(rows)).z_r.astype(np.float64)
+        counts = np.vstack([own.sum(axis=0), (self.reference.T @ z_r + own.T @ z_w).T])
+        pooled = self.reference.sum(axis=0) + own.sum(axis=0)
+        present = pooled > 0
+        if present.sum() < 2:  # one class on both sides: nothing can differ
+            return np.zeros(len(counts))
+        return _chi_square(counts[:, present], pooled[present], len(rows))
+
+
+def _one_hot(ids: np.ndarray, classes: int) -> np.ndarray:
+    table = np.zeros((len(ids), classes))
+    table[np.arange(len(ids)), ids.astype(np.int64)] = 1.0
+    return table
 
 
 class KSMember(Member):

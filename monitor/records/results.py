@@ -12,7 +12,8 @@ from monitor.records.explanations import Explanation
 FEATURE_DRIFT = "feature_drift"
 PREDICTION_DRIFT = "prediction_drift"
 EMBEDDING_DRIFT = "embedding_drift"
-#: a test of the drift family (value: its statistic; threshold: its Holm level)
+#: a test of the drift family (value: its statistic; threshold: the level it was compared
+#: with: Holm's, or the min-p combination's critical value)
 FAMILY_TEST = "drift_test"
 
 
@@ -29,8 +30,9 @@ class DriftScore:
 
 @dataclass(frozen=True)
 class FamilyTest:
-    """One test of the drift family: its statistic and p-value, the level Holm's procedure
-    compared the p-value with, and whether it rejected (found drift)."""
+    """One test of the drift family: its statistic and p-value, the level the family
+    compared the p-value with (Holm's, or the min-p combination's critical value), and
+    whether it rejected (found drift)."""
 
     name: str
     method: str
@@ -41,14 +43,23 @@ class FamilyTest:
     drifted: bool
     #: random splits the p-value was computed from (None: a closed form)
     permutations: int | None = None
+    #: the tests a combination combined (empty for a single test)
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class DriftFamily:
-    """The window-level drift tests, corrected together at level `alpha`."""
+    """The window-level drift tests, corrected together at level `alpha`.
+
+    `combined`: the permutation test of the members' smallest p-value (`monitor.metrics.
+    family`), where the family has one; `sequential`: the test of the last windows' rows
+    together (`monitor.metrics.sequential`), which does not count in `drifted`.
+    """
 
     alpha: float
     tests: dict[str, FamilyTest]
+    combined: FamilyTest | None = None
+    sequential: FamilyTest | None = None
 
     @property
     def drifted(self) -> bool:
@@ -57,11 +68,24 @@ class DriftFamily:
 
     @property
     def p_value(self) -> float:
-        """Holm's adjusted p-value of the smallest test: `dataset_drift` is 1 exactly when
-        this is at or below `alpha`."""
-        if not self.tests:
+        """The family's p-value: `dataset_drift` is 1 exactly when this is at or below
+        `alpha` (the combined test's, else Holm's adjusted p-value of the smallest test)."""
+        if self.combined is not None and len(self.tests) == len(self.combined.members):
+            return self.combined.p_value
+        p_values = [t.p_value for t in self.tests.values() if self._holm_member(t)]
+        if self.combined is not None:
+            p_values.append(self.combined.p_value)
+        if not p_values:
             return 1.0
-        return min(1.0, len(self.tests) * min(t.p_value for t in self.tests.values()))
+        return min(1.0, len(p_values) * min(p_values))
+
+    def _holm_member(self, test: FamilyTest) -> bool:
+        return self.combined is None or test.name not in self.combined.members
+
+    def records(self) -> list[FamilyTest]:
+        """Every test to store: the members, then the combination and the sequential test."""
+        extra = [t for t in (self.combined, self.sequential) if t is not None]
+        return [*self.tests.values(), *extra]
 
 
 @dataclass(frozen=True)
@@ -126,4 +150,4 @@ class Result:
         return rows
 
     def family_tests(self) -> list[FamilyTest]:
-        return [] if self.family is None else list(self.family.tests.values())
+        return [] if self.family is None else self.family.records()

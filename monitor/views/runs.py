@@ -62,14 +62,19 @@ def run_summary(stored: StoredRun, explanation: dict[str, Any] | None = None) ->
             "updated_at": iso(version.created_at),
         }
     family = None
+    # the combination and the sequential test are stored beside the members (drift_test rows)
+    combined, sequential = tests.pop("combined", None), tests.pop("sequential", None)
     if tests:
         levels = [test["level"] for test in tests.values() if test["level"] is not None]
         family = {
-            # Holm's levels run from alpha / m up to alpha itself
-            "alpha": max(levels) if levels else None,
-            "correction": "holm",
+            # min-p: the members' smallest p-value tested on shared splits at alpha (its
+            # level); holm: levels from alpha / m up to alpha itself
+            "alpha": combined["level"] if combined else (max(levels) if levels else None),
+            "correction": "min-p" if combined else "holm",
             "drifted": any(test["drifted"] for test in tests.values()),
             "tests": tests,
+            "combined": combined,
+            "sequential": sequential,
         }
     return {
         "run_id": run.id,

@@ -105,14 +105,20 @@ def test_runs_json_carries_every_signal_the_family_and_stage_timings(project: Pa
     assert run["signals"]["embedding"]["method"] == "mmd"
     assert run["signals"]["embedding"]["threshold"] is None
     family = run["drift_family"]
-    assert family["alpha"] == 0.01 and family["correction"] == "holm"
+    assert family["alpha"] == 0.01 and family["correction"] == "min-p"
     assert set(family["tests"]) == {"embedding", "descriptors", "predicted_class"}
-    levels = sorted(t["level"] for t in family["tests"].values())
-    assert levels == pytest.approx([0.01 / 3, 0.01 / 2, 0.01])
+    combined = family["combined"]
+    # each member is compared with the combination's critical value times its weight
+    levels = {name: t["level"] for name, t in family["tests"].items()}
+    assert levels["embedding"] == pytest.approx(levels["descriptors"] * 0.7 / 0.15)
     for test in family["tests"].values():
         assert 0 < test["p_value"] <= 1 and test["drifted"] == (test["p_value"] <= test["level"])
-    smallest = min(t["p_value"] for t in family["tests"].values())
-    assert run["metrics"]["dataset_drift_p_value"] == pytest.approx(min(1.0, 3 * smallest))
+    assert combined["level"] == 0.01 and combined["drifted"] == family["drifted"]
+    assert run["metrics"]["dataset_drift_p_value"] == pytest.approx(combined["p_value"])
+    if family["drifted"]:  # the window alone was flagged: the pooled test is skipped
+        assert family["sequential"] is None
+    else:
+        assert family["sequential"]["level"] == pytest.approx(0.001)  # 1 per 1,000 windows
     assert run["metrics"]["dataset_drift"] == float(family["drifted"])
     assert run["signals"]["embedding"]["score"] == family["tests"]["embedding"]["statistic"]
     assert set(run["stage_seconds"]) == {"read", "score", "metrics", "store", "total"}

@@ -20,17 +20,24 @@ from monitor.metrics.descriptors import text_descriptors
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.metrics.family import holm
 from monitor.metrics.identity import row_keys
-from monitor.metrics.permutation import KernelTwoSampleTest, squared_distances
+from monitor.metrics.permutation import (
+    SCALES,
+    KernelStatistic,
+    SplitPlan,
+    squared_distances,
+    window_side,
+)
 from monitor.metrics.two_sample import ContingencyMember, Measured, Side
 from monitor.models.specs import TransformersModelConfig
 from monitor.records.scores import Scores
 
 
 def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) -> float:
-    """MMD² as the textbook U-statistic, computed directly."""
+    """MMD² as the textbook U-statistic under the sum of kernels, computed directly."""
 
     def kernel(a, b):
-        return np.exp(-squared_distances(a, b) / bandwidth)
+        distances = squared_distances(a, b)
+        return sum(np.exp(-distances / (s * bandwidth)) for s in SCALES) / len(SCALES)
 
     n, m = len(reference), len(window)
     k_rr, k_ww, k_rw = (
@@ -43,17 +50,30 @@ def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) ->
     return float(within_r + within_w - 2 * k_rw.mean())
 
 
+def split_p_value(kernel: KernelStatistic, plan: SplitPlan, window: np.ndarray, seed: int):
+    """The full permutation p-value of `window`, every split of the plan."""
+    rng = np.random.default_rng(seed)
+    z_w = window_side(rng, len(window), plan.reference_side(len(window)).window_places)
+    values = kernel.statistics(window, plan, z_w)
+    return values, float(np.mean(values >= values[0] - 1e-12))
+
+
 def test_the_statistic_is_the_unbiased_mmd_and_its_bandwidth_the_median() -> None:
     rng = np.random.default_rng(1)
     reference, window = rng.normal(size=(80, 6)), rng.normal(0.4, 1.0, size=(30, 6))
-    test = KernelTwoSampleTest(reference, [3], permutations=199)
+    kernel, plan = KernelStatistic(reference), SplitPlan(80, [3], 199)
     distances = squared_distances(reference, reference)[np.triu_indices(80, k=1)]
-    assert test.bandwidth == pytest.approx(np.median(distances), rel=1e-12)
-    outcome = test.test(window, np.random.default_rng(5), stop_above=1.0)
-    assert outcome.statistic == pytest.approx(
-        unbiased_mmd(reference, window, test.bandwidth), abs=1e-12
-    )
-    assert outcome.permutations == 199
+    assert kernel.bandwidth == pytest.approx(np.median(distances), rel=1e-12)
+    values, _ = split_p_value(kernel, plan, window, 5)
+    assert len(values) == 200
+    assert values[0] == pytest.approx(unbiased_mmd(reference, window, kernel.bandwidth), abs=1e-12)
+    # a split's statistic is the MMD² of the rows it puts on each side
+    pooled = np.vstack([reference, window])
+    z_r = plan.reference_side(30).z_r[:, 0]
+    z_w = window_side(np.random.default_rng(5), 30, plan.reference_side(30).window_places)[:, 0]
+    moved = np.r_[z_r, z_w.astype(bool)]
+    expected = unbiased_mmd(pooled[~moved], pooled[moved], kernel.bandwidth)
+    assert values[1] == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize("alpha", [0.05, 0.2])
@@ -62,29 +82,34 @@ def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(alpha
     the binomial bound), a shifted one always."""
     rng = np.random.default_rng(11)
     reference = rng.normal(size=(120, 5))
-    test = KernelTwoSampleTest(reference, [7], permutations=199)
+    kernel, plan = KernelStatistic(reference), SplitPlan(120, [7], 199)
     windows = 300
     flagged = sum(
-        test.test(rng.normal(size=(25, 5)), np.random.default_rng(i), stop_above=alpha).p_value
+        kernel.sequential_p_value(rng.normal(size=(25, 5)), plan, np.random.default_rng(i), alpha)[
+            1
+        ]
         <= alpha
         for i in range(windows)
     )
     low, high = stats.binom.ppf([0.0005, 0.9995], windows, alpha)
     assert low <= flagged <= high, (flagged, low, high)
     shifted = [
-        test.test(rng.normal(0.8, 1.0, size=(25, 5)), np.random.default_rng(i), alpha).p_value
-        for i in range(20)
+        split_p_value(kernel, plan, rng.normal(0.8, 1.0, size=(25, 5)), i)[1] for i in range(20)
     ]
     assert max(shifted) <= alpha
 
 
 def test_quiet_windows_stop_early_with_a_p_value_above_the_level() -> None:
     rng = np.random.default_rng(2)
-    test = KernelTwoSampleTest(rng.normal(size=(100, 4)), [1], permutations=999)
-    quiet = test.test(rng.normal(size=(40, 4)), np.random.default_rng(0), stop_above=0.01)
-    assert quiet.permutations < 999 and quiet.p_value > 0.01
-    drifted = test.test(rng.normal(1.0, 1.0, size=(40, 4)), np.random.default_rng(0), 0.01)
-    assert drifted.permutations == 999 and drifted.p_value == pytest.approx(1 / 1000)
+    kernel, plan = KernelStatistic(rng.normal(size=(100, 4))), SplitPlan(100, [1], 999)
+    quiet = kernel.sequential_p_value(
+        rng.normal(size=(40, 4)), plan, np.random.default_rng(0), 0.01
+    )
+    assert quiet[2] < 999 and quiet[1] > 0.01
+    drifted = kernel.sequential_p_value(
+        rng.normal(1.0, 1.0, size=(40, 4)), plan, np.random.default_rng(0), 0.01
+    )
+    assert drifted[2] == 999 and drifted[1] == pytest.approx(1 / 1000)
 
 
 def test_holm_steps_down_and_stops_at_the_first_test_it_keeps() -> None:

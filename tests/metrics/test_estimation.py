@@ -12,6 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from monitor.metrics.estimation import (
+    HELD_OUT,
+    TRAINING_ROWS,
     AtcEstimator,
     CbpeEstimator,
     ConfidenceEstimator,
@@ -117,11 +119,11 @@ def test_the_builder_says_why_it_falls_back(caplog: pytest.LogCaptureFixture) ->
 def test_the_default_beats_the_mean_confidence_on_a_sample_of_the_benchmark(
     sentiment_dir,
 ) -> None:
-    """Four control and four yelp windows of `benchmarks/estimation.py`'s protocols: with the
-    head fitted on all amazon (controls are its training rows, where the mean confidence is
+    """Four control and four yelp windows of `benchmarks/estimation_init.py`'s protocols:
+    with the head fitted on all amazon (controls are its training rows, where the mean confidence is
     far off) the default is the closer; with the head fitted on the reference (as `init`
     does) it stays within 0.05 on yelp."""
-    from benchmarks.estimation import build_protocol, labelled_reference, seen
+    from benchmarks.estimation_init import build_protocol, labelled_reference, seen
 
     def errors(protocol) -> dict[str, list[float]]:
         default = build_estimator("auto", labelled_reference(protocol))
@@ -141,3 +143,30 @@ def test_the_default_beats_the_mean_confidence_on_a_sample_of_the_benchmark(
     encoder = trained_on_all.model.encoder
     on_reference = errors(build_protocol(sentiment_dir, threads=1, windows=sample, encoder=encoder))
     assert np.mean(on_reference["membership"][4:]) < 0.05  # yelp
+
+
+def test_the_builder_says_which_kind_of_reference_it_was_given(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The head's training rows (as `init` makes) get `membership`; a held-out labelled set
+    (as NannyML expects) gets `agreement` (`cbpe` where the head cannot be refitted),
+    calibrated on it; the log line names the kind."""
+    train, train_y = embeddings_data(300, seed=7)
+    head = refit(train, train_y)
+    held, held_y = embeddings_data(200, seed=8)
+    own = LabelledReference(head.predict_proba(train), train, np.ones(300, bool), train_y, refit)
+    apart = LabelledReference(head.predict_proba(held), held, np.zeros(200, bool), held_y, refit)
+    with caplog.at_level(logging.INFO, logger="driftwarden.metrics"):
+        on_training = build_estimator("auto", own)
+        on_held_out = build_estimator("auto", apart)
+    assert (on_training.name, on_training.reference) == ("membership", TRAINING_ROWS)
+    assert (on_held_out.name, on_held_out.reference) == ("agreement", HELD_OUT)
+    assert f"quality estimated by agreement; the reference is {HELD_OUT}" in caplog.text
+    no_refit = LabelledReference(apart.probabilities, held, apart.members, held_y)
+    assert build_estimator("auto", no_refit).name == "cbpe"
+    # calibrated on rows the head never saw, the estimate of new rows is close
+    new, new_y = embeddings_data(600, seed=9)
+    probabilities = head.predict_proba(new)
+    realised = float(np.mean(probabilities.argmax(axis=1) == new_y))
+    estimate = on_held_out.estimate(EstimationInput(probabilities, new, np.zeros(600, bool)))
+    assert abs(estimate.accuracy - realised) < 0.04

@@ -1,0 +1,125 @@
+"""Partial drift: the family's min-p combination holds its level and is consistent with
+its members' verdicts, its power rises with the share of drifted rows, and the sequential
+test pools windows to catch a shift too small for one, at its stated false-alarm rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from monitor.config import DriftConfig
+from monitor.metrics.engine import MetricsEngine, Observed
+from monitor.metrics.family import MinP
+from monitor.metrics.identity import row_keys
+from monitor.metrics.permutation import KernelStatistic
+from monitor.metrics.sequential import SequentialTest
+from monitor.metrics.two_sample import Side
+from monitor.records.scores import Scores
+
+
+def test_min_p_holds_its_level_and_agrees_with_its_critical_value() -> None:
+    """Without drift the observed column is one more draw: the combined p-value is uniform
+    (three dependent statistics), and it is at or below a level exactly when the smallest
+    member p-value is at or below the level's critical value."""
+    rng = np.random.default_rng(3)
+    mixing = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]])
+    p_values = []
+    for _ in range(400):
+        combined = MinP(mixing @ rng.normal(size=(3, 200)))
+        p_values.append(combined.p_value)
+        for level in (0.01, 0.05, 0.2):
+            assert (combined.p_value <= level) == (combined.minimum <= combined.critical(level))
+    for level in (0.05, 0.2):
+        flagged = int(np.sum(np.array(p_values) <= level))
+        assert flagged <= stats.binom.ppf(0.9995, 400, level), (level, flagged)
+    assert np.mean(np.array(p_values) <= 0.5) > 0.35  # not merely conservative
+
+
+def window(rng: np.random.Generator, rows: int, share: float = 0.0, shift: float = 1.0):
+    """A text model's window: `share` of its rows have embeddings moved by `shift`."""
+    texts = [f"row {rng.integers(1 << 62)}" for _ in range(rows)]
+    features = pd.DataFrame(
+        {
+            "text_length": rng.normal(60, 20, rows).round(),
+            "word_count": rng.normal(12, 4, rows).round(),
+            "non_letter_share": rng.beta(2, 20, rows),
+        }
+    )
+    embeddings = rng.normal(size=(rows, 8))
+    embeddings[: round(rows * share)] += shift
+    positive = rng.random(rows) < 0.5
+    probabilities = np.c_[1 - positive * 0.8 - 0.1, positive * 0.8 + 0.1]
+    scores = Scores(probabilities.argmax(1), ("neg", "pos"), probabilities, embeddings)
+    return Observed(features, scores, row_keys(pd.Series(texts)))
+
+
+def test_power_rises_with_the_share_of_drifted_rows_and_the_record_is_consistent() -> None:
+    rng = np.random.default_rng(5)
+    config = DriftConfig(alpha=0.05, sequential={"windows": 0})
+    engine = MetricsEngine(config, text_descriptors=True).fit(window(rng, 300))
+    flagged = {}
+    for share in (0.0, 0.2, 0.5):
+        results = [engine.calculate(window(rng, 60, share)) for _ in range(12)]
+        flagged[share] = sum(r.dataset_drift for r in results)
+        for result in results:
+            family = result.family
+            assert family is not None and family.combined is not None
+            assert family.sequential is None  # turned off
+            assert set(family.combined.members) == {"embedding", "descriptors", "predicted_class"}
+            assert family.p_value == family.combined.p_value
+            assert result.dataset_drift == (family.p_value <= 0.05)
+            assert result.dataset_drift == any(t.drifted for t in family.tests.values())
+    assert flagged[0.0] <= 3 and flagged[0.0] < flagged[0.2] < flagged[0.5] == 12, flagged
+
+
+def side(rng: np.random.Generator, rows: int, shift: float = 0.0) -> Side:
+    keys = rng.integers(0, 1 << 62, rows).astype(np.uint64)
+    vectors = rng.normal(size=(rows, 8)) + shift
+    return Side(pd.DataFrame(index=range(rows)), np.zeros(rows, int), vectors, keys)
+
+
+def embeddings(s: Side) -> np.ndarray:
+    assert s.embeddings is not None
+    return s.embeddings
+
+
+@pytest.fixture(scope="module")
+def kernel() -> KernelStatistic:
+    return KernelStatistic(np.random.default_rng(1).normal(size=(200, 8)))
+
+
+def test_the_sequential_test_pools_windows_to_catch_a_small_shift(kernel) -> None:
+    """A shift that 30-row windows show only now and then at the level is caught once four
+    of them are pooled; without drift, alarms stay near the stated rate."""
+    rng = np.random.default_rng(2)
+    level = 0.02
+    test = SequentialTest(kernel, embeddings, 4, level, 1000, [9])
+    null = [test.observe(side(rng, 30)) for _ in range(150)]
+    alarms = sum(t.drifted for t in null)
+    assert alarms <= 15, alarms  # expected at most 150 x 0.02 = 3; alarms come in runs
+    assert all(t.permutations is not None and t.permutations < 1000 for t in null[:20])
+
+    single = SequentialTest(kernel, embeddings, 1, level, 1000, [9])
+    caught_alone = caught_pooled = 0
+    for stream in range(8):
+        pooled = SequentialTest(kernel, embeddings, 4, level, 1000, [9])
+        windows = [side(np.random.default_rng(100 + stream * 4 + j), 30, 0.15) for j in range(4)]
+        caught_alone += sum(single.observe(w).drifted for w in windows)
+        caught_pooled += any(pooled.observe(w).drifted for w in windows)
+    assert caught_alone <= 20 and caught_pooled >= 7, (caught_alone, caught_pooled)
+
+
+def test_the_sequential_test_ignores_row_order_and_a_repeated_window(kernel) -> None:
+    rng = np.random.default_rng(4)
+    windows = [side(rng, 30, 0.2) for _ in range(3)]
+    first = SequentialTest(kernel, embeddings, 3, 0.05, 1000, [9])
+    found = [first.observe(w) for w in windows]
+    again = SequentialTest(kernel, embeddings, 3, 0.05, 1000, [9])
+    for w in windows:
+        order = rng.permutation(30)
+        shuffled = Side(w.features, w.predicted_ids, embeddings(w)[order], w.keys[order])
+        result = again.observe(shuffled)
+    assert result == found[-1]
+    assert again.observe(windows[-1]) == found[-1]  # the same window again counts once
