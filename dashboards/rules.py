@@ -138,7 +138,7 @@ ALERTS = (
         f"Dataset drift on monitor {ON_MONITOR}",
         f"A drift rule of monitor {ON_MONITOR} is firing: its windows drifted from the "
         "reference for as many windows in a row as the rule's `for` asks. The latest window's "
-        "drift family (Holm at drift.alpha) gave the p-value "
+        "drift family (tested at drift.alpha) gave the p-value "
         + latest("driftwarden_dataset_drift_p_value", "", 'printf "%.4f"')
         + "."
         + WINDOW_TERMS
