@@ -166,7 +166,7 @@ def describe(result: BacktestResult) -> list[str]:
         configured = "" if level.configured_alpha is None else f" at {level.configured_alpha:g}"
         lines.append(
             f"dataset_drift re-decided at alpha {level.alpha:g} from the stored drift-family "
-            f"p-values (Holm), nothing re-scored: {level.flagged_at_alpha:,} window(s) flagged "
+            f"p-values, nothing re-scored: {level.flagged_at_alpha:,} window(s) flagged "
             f"({level.flagged_stored:,} as stored{configured})"
         )
     rows = []

@@ -165,20 +165,20 @@ def family_p_values(
     end: datetime | None,
     stored: dict[int, float],
 ) -> dict[int, float]:
-    """Each run's drift-family p-value, Holm-adjusted: the smallest test's p-value times the
-    number of tests, capped at 1 (`dataset_drift` is 1 exactly when it is at or below
-    `drift.alpha`); runs recorded without their family tests fall back to `stored`, their
-    recorded `dataset_drift_p_value`."""
+    """Each run's drift-family p-value: `dataset_drift` is 1 exactly when it is at or below
+    `drift.alpha`. It is the run's recorded `dataset_drift_p_value` (`stored`: the combined
+    min-p test's for text models, Holm's adjusted one for tabular models); a run recorded
+    before that metric existed falls back to Holm over its stored family tests (the
+    smallest test's p-value times the number of tests, capped at 1), which is what such a
+    run's flag was decided by."""
     query = select(
         MetricValueRow.run_id, func.min(MetricValueRow.p_value), func.count(MetricValueRow.id)
     ).join(RunRow, RunRow.id == MetricValueRow.run_id)
     query = _in_range(query, mid, start, end).where(
         MetricValueRow.name == FAMILY_TEST, MetricValueRow.p_value.is_not(None)
     )
+    found = dict(stored)
     grouped = session.connection().execute(query.group_by(MetricValueRow.run_id)).all()
-    found: dict[int, float] = {
-        run_id: min(1.0, count * float(smallest or 0.0)) for run_id, smallest, count in grouped
-    }
-    for run_id, value in stored.items():
-        found.setdefault(run_id, value)
+    for run_id, smallest, count in grouped:
+        found.setdefault(run_id, min(1.0, count * float(smallest or 0.0)))
     return found
