@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,9 @@ class _Store:
         self.position: str | None = None
         self.scored: list[str] = []
         self.quarantined: dict[tuple[str, str], str] = {}  # (row id, text): reason
+        self.files: dict[str, dict] = {}  # files set aside: what each entry says of its rows
+        #: the last scan's extents, kept in a record of their own (`scan_extents`)
+        self.extents: str | None = None
 
     def commit(self, window) -> None:
         self.position = window.position
@@ -78,6 +82,7 @@ class _History:
         self.on_disk: dict[Path, list[str]] = {}  # rows each file holds now
         self.visible: set[str] = set()  # rows on disk when a read ran
         self.overwritten: dict[str, int] = {}  # row: the step a truncation took it away
+        self.places: dict[str, tuple[int, int]] = {}  # overwritten row: (inode, line)
         self.restarts: list[int] = []
         self.faults = True  # cycles fail and processes restart at random
         if self.timestamps:
@@ -144,6 +149,16 @@ class _History:
         self._forget(path)
         self._write(path, [self._row() for _ in range(self.rng.randint(0, 5))], "w")
 
+    def _forget(self, path: Path) -> None:
+        """Rows overwritten before any read saw them were never in the stream."""
+        inode = os.stat(path).st_ino
+        for line, text in enumerate(self.on_disk.pop(path, []), start=1):
+            if text not in self.visible:
+                self.result.written -= 1
+            else:
+                self.overwritten[text] = self.step
+                self.places[text] = (inode, line)
+
     def rotate(self, path: Path) -> None:
         rotated = self._name()
         os.rename(path, rotated)
@@ -164,14 +179,6 @@ class _History:
         if old in self.torn:
             self.torn[new] = self.torn.pop(old)
 
-    def _forget(self, path: Path) -> None:
-        """Rows overwritten before any read saw them were never in the stream."""
-        for text in self.on_disk.pop(path, []):
-            if text not in self.visible:
-                self.result.written -= 1
-            else:
-                self.overwritten[text] = self.step
-
     # -- reading, as cycles do
 
     def cycle(self) -> None:
@@ -179,17 +186,26 @@ class _History:
         roll = self.rng.random()
         if self.faults and roll < 0.08:  # a new process, reading on from the committed position
             self.source = FileSource(self.stream, self.context)
+            self.source.recall_extent(self.store.extents)
             self.restarts.append(self.step)
         for _ in range(50):
             window = self.source.read(self.store.position, now)
             self.visible |= {t for rows in self.on_disk.values() for t in rows}
-            if window is None:
+            extents = self.source.scan_extent()  # its own transaction, before the window's
+            if extents is not None:
+                self.store.extents = extents
+            if window is None:  # files set aside are stored with no window (record_waiting)
+                self._set_aside()
                 return
             if self.faults and self.rng.random() < 0.1:  # fails before its transaction commits
                 return
             self.store.commit(window)
-            for rejected in self.source.unreadable_files():
-                self.store.quarantined.setdefault((rejected.row_id, ""), rejected.reason)
+            self._set_aside()  # in the window's transaction
+
+    def _set_aside(self) -> None:
+        for rejected in self.source.unreadable_files():
+            self.store.quarantined.setdefault((rejected.row_id, ""), rejected.reason)
+            self.store.files.setdefault(rejected.row_id, rejected.raw)
 
     def run(self, steps: int) -> HistoryResult:
         self.locked: list[Path] = []
@@ -243,16 +259,17 @@ class _History:
         quarantined = {
             text for (_, text), reason in self.store.quarantined.items() if reason and text
         }
-        # rows a rewrite took away before a window stored them: one entry says how many
-        gone = sum(
-            int(reason.rsplit(": ", 1)[1].split()[0])
-            for (_, text), reason in self.store.quarantined.items()
-            if reason.endswith("row(s) gone")
-        )
+        # rows a rewrite took away before a window stored them: an entry names the file (by
+        # identity) and the lines; each line an entry names accounts for one row there (a
+        # file rewritten twice holds a line 1 twice)
+        named: Counter[tuple[int, int]] = Counter()
+        for raw in self.store.files.values():
+            for first, last in raw.get("lines", []) if raw.get("identity") else []:
+                named.update((int(raw["identity"][1]), line) for line in range(first, last + 1))
         for text in sorted(self.visible | set(seen)):
             count = seen.get(text, 0) + (text in quarantined)
-            if count == 0 and gone > 0:
-                gone -= 1
+            if count == 0 and named[self.places.get(text, (-1, -1))] > 0:
+                named[self.places[text]] -= 1
                 result.accounted += 1
             elif count == 0 and any(r >= self.overwritten.get(text, 2**31) for r in self.restarts):
                 result.gone_unstored.append(text)

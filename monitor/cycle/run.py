@@ -8,6 +8,7 @@ scheduler.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from monitor.clock import Clock
@@ -19,7 +20,10 @@ from monitor.cycle.runtime import MonitorRuntime
 from monitor.errors import DriftwardenError
 from monitor.store import Store
 from monitor.store.repository import watermark
+from monitor.store.scan_extents import keep_scan_extent, kept_scan_extent
 from monitor.versions.switch import activate_live_version
+
+log = logging.getLogger("driftwarden.cycle")
 
 
 def run_cycle(
@@ -50,6 +54,7 @@ def _window(runtime: MonitorRuntime, store: Store, clock: Clock) -> CycleOutcome
         activate_live_version(store, runtime)
         with watch.stage("read"), store.reading() as session:
             mark = watermark(session, config.name)
+            runtime.source.recall_extent(kept_scan_extent(session, config.name))
     except DriftwardenError as exc:  # an unusable live version, or the store is down
         start = CycleStart(None, None, started)
         version = runtime.model.version
@@ -58,9 +63,24 @@ def _window(runtime: MonitorRuntime, store: Store, clock: Clock) -> CycleOutcome
     start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
     # one Scoring for the whole window: a swap can only happen before the next cycle
     record = compute_window(config, runtime.source, runtime.scoring, start, clock, watch)
+    _keep_extent(store, runtime, clock)
     if record is None:
         # files set aside while the stream waits are recorded now, not with a later window
         return record_waiting(store, config.name, runtime.source.unreadable_files(), clock)
     if record.status == "error":
         return store_failure(store, record)
     return store_window(store, config, record, watch)
+
+
+def _keep_extent(store: Store, runtime: MonitorRuntime, clock: Clock) -> None:
+    """Keep what the read took in past the watermark, in a transaction of its own (before
+    the window's: a process that dies between them is told its window was not stored)."""
+    extent = runtime.source.scan_extent()
+    if extent is None:
+        return
+    try:
+        with store.transaction() as session:
+            keep_scan_extent(session, runtime.config.name, extent, clock.now())
+    except DriftwardenError as exc:  # kept at the next scan; the window's transaction says why
+        runtime.source.recall_extent(None)
+        log.warning("monitor %s: scan extents not kept: %s", runtime.config.name, exc)

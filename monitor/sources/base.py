@@ -60,6 +60,14 @@ class Source(ABC):
         cycle whether or not a window came; the store keeps each file once)."""
         return []
 
+    def scan_extent(self) -> str | None:
+        """What the last read took in past the stored position, as text for the store to
+        keep apart from the watermark (None: nothing new to keep; most sources keep none)."""
+        return None
+
+    def recall_extent(self, kept: str | None) -> None:  # noqa: B027 - most sources keep none
+        """The text `scan_extent` last gave and the store kept (read before each cycle)."""
+
     def waiting_reason(self) -> str | None:
         """Why this source may wait for good (said once, while it waits); None: no reason."""
         return None

@@ -9,12 +9,18 @@ rows are ordered by it, never by name, so a file whose name sorts before the one
 read is still read.
 
 The positions travel in the watermark JSON, stored in the same transaction as the window
-whose rows they account for: a cycle that fails moves none of them.
+whose rows they account for: a cycle that fails moves none of them. What each scan read
+past them (its extents: per file the fingerprint and rows read, and the rows of a replaced
+file's old content still waiting) is kept apart, in a record rewritten at each scan that
+read something new, so that a restarted process can tell rows it never got to re-read
+(their file was rewritten meanwhile) and quarantine them as gone, not lose them silently.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +55,9 @@ class FileState:
     #: rows up to this line were consumed under an older position format: dropped on read
     skip_lines: int = 0
     read_lines: int = 0
+    #: (fingerprint, rows) a process read before it stopped, past any stored position, as
+    #: its last scan kept them (`scan extents`): checked once, at this process's first read
+    seen: tuple[str, int] | None = None
 
 
 def fingerprint(path: Path, offset: int) -> str:
@@ -99,3 +108,78 @@ def decode_states(stored: Any, skip_before: str | None) -> list[FileState]:
             )
         )
     return states
+
+
+@dataclass(frozen=True)
+class Extent:
+    """What a scan read of one file: its rows up to `lines` (bytes up to the fingerprint's
+    length). `replaced`: the file's content was replaced since; its rows `waiting` (if the
+    window then handed out is stored) or `unstored` (if not), as runs of lines, were in no
+    stored window."""
+
+    seq: int
+    name: str
+    identity: tuple[int, int] | None
+    fingerprint: str | None
+    lines: int
+    replaced: bool = False
+    waiting: tuple[tuple[int, int], ...] = ()
+    unstored: tuple[tuple[int, int], ...] = ()
+
+
+def encode_extents(issued: str | None, extents: list[Extent], gone: dict[str, Any]) -> str:
+    """A scan's extents, the position of the window it handed out (None: none), and the
+    entries naming rows gone so far (kept until a process records them, and after)."""
+    return json.dumps(
+        {
+            "issued": issued,
+            "gone": gone,
+            "files": [
+                [e.seq, e.name, list(e.identity) if e.identity else None, e.fingerprint,
+                 e.lines, int(e.replaced), e.waiting, e.unstored]
+                for e in extents
+            ],
+        },
+        sort_keys=True,
+    )  # fmt: skip
+
+
+def decode_extents(text: str) -> tuple[str | None, list[Extent], dict[str, Any]]:
+    """The extents `encode_extents` wrote; an unreadable record counts as none."""
+    try:
+        stored = json.loads(text)
+        extents = [_extent(*entry) for entry in stored["files"]]
+        issued = stored.get("issued")
+        gone = {
+            str(key): (str(reason), dict(raw))
+            for key, (reason, raw) in stored.get("gone", {}).items()
+        }
+        return (None if issued is None else str(issued)), extents, gone
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None, [], {}
+
+
+def _extent(
+    seq: Any, name: Any, ident: Any, mark: Any, lines: Any, replaced: Any, waiting: Any, rest: Any
+) -> Extent:
+    identity = (int(ident[0]), int(ident[1])) if ident else None
+    mark = None if mark is None else str(mark)
+    return Extent(
+        int(seq), str(name), identity, mark, int(lines), bool(replaced), _runs_of(waiting),
+        _runs_of(rest),
+    )  # fmt: skip
+
+
+def _runs_of(stored: Any) -> tuple[tuple[int, int], ...]:
+    return tuple((int(first), int(last)) for first, last in stored)
+
+
+def runs(lines: Iterable[int]) -> tuple[tuple[int, int], ...]:
+    """Line numbers as runs (first, last) of consecutive lines."""
+    found: list[tuple[int, int]] = []
+    for line in sorted(set(lines)):
+        if found and found[-1][1] == line - 1:
+            found[-1] = (found[-1][0], line)
+        else:
+            found.append((line, line))
+    return tuple(found)

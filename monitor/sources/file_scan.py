@@ -16,11 +16,12 @@ import os
 import stat as stat_kind
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from monitor.records.rows import FILE_KIND, Rejected
-from monitor.sources.file_identity import NEVER, FileState, fingerprint
+from monitor.sources.file_identity import NEVER, Extent, FileState, fingerprint, runs
 from monitor.sources.file_readers import LINE, Chunk, Unreadable, read_chunk
 from monitor.sources.headers import format_of
 
@@ -57,8 +58,11 @@ class StreamFiles:
         self._skip_before: str | None = None
         #: set aside whole, by name: also files no state is kept for (a FIFO, a folder)
         self._aside: dict[str, str] = {}
-        #: rows a rewrite took away before any window stored them, by file@seq
-        self.vanished: dict[str, str] = {}
+        #: the name and identity a replaced content had, by its arrival number
+        self._replaced: dict[int, tuple[str, tuple[int, int] | None, int]] = {}
+        #: rows a rewrite took away before any window stored them, by file@seq: the reason,
+        #: and which rows (the file's identity and first and last line)
+        self.vanished: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def start_at(self, states: list[FileState], skip_before: str | None = None) -> None:
         """Forget what was read; go on from `states`. Files first met at the next scan whose
@@ -66,6 +70,7 @@ class StreamFiles:
         self.states = {state.seq: state for state in states}
         self._skip_before = skip_before
         self._aside = {}
+        self._replaced = {}
 
     def snapshot(self) -> dict[int, FileState]:
         """A copy of the states, to go back to when what was read cannot be used."""
@@ -73,6 +78,49 @@ class StreamFiles:
 
     def restore(self, states: dict[int, FileState]) -> None:
         self.states = states
+
+    def recall(self, extents: list[Extent], stored: bool) -> None:
+        """Take in what the last scan of a process that stopped had read past the stored
+        position (`stored`: the window that scan handed out was stored): rows of a replaced
+        content that no window stored are gone now; files read further are checked at their
+        next read (`FileState.seen`)."""
+        for extent in extents:
+            state = self.states.get(extent.seq)
+            known = state is not None and None not in (state.identity, extent.identity)
+            if known and state is not None and state.identity != extent.identity:
+                continue  # not the same file: a record from another lineage
+            if extent.replaced:
+                gone = extent.waiting if stored else extent.unstored
+                if state is not None:
+                    del self.states[extent.seq]  # its content is replaced: read under another
+                self._replaced[extent.seq] = (extent.name, extent.identity, extent.lines)
+                if gone:
+                    self._gone(extent.name, extent.seq, extent.identity, gone)
+                continue
+            if state is None:
+                state = FileState(extent.seq, extent.name, extent.identity)
+                self.states[extent.seq] = state
+            issued = state.read_lines if state.read_lines < NEVER else 0
+            if extent.fingerprint is not None and extent.lines > max(issued, state.lines):
+                state.seen = (extent.fingerprint, extent.lines)
+
+    def extents(self, waiting: dict[int, tuple[list[int], list[int]]]) -> list[Extent]:
+        """What was read of every file, and of every replaced content with rows waiting
+        (`waiting`: per arrival number, its rows still waiting if the window handed out is
+        stored, and if it is not)."""
+        found = []
+        for seq, state in sorted(self.states.items()):
+            mark, lines = state.fingerprint, state.lines
+            if state.seen is not None and state.seen[1] > lines:
+                mark, lines = state.seen  # not read again yet: what the last process read
+            found.append(Extent(seq, state.name, state.identity, mark, lines))
+        for seq, (after, before) in sorted(waiting.items()):
+            if seq not in self.states and seq in self._replaced:
+                name, identity, last = self._replaced[seq]
+                found.append(
+                    Extent(seq, name, identity, None, last, True, runs(after), runs(before))
+                )
+        return found
 
     def matching(self) -> bool:
         return bool(glob.glob(self.pattern))
@@ -116,13 +164,14 @@ class StreamFiles:
 
     def set_aside(self) -> list[Rejected]:
         """Files set aside whole (`kind` file, the file's name as id), with their reasons."""
-        reasons = {**self.vanished, **self._aside}
+        reasons = {name: (reason, {"file": name}) for name, reason in self._aside.items()}
         for state in self.states.values():
             if state.unreadable is not None:
-                reasons[state.name] = state.unreadable
+                reasons[state.name] = (state.unreadable, {"file": state.name})
+        reasons.update(self.vanished)
         return [
-            Rejected(name, f"unreadable file: {reason}", {"file": name}, FILE_KIND)
-            for name, reason in sorted(reasons.items())
+            Rejected(name, f"unreadable file: {reason}", raw, FILE_KIND)
+            for name, (reason, raw) in sorted(reasons.items())
         ]
 
     # -- which known file each path is
@@ -142,7 +191,7 @@ class StreamFiles:
             for state in self.states.values()
             if state.identity is not None and id(state) not in taken
         }
-        next_seq = max(self.states, default=-1) + 1
+        next_seq = max([*self.states, *self._replaced], default=-1) + 1
         for name, (_, info) in listing.items():
             if name in matched:
                 continue
@@ -178,8 +227,18 @@ class StreamFiles:
             return None
         try:
             if fmt != "parquet" and self._rewritten(path, info.st_size, state):
-                self._note_vanished(state)
+                self._note_vanished(state, state.lines + 1)
                 self._begin_anew(state)
+            elif (
+                fmt != "parquet"
+                and state.seen is not None
+                and not _holds(path, info.st_size, state.seen[0])
+            ):
+                # the bytes the position vouches for are intact; what was read past them by
+                # a process that stopped is not
+                issued = state.read_lines if state.read_lines < NEVER else 0
+                self._note_vanished(state, max(issued, state.lines) + 1)
+            state.seen = None
             if fmt != "parquet" and info.st_size == state.offset:
                 return None  # nothing past where it was read to
             chunk = read_chunk(
@@ -213,27 +272,38 @@ class StreamFiles:
         """Whether the bytes read before are no longer the file's: truncated, or rewritten."""
         if size < state.offset:
             return True
-        if state.fingerprint is None:
-            return False
-        length = int(state.fingerprint.split(":", 1)[0])
-        return size < length or fingerprint(path, length) != state.fingerprint
+        return state.fingerprint is not None and not _holds(path, size, state.fingerprint)
 
-    def _note_vanished(self, state: FileState) -> None:
-        """Rows read before the stored position but not yet in a window, whose bytes a
-        rewrite took away while no process held them: gone, and quarantined as gone."""
+    def _note_vanished(self, state: FileState, first: int) -> None:
+        """Rows from `first` on, read before (by a process that stopped: no one holds them)
+        but not in a window, whose bytes a rewrite took away: gone, and quarantined as gone."""
         read_lines = max(state.read_lines, state.lines) if state.read_lines < NEVER else 0
-        if read_lines > state.lines:
-            first, last = state.lines + 1, read_lines
-            self.vanished[f"{state.name}@{state.seq}"] = (
-                f"rewritten before its rows {first}..{last} were stored in a window: "
-                f"{last - first + 1} row(s) gone"
-            )
+        if state.seen is not None:
+            read_lines = max(read_lines, state.seen[1])
+        if read_lines >= first:
+            self._gone(state.name, state.seq, state.identity, ((first, read_lines),))
+
+    def _gone(
+        self,
+        name: str,
+        seq: int,
+        identity: tuple[int, int] | None,
+        lines: tuple[tuple[int, int], ...],
+    ) -> None:
+        shown = ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in lines)
+        count = sum(b - a + 1 for a, b in lines)
+        self.vanished[f"{name}@{seq}"] = (
+            f"rewritten before its rows {shown} were stored in a window: {count} row(s) gone",
+            {"file": name, "identity": list(identity) if identity else None,
+             "lines": [list(run) for run in lines]},
+        )  # fmt: skip
 
     def _begin_anew(self, state: FileState) -> None:
         """The file's content was replaced: its rows from the start are new rows, under a new
         arrival number (rows of the old content already read keep theirs)."""
         old = state.seq
-        state.seq = max(self.states, default=-1) + 1
+        self._replaced[old] = (state.name, state.identity, state.lines)
+        state.seq = max([*self.states, *self._replaced], default=-1) + 1
         self.states.pop(old, None)
         self.states[state.seq] = state
         state.offset, state.lines, state.header, state.fingerprint = 0, 0, None, None
@@ -249,6 +319,12 @@ class StreamFiles:
             return None
         shown = ", ".join(chunk.schema[:20]) + (", ..." if len(chunk.schema) > 20 else "")
         return f"no column(s) {', '.join(map(repr, absent))} (columns: {shown})"
+
+
+def _holds(path: Path, size: int, mark: str) -> bool:
+    """Whether the file still holds the bytes `mark` (a `fingerprint`) was taken of."""
+    length = int(mark.split(":", 1)[0])
+    return size >= length and fingerprint(path, length) == mark
 
 
 def _same_file(state: FileState, info: os.stat_result | None) -> bool:

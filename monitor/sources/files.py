@@ -27,7 +27,14 @@ from monitor.errors import SourceError
 from monitor.records.rows import PROBLEM, ROW_ID, TIMESTAMP, Rejected
 from monitor.sources.base import Source, SourceContext, Window
 from monitor.sources.cutting import Cut, cut_duration, cut_rows
-from monitor.sources.file_identity import NEVER, FileState, decode_states, encode_states
+from monitor.sources.file_identity import (
+    NEVER,
+    FileState,
+    decode_extents,
+    decode_states,
+    encode_extents,
+    encode_states,
+)
 from monitor.sources.file_readers import LINE, START
 from monitor.sources.file_scan import SEQ, StreamFiles
 from monitor.sources.headers import format_of
@@ -36,6 +43,7 @@ from monitor.sources.specs import FilesStreamConfig
 from monitor.sources.tabular import FILE, dated
 
 LATE = "arrived after a window past its timestamp was recorded"
+_NONE_YET: tuple[str | None, str | None, str | None] = (None, None, None)
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
@@ -91,8 +99,25 @@ class FileSource(Source):
         self._after: str | bool | None = False  # False: nothing read yet
         self._pending = pd.DataFrame()
         self._loose: list[Rejected] = []
+        self._loose_places: list[tuple[int, int]] = []  # (arrival number, line) of each
         self._mark: tuple[Any, ...] | None = None
         self._issued: _Issued | None = None
+        #: the last scan's extents, the ones last handed out, and the ones the store keeps
+        self._extents, self._extents_kept, self._recalled = _NONE_YET
+
+    def scan_extent(self) -> str | None:
+        """What the last scan read past the stored position, to keep beside it (in a
+        record of its own, not with the window); None: unchanged since last handed out."""
+        if self._extents is None or self._extents == self._extents_kept:
+            return None
+        self._extents_kept = self._extents
+        return self._extents
+
+    def recall_extent(self, kept: str | None) -> None:
+        """The extents the last process kept: checked against the files at the next read
+        from a stored position, so rows it read and no window stored are not lost unseen."""
+        self._recalled = kept
+        self._extents_kept = kept
 
     def waiting_reason(self) -> str | None:
         if self.files.matching():
@@ -113,19 +138,22 @@ class FileSource(Source):
                 self._restart(after)
             self._after = after
         self._issued = None
-        saved = (self.files.snapshot(), self._pending, list(self._loose))
+        saved = (
+            self.files.snapshot(), self._pending, list(self._loose), list(self._loose_places)
+        )  # fmt: skip
         try:
             return self._next_window(after, now)
         except Exception:
             # what this read took in is not lost: the next read takes it in again
             self.files.restore(saved[0])
-            self._pending, self._loose = saved[1], saved[2]
+            self._pending, self._loose, self._loose_places = saved[1], saved[2], saved[3]
             raise
 
     def _next_window(self, after: str | None, now: datetime) -> Window | None:
         self._take_in(self.files.scan().chunks)
         cut = self._cut(after, now)
         if cut is None:
+            self._extents = self._extents_now(None, 0)
             return None
         if self.window.rows is not None:
             # a window of loose rows alone consumes no ordered row: the key stays
@@ -140,6 +168,7 @@ class FileSource(Source):
             new_mark = (pd.Timestamp(cut.end).value,)
         position = json.dumps({**mark, "files": self._files_after(cut.consumed)}, sort_keys=True)
         self._issued = _Issued(position, cut.consumed, new_mark)
+        self._extents = self._extents_now(position, cut.consumed)
         rejected = self._loose + cut.rejected
         return Window(cut.usable, rejected, position, cut.start, cut.end)
 
@@ -170,6 +199,14 @@ class FileSource(Source):
         self._pending = pending.sort_values(order, kind="stable").reset_index(drop=True)
 
     def _prepared(self, seq: int, rows: pd.DataFrame) -> pd.DataFrame:
+        placed = self._placed(seq, rows)
+        if self.timestamp_column is not None:  # where the rows that went loose came from
+            fresh = rows[LINE][rows[LINE] > self.files.states[seq].read_lines]
+            kept = set(placed[LINE])
+            self._loose_places += [(seq, int(line)) for line in fresh if line not in kept]
+        return placed
+
+    def _placed(self, seq: int, rows: pd.DataFrame) -> pd.DataFrame:
         """Rows of one file with their place, id and timestamp; the ones that have no place
         in a dated order (unreadable, no timestamp, or late) go to the loose rows."""
         state = self.files.states[seq]
@@ -228,11 +265,30 @@ class FileSource(Source):
             entries.append((state, offset, lines, max(state.lines, state.skip_lines)))
         return encode_states(entries)
 
+    def _extents_now(self, issued: str | None, consumed: int) -> str:
+        extents = self.files.extents(self._waiting(consumed))
+        return encode_extents(issued, extents, self.files.vanished)
+
+    def _waiting(self, consumed: int) -> dict[int, tuple[list[int], list[int]]]:
+        """Per arrival number, the rows still waiting once `consumed` pending rows go (and
+        the loose ones with them), and if none goes."""
+        waiting: dict[int, tuple[list[int], list[int]]] = {}
+        for seq, line in self._loose_places:
+            waiting.setdefault(seq, ([], []))[1].append(line)
+        for index, (seq, line) in enumerate(
+            zip(self._pending.get(SEQ, []), self._pending.get(LINE, []), strict=True)
+        ):
+            after, before = waiting.setdefault(int(seq), ([], []))
+            before.append(int(line))
+            if index >= consumed:
+                after.append(int(line))
+        return waiting
+
     def _adopt(self, issued: _Issued) -> None:
         """The window handed out was recorded: its rows and the loose ones are consumed."""
         self._mark = issued.mark
         self._pending = self._pending.iloc[issued.consumed :].reset_index(drop=True)
-        self._loose = []
+        self._loose, self._loose_places = [], []
 
     def _restart(self, after: str | None) -> None:
         """Read anew from a stored position: each file from its recorded offset (a position
@@ -257,8 +313,13 @@ class FileSource(Source):
         if self.timestamp_column is None:
             self._mark = None  # a file-order stream's offsets say all
         self.files.start_at(states, skip_before)
+        if self._recalled is not None:
+            issued, extents, gone = decode_extents(self._recalled)
+            self.files.vanished.update(gone)
+            self.files.recall(extents, stored=issued is not None and issued == after)
+            self._recalled = None
         self._pending = pd.DataFrame()
-        self._loose = []
+        self._loose, self._loose_places = [], []
 
 
 def _rejected(rows: pd.DataFrame) -> list[Rejected]:

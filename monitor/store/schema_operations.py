@@ -138,3 +138,15 @@ class StoreProbeRow(Base):
     __tablename__ = "store_probes"
     name: Mapped[str] = mapped_column(NulFreeString(200), primary_key=True)
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScanExtentRow(Base):
+    """What a monitor's last scan read past its watermark (`monitor.store.scan_extents`),
+    kept apart from it: positions move only with windows."""
+
+    __tablename__ = "scan_extents"
+    monitor_id: Mapped[int] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True
+    )
+    extents: Mapped[str] = mapped_column(NulFreeText)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,4 +14,6 @@ def test_random_file_histories_lose_no_row_silently(tmp_path: Path) -> None:
     assert found["rows_written"] > 100
     assert found["rows_silently_lost"] == 0
     assert found["rows_repeated"] == 0
-    assert found["rows_accounted"] + found["rows_gone_before_stored"] == found["rows_written"]
+    # rows a rewrite took before any window stored them count only where an entry names them
+    assert found["rows_gone_before_stored"] == 0
+    assert found["rows_accounted"] == found["rows_written"]

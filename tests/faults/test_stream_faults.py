@@ -25,6 +25,7 @@ from monitor.cycle import CycleOutcome, MonitorRuntime, run_cycle
 from monitor.store import Store
 from monitor.store.quarantine import quarantined_rows
 from monitor.store.run_reads import predictions
+from monitor.store.scan_extents import kept_scan_extent
 from monitor.views.runs import run_summaries
 
 pytestmark = pytest.mark.faults
@@ -245,3 +246,25 @@ def test_every_row_lands_in_one_window_across_appends_and_restarts(
     assert len(scored) == len(set(scored))  # none twice
     assert set(scored) == {f"r{i}" for i in range(total)}  # all (400 is 16 windows)
     assert monitor.quarantine() == []
+
+
+def test_rows_read_before_a_restart_and_rewritten_meanwhile_are_quarantined_as_gone(
+    tmp_path: Path,
+) -> None:
+    """Through the real cycle and store: the first process reads 10 rows (no window of 40
+    yet) and keeps its scan's extents; the file is rewritten; the restarted process names
+    those 10 rows in the quarantine, where no stored position knew of them (issue 22)."""
+    monitor = Monitor(tmp_path)
+    rows = window_rows(1.0, rows=10).assign(id=[f"a{i}" for i in range(10)])
+    rows.to_csv(tmp_path / "stream" / "a.csv", index=False)
+    assert monitor.cycle().status == "waiting"
+    with monitor.store.reading() as session:
+        assert kept_scan_extent(session, "tabular") is not None
+    fresh = window_rows(1.0, rows=40, seed=3).assign(id=[f"b{i}" for i in range(40)])
+    fresh.to_csv(tmp_path / "stream" / "a.csv", index=False)
+    monitor.restart()
+    assert [o.rows for o in monitor.drain()] == [40]
+    [gone] = [q for q in monitor.quarantine() if q["kind"] == "file"]
+    assert gone["row_id"] == "a.csv@0"
+    assert gone["reason"].endswith("rows 1..10 were stored in a window: 10 row(s) gone")
+    assert gone["raw"]["lines"] == [[1, 10]]
