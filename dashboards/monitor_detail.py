@@ -10,6 +10,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.models import dashboard
 
 from dashboards import monitor_model, rules
+from dashboards.monitor_changes import what_changed_table
 from dashboards.monitor_latest import feature_heatmap, feature_scores, feature_table, status_row
 from dashboards.navigation import (
     PrometheusAnnotation,
@@ -51,6 +52,7 @@ def build(runbook_base: str = rules.RUNBOOK_BASE) -> dashboard.Dashboard:
         .with_panel(feature_heatmap())
         .with_panel(feature_table())
         .with_panel(feature_scores())
+        .with_panel(what_changed_table())
     )
     model_row = monitor_model.model_row()
     data_row = (

@@ -30,8 +30,9 @@ def model_row() -> dashboard_builder.Row:
         .with_panel(
             timeseries(
                 "Drift family p-value",
-                "The Holm-adjusted p-value of the window's drift family (embeddings, text "
-                "descriptors or tabular features, predicted class), one point per window, "
+                "The p-value of the window's drift family (embeddings, text descriptors or "
+                "tabular features, predicted class; text: min-p over shared permutations, "
+                "tabular: Holm-adjusted), one point per window, "
                 "with the monitor's drift.alpha dashed: dataset_drift is 1 at or below it.",
                 [
                     query(

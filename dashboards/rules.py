@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboards.alert_text import HELD, ON_MONITOR, WINDOW_TERMS, latest
 from dashboards.records import (
     DAEMON,
     KEY,
@@ -129,33 +130,19 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-_ON_MONITOR = "{{ $labels.monitor }}"
-_HELD = (
-    " While the daemon is out of sight this alert holds; it resolves once the daemon is "
-    "back and its own state says so."
-)
-
-
-def _latest(series_name: str, matchers: str, fmt: str) -> str:
-    """A template that prints the newest value of a series for the alert's monitor."""
-    return (
-        f'{{{{ with printf "max({series_name}{{monitor=%q{matchers}}})" $labels.monitor '
-        f"| query }}}}{{{{ . | first | value | {fmt} }}}}{{{{ else }}}}(unknown){{{{ end }}}}"
-    )
-
-
 ALERTS = (
     Alert(
         "DriftwardenDatasetDrift",
         "driftwarden:monitor_drifting:bool == 1",
         "warning",
-        f"Dataset drift on monitor {_ON_MONITOR}",
-        f"A drift rule of monitor {_ON_MONITOR} is firing: its windows drifted from the "
+        f"Dataset drift on monitor {ON_MONITOR}",
+        f"A drift rule of monitor {ON_MONITOR} is firing: its windows drifted from the "
         "reference for as many windows in a row as the rule's `for` asks. The latest window's "
-        "drift family (Holm at drift.alpha) gave the p-value "
-        + _latest("driftwarden_dataset_drift_p_value", "", 'printf "%.4f"')
+        "drift family (tested at drift.alpha) gave the p-value "
+        + latest("driftwarden_dataset_drift_p_value", "", 'printf "%.4f"')
         + "."
-        + _HELD,
+        + WINDOW_TERMS
+        + HELD,
         keep_firing_for="15m",
         held_by=KEY,
         comment="Pages through the daemon's own rule state, so a single noisy window never "
@@ -166,15 +153,15 @@ ALERTS = (
         "DriftwardenQualityBelowThreshold",
         "driftwarden:monitor_quality_low:bool == 1",
         "critical",
-        f"{{{{ $labels.metric }}}} of monitor {_ON_MONITOR} is below its floor",
-        f"The monitor's own rule on {{{{ $labels.metric }}}} of monitor {_ON_MONITOR} fires: "
+        f"{{{{ $labels.metric }}}} of monitor {ON_MONITOR} is below its floor",
+        f"The monitor's own rule on {{{{ $labels.metric }}}} of monitor {ON_MONITOR} fires: "
         "its measured quality stayed below the floor for the rule's `for` windows. The latest "
         "labelled window (with late labels: the latest final one) measured "
-        + _latest("driftwarden_model_quality", ",metric=%q", "humanizePercentage").replace(
+        + latest("driftwarden_model_quality", ",metric=%q", "humanizePercentage").replace(
             "$labels.monitor |", "$labels.monitor $labels.metric |"
         )
         + "."
-        + _HELD,
+        + HELD,
         keep_firing_for="10m",
         held_by=f"{KEY}, metric",
         comment="Pages through the daemon's own rule state, as drift does: one window under "
@@ -185,9 +172,9 @@ ALERTS = (
         f"max by ({KEY}, metric) ({series('driftwarden_estimated_model_quality')})\n"
         f"  < on ({KEY}, metric) group_left ()\ndriftwarden:estimated_quality_floor",
         "warning",
-        f"Estimated {{{{ $labels.metric }}}} of monitor {_ON_MONITOR} is below its floor",
-        f"The label-free estimate of {{{{ $labels.metric }}}} for monitor {_ON_MONITOR} on "
-        "its latest window is below the floor of the monitor's own rule on the estimate." + _HELD,
+        f"Estimated {{{{ $labels.metric }}}} of monitor {ON_MONITOR} is below its floor",
+        f"The label-free estimate of {{{{ $labels.metric }}}} for monitor {ON_MONITOR} on "
+        "its latest window is below the floor of the monitor's own rule on the estimate." + HELD,
         keep_firing_for="10m",
         held_by=f"{KEY}, metric",
         comment="An early warning while labels are late, never a page.",
@@ -199,8 +186,8 @@ ALERTS = (
         + series("driftwarden_labels_total", 'outcome=~"joined|rejoined|after_final"')
         + "[6h])\n  ) > 0\n)",
         "warning",
-        f"No labels joined for monitor {_ON_MONITOR} in 6 hours",
-        f"Window(s) of monitor {_ON_MONITOR} wait for late labels, and none has been joined "
+        f"No labels joined for monitor {ON_MONITOR} in 6 hours",
+        f"Window(s) of monitor {ON_MONITOR} wait for late labels, and none has been joined "
         "for 6 hours: its measured quality is going stale.",
         for_="30m",
         held_by=KEY,
@@ -209,8 +196,8 @@ ALERTS = (
         "DriftwardenMonitorStale",
         "driftwarden:monitor_stale:bool == 1",
         "critical",
-        f"Monitor {_ON_MONITOR} has not completed a cycle for {STALE_PERIODS} schedule periods",
-        f"Monitor {_ON_MONITOR} has had no successful cycle for more than {STALE_PERIODS} "
+        f"Monitor {ON_MONITOR} has not completed a cycle for {STALE_PERIODS} schedule periods",
+        f"Monitor {ON_MONITOR} has had no successful cycle for more than {STALE_PERIODS} "
         "times its schedule period (or none since the daemon started). Its drift and quality "
         "readings are out of date.",
         held_by=KEY,
@@ -219,8 +206,8 @@ ALERTS = (
         "DriftwardenMonitorFailing",
         "driftwarden:monitor_failing:bool == 1",
         "warning",
-        f"Monitor {_ON_MONITOR} cycles are failing",
-        f"The latest recorded cycle of monitor {_ON_MONITOR} ended in error; "
+        f"Monitor {ON_MONITOR} cycles are failing",
+        f"The latest recorded cycle of monitor {ON_MONITOR} ended in error; "
         "`driftwarden runs --monitor` shows the error.",
         for_="5m",
         held_by=KEY,
@@ -231,8 +218,8 @@ ALERTS = (
         + series("driftwarden_hook_deliveries_total", 'outcome="failed"')
         + "[15m])\n) > 0",
         "warning",
-        f"Hook {{{{ $labels.hook }}}} of monitor {_ON_MONITOR} is failing",
-        f"Hook {{{{ $labels.hook }}}} of monitor {_ON_MONITOR} gave up on an event in the "
+        f"Hook {{{{ $labels.hook }}}} of monitor {ON_MONITOR} is failing",
+        f"Hook {{{{ $labels.hook }}}} of monitor {ON_MONITOR} gave up on an event in the "
         "last 15 minutes after exhausting its retries; that event was not delivered.",
         held_by=f"{KEY}, hook",
         comment="The counter starts at 0 for every hook a monitor's rules name, so the first "
@@ -254,8 +241,8 @@ ALERTS = (
         "DriftwardenUnrecordedFailures",
         f"sum by ({KEY}) (increase({series('driftwarden_unrecorded_failures_total')}[15m])) > 0",
         "critical",
-        f"Failed cycles of monitor {_ON_MONITOR} could not be recorded",
-        f"Monitor {_ON_MONITOR} had cycles fail in the last 15 minutes that the store could "
+        f"Failed cycles of monitor {ON_MONITOR} could not be recorded",
+        f"Monitor {ON_MONITOR} had cycles fail in the last 15 minutes that the store could "
         "not record: they are missing from `driftwarden runs`, and its status on the "
         "dashboards is older than it looks.",
         for_="5m",
@@ -274,8 +261,8 @@ ALERTS = (
         f"  (time() - {series('process_start_time_seconds')})"
         f" > {STARTUP_GRACE_S + 900}\n)",
         "warning",
-        f"The scheduler skipped wake-ups of monitor {_ON_MONITOR}",
-        f"Monitor {_ON_MONITOR} missed a scheduled wake-up in the last {MISSED_WINDOW} (the "
+        f"The scheduler skipped wake-ups of monitor {ON_MONITOR}",
+        f"Monitor {ON_MONITOR} missed a scheduled wake-up in the last {MISSED_WINDOW} (the "
         "daemon was busy, or a cycle was still running at the next one); its windows are "
         "behind.",
         for_="0m",

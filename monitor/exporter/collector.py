@@ -30,10 +30,13 @@ from monitor.exporter.configured import (
 from monitor.exporter.deadline import Deadline
 from monitor.exporter.series import Gauges, counter, gauge, histogram
 from monitor.exporter.tally import DURATION_BUCKETS, MonitorTally, stage_order
+from monitor.exporter.window_gauges import explanation_gauges, late_quality
 from monitor.records.catalog import RUN_METRICS
+from monitor.records.explanations import Explanation
 from monitor.records.labels import OUTCOMES
 from monitor.records.results import EMBEDDING_DRIFT, FEATURE_DRIFT, PREDICTION_DRIFT
 from monitor.store import Store
+from monitor.store.explanations import explanations
 from monitor.store.latest import (
     MetricValue,
     MonitorQuality,
@@ -46,7 +49,7 @@ from monitor.store.latest import (
     retrain_decision_counts,
     runs_since,
 )
-from monitor.store.quality import VERSIONED, version_value
+from monitor.store.quality import VERSIONED
 
 log = logging.getLogger("driftwarden.exporter")
 
@@ -114,6 +117,7 @@ class StoreCollector(Collector):
         self._newest_seen = 0
         self._recent: set[int] = set()
         self._values: dict[int, list[MetricValue]] = {}  # a run's values never change
+        self._explained: dict[int, Explanation | None] = {}  # nor its explanation
         self._warned_at = -math.inf
         self._alerts: list[tuple[str, str, bool]] = []
         self._attempts: list[tuple[str, str, str, int]] = []
@@ -146,7 +150,13 @@ class StoreCollector(Collector):
                 found = metric_values(session, missing)
                 for run_id in missing:
                     self._values[run_id] = found.get(run_id, [])
+                # read with the values, so only a scrape that meets new runs pays for it
+                bodies = explanations(session, missing)
+                for run_id in missing:
+                    body = bodies.get(run_id)
+                    self._explained[run_id] = Explanation.from_json(body) if body else None
             self._values = {run_id: self._values[run_id] for run_id in latest}
+            self._explained = {run_id: self._explained.get(run_id) for run_id in latest}
             self._alerts = alert_states(session)
             self._attempts = attempt_counts(session)
             self._quality = monitor_quality(session)
@@ -232,7 +242,7 @@ class StoreCollector(Collector):
             late = self._quality.get(name)
             if late is not None:  # late labels: quality is the latest final window's
                 metrics = {k: v for k, v in metrics.items() if k not in VERSIONED}
-                metrics.update(_late_quality(g, name, late))
+                metrics.update(late_quality(g, name, late))
             elif "accuracy" in metrics:
                 g.add("quality_window_end_timestamp_seconds", [name], run.window_end.timestamp())
             g.add("window_rows", [name], float(run.rows))
@@ -257,6 +267,9 @@ class StoreCollector(Collector):
                 if value.threshold is not None:
                     labels = [name, value.feature, value.method or ""]
                     g.add("feature_drift_threshold", labels, value.threshold)
+            explained = self._explained.get(run.run_id)
+            if explained is not None:
+                explanation_gauges(g, name, explained)
         yield from g
 
     def _counter_families(self, tallies: list[tuple[str, MonitorTally]]) -> Iterator[Metric]:
@@ -329,15 +342,3 @@ class StoreCollector(Collector):
         yield events
         yield unrecorded
         yield failing
-
-
-def _late_quality(g: Gauges, monitor: str, late: MonitorQuality) -> dict[str, float]:
-    """A late-label monitor's own gauges; returns its latest final window's quality."""
-    g.add("open_quality_windows", [monitor], float(late.open_windows))
-    if late.label_lag_seconds is not None:
-        g.add("label_lag_seconds", [monitor], late.label_lag_seconds)
-    if late.final is None:
-        return {}
-    g.add("quality_window_end_timestamp_seconds", [monitor], late.final.window_end.timestamp())
-    values = {name: version_value(late.final, name) for name in VERSIONED}
-    return {name: value for name, value in values.items() if value is not None}

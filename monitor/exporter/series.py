@@ -7,7 +7,8 @@ the dashboards, the rules and their tests check every query against it
 collector code that yields it.
 
 Each carries the label `monitor` before the labels listed. Which run metric feeds which
-gauge is the run-metric catalog's to say (`monitor.records.catalog`).
+gauge is the run-metric catalog's to say (`monitor.records.catalog`), and so is the help of a
+gauge that shows one run metric: it is the catalog's text, read from there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from prometheus_client.core import (
 from monitor.config.drift import DRIFT_METHOD_SCALES
 from monitor.exporter.tally import STAGES
 from monitor.records.catalog import RUN_METRICS
+from monitor.records.explanations import TOP as EXPLANATION_TOP
 from monitor.records.labels import OUTCOMES as LABEL_OUTCOMES
 
 PREFIX = "driftwarden_"
@@ -40,6 +42,12 @@ SCHEDULER_EVENTS = ("error", "max_instances", "missed")
 RETRAIN_DECISIONS = ("promoted", "rejected")
 RUN_OUTCOMES = ("ok", "error")
 DIRECTIONS = ("above", "below")
+# The sides of a window's explanation whose top terms are exported, and the ranks they take:
+# `term` is a label whose value changes from window to window, so the series is bounded by
+# rank (at most 2 x TOP per monitor), not by vocabulary; a term that leaves the top is gone
+# from the next scrape.
+TERM_SIDES = ("window", "reference")
+TERM_RANKS = tuple(str(rank) for rank in range(1, EXPLANATION_TOP + 1))
 
 
 def _catalog_values(series: str, label: str) -> tuple[str, ...]:
@@ -51,6 +59,17 @@ def _catalog_values(series: str, label: str) -> tuple[str, ...]:
         for name, value in metric.series.labels
         if name == label
     )
+
+
+def _catalog_help(series: str, window: str = "the latest window") -> str:
+    """The help of a gauge that shows one run metric: the catalog's text for that metric (the
+    one place it is written), and which window's value the gauge holds."""
+    (text,) = [
+        metric.help
+        for metric in RUN_METRICS
+        if metric.series is not None and metric.series.name == series
+    ]
+    return f"{text[0].upper()}{text[1:]}; the value of {window}"
 
 
 @dataclass(frozen=True)
@@ -83,25 +102,27 @@ _SPECS = (
     SeriesSpec(
         "feature_drifted", GAUGE, "1 when the feature drifted in the latest window", ("feature",)
     ),
+    SeriesSpec("drifted_features_share", GAUGE, _catalog_help("drifted_features_share")),
+    SeriesSpec("dataset_drift", GAUGE, _catalog_help("dataset_drift")),
+    SeriesSpec("dataset_drift_p_value", GAUGE, _catalog_help("dataset_drift_p_value")),
+    SeriesSpec("prediction_drift_score", GAUGE, _catalog_help("prediction_drift_score")),
+    SeriesSpec("embedding_drift_score", GAUGE, _catalog_help("embedding_drift_score")),
     SeriesSpec(
-        "drifted_features_share", GAUGE, "Share of input features that drifted in the latest window"
-    ),
-    SeriesSpec(
-        "dataset_drift",
+        "window_term_zscore",
         GAUGE,
-        "1 when the drift family (embeddings, descriptors or features, predicted class) found "
-        "the latest window drifted at level drift.alpha, Holm-corrected",
+        "z-score of a term's log-odds ratio in the latest window's explanation: the top "
+        "terms over-represented in the window (side window) or in the reference (side "
+        "reference), ranked 1 (strongest) to 5; `term` changes from window to window",
+        ("side", "rank", "term"),
+        (("side", TERM_SIDES), ("rank", TERM_RANKS)),
     ),
     SeriesSpec(
-        "dataset_drift_p_value",
+        "descriptor_effect_size",
         GAUGE,
-        "Holm-adjusted p-value of the drift family in the latest window (dataset_drift is 1 "
-        "when it is at or below drift.alpha)",
+        "Standardized mean difference (Cohen's d, window minus reference) of a text "
+        "descriptor that moved in the latest window's explanation (at most 5, largest first)",
+        ("descriptor",),
     ),
-    SeriesSpec(
-        "prediction_drift_score", GAUGE, "Drift score of the predicted class in the latest window"
-    ),
-    SeriesSpec("embedding_drift_score", GAUGE, "Embedding drift score of the latest window"),
     SeriesSpec(
         "model_quality",
         GAUGE,
@@ -125,7 +146,7 @@ _SPECS = (
     SeriesSpec(
         "label_coverage",
         GAUGE,
-        "Share of the rows of the window model_quality describes that carry a label",
+        _catalog_help("label_coverage", "the window model_quality describes"),
     ),
     SeriesSpec(
         "open_quality_windows",

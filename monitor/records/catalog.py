@@ -2,7 +2,8 @@
 
 The `Result` produces exactly these names, the store keeps them, `runs --json` shows them,
 alert rules may watch them, the exporter maps them to series, and `tests/test_docs.py`
-checks that README.md documents each. A new run metric is added here first.
+checks that README.md documents each. A new run metric is added here first. Its `help` is
+the one text for it: the exporter's series registry reads it for the gauge that shows it.
 """
 
 from __future__ import annotations

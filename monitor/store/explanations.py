@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.store.latest import Reader
 from monitor.store.repository import monitor_id
 from monitor.store.schema import MonitorRow
 from monitor.store.schema_explanations import LabelRequestRow, RunExplanationRow
@@ -22,16 +23,16 @@ def save_explanation(session: Session, run_id: int, body: dict[str, Any]) -> Non
     session.add(RunExplanationRow(run_id=run_id, body=body))
 
 
-def explanations(session: Session, run_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The stored explanations of `run_ids` (runs without one are left out)."""
+def explanations(session: Reader, run_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The stored explanations of `run_ids` (runs without one are left out); a bare
+    Connection (the exporter's) reads them as well as a Session."""
     found: dict[int, dict[str, Any]] = {}
     ids = list(run_ids)
     for start in range(0, len(ids), _CHUNK):
-        for row in session.scalars(
-            select(RunExplanationRow).where(
-                RunExplanationRow.run_id.in_(ids[start : start + _CHUNK])
-            )
-        ):
+        query = select(RunExplanationRow.run_id, RunExplanationRow.body).where(
+            RunExplanationRow.run_id.in_(ids[start : start + _CHUNK])
+        )
+        for row in session.execute(query):
             found[row.run_id] = row.body
     return found
 

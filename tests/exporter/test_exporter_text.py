@@ -17,10 +17,12 @@ from sqlalchemy.exc import OperationalError
 from monitor.alerts import evaluate_rules
 from monitor.config import MonitorConfig, parse_config
 from monitor.exporter import SERIES_NAMES, MonitorInfo, StoreCollector, build_registry
+from monitor.records.explanations import DescriptorShift, Explanation, TermShift
 from monitor.records.results import DriftFamily, DriftScore, FamilyTest, Result
 from monitor.records.rows import Rejected
 from monitor.scheduler.counters import DaemonCounters
 from monitor.store import RunRecord, Store
+from monitor.store.explanations import save_explanation
 from monitor.store.labels import count_outcomes, label_state
 from monitor.store.outbox import DELIVERED, FAILED, RETRY, pending, record_attempt
 from monitor.store.quality import QualityUpdate, add_version, runs_to_open
@@ -77,6 +79,22 @@ TABULAR_FEATURES = {
     "tenure": ("psi", 0.125, 0.1, True),
     "region": ("jensenshannon", 0.0625, 0.1, False),
 }
+
+
+def explained(result: Result) -> Result:
+    """`result` with what changed: seven terms a side (five are exported) and three
+    descriptors, two of which moved."""
+    window = [TermShift(f"refund{i}", 8.0 - i, 20 - i, 1) for i in range(7)]
+    reference = [TermShift(f"great{i}", 6.0 - i, 1, 15 - i) for i in range(7)]
+    descriptors = [
+        DescriptorShift("text_length", 80.0, 120.0, 0.75, True),
+        DescriptorShift("non_letter_share", 0.1, 0.05, -0.5, True),
+        DescriptorShift("word_count", 14.0, 14.5, 0.0625, False),
+    ]
+    result.explanation = Explanation([], [], window, reference, descriptors)
+    return result
+
+
 # The rules the stored alert states come from: data-drift fires on the first reviews window
 # (drifted share 1/3 > 0.2) and queues a retrain and a page; accuracy-drop is pending after
 # the third (accuracy 0.625 < 0.7, once of twice). The retired monitor's rule fires too.
@@ -136,6 +154,8 @@ def record(
     )
     with store.transaction() as session:
         run_id = record_run(session, run)
+        if run.result is not None and run.result.explanation is not None:
+            save_explanation(session, run_id, run.result.explanation.to_json())
         if status == "ok":
             evaluate_rules(session, monitor, run_id, run.finished_at)
 
@@ -206,7 +226,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
         rows=60,
         quarantined=rejected(4, "b"),
         model_version="head-bbb",
-        result=result(TEXT_FEATURES, 0.625),
+        result=explained(result(TEXT_FEATURES, 0.625)),
         stage_seconds={"read": 0.03, "score": 2.0, "metrics": 4.0, "store": 0.01, "total": 6.04},
     )
     record(
@@ -277,6 +297,26 @@ def test_the_feature_cap_keeps_the_most_drifted(store: Store) -> None:
     ]
     # drifted first (spend p=1e-4, plan 0.5 over 0.1, tenure 0.125 over 0.1), then the rest
     assert sorted(tabular) == ["plan", "spend", "tenure"]
+
+
+def test_the_latest_explanation_is_bounded_by_rank(store: Store) -> None:
+    body = exposition(build_registry(StoreCollector(store, configured_monitors())))
+    terms = [line for line in body.splitlines() if line.startswith("driftwarden_window_term_")]
+    # five a side of seven, strongest first; only the monitor whose latest run explains
+    assert len(terms) == 10
+    assert all('monitor="reviews"' in line for line in terms)
+    assert (
+        'driftwarden_window_term_zscore{monitor="reviews",rank="1",side="window",term="refund0"}'
+        " 8.0"
+    ) in body
+    assert 'rank="5",side="reference",term="great4"} 2.0' in body
+    assert 'term="refund5"' not in body
+    # descriptors that moved, with their signed d; one that did not is left out
+    assert (
+        'driftwarden_descriptor_effect_size{descriptor="non_letter_share",monitor="reviews"} -0.5'
+        in body
+    )
+    assert 'descriptor="word_count"' not in body
 
 
 def test_new_runs_are_folded_in_and_a_restart_reads_the_same(store: Store) -> None:
