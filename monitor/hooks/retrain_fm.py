@@ -12,52 +12,28 @@ import threading
 from typing import Any
 
 from monitor.errors import DriftwardenError
-from monitor.hooks.base import AttemptResult, Hook
+from monitor.hooks.base import AttemptResult
+from monitor.hooks.retrain_base import RetrainHook, monitor_lock
 from monitor.hooks.specs import RetrainFmHook
 from monitor.versions.fm_retrain import train_candidate
 from monitor.versions.shadow import decide, pending_candidate
 from monitor.versions.view import MonitorView
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
-
-def _monitor_lock(monitor: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(monitor, threading.Lock())
-
-
-class RetrainFm(Hook):
+class RetrainFm(RetrainHook):
     """Trains or decides a candidate for the monitor whose alert fired, one at a time."""
 
     config: RetrainFmHook
     waits_for_data = True
 
-    def accepts(self, monitor: str) -> bool:
-        return monitor in self.context.monitors
-
-    def deliver(self, event: dict[str, Any]) -> AttemptResult:
-        if event.get("state") != "firing":
-            return AttemptResult(True, detail="nothing to retrain on a resolved alert")
-        monitor = self.context.monitors.get(str(event.get("monitor")))
-        if monitor is None:
-            return AttemptResult(False, True, detail="the monitor does not run in this process")
-        cancelled = threading.Event()
-        result, finished = self.run_bounded(
-            lambda: self._work(monitor, event, cancelled), f"driftwarden-retrain-fm-{self.name}"
-        )
-        if not finished:
-            cancelled.set()  # the training process is stopped; nothing is recorded
-        return result
-
-    def _work(
+    def _retrain(
         self, monitor: MonitorView, event: dict[str, Any], cancelled: threading.Event
     ) -> AttemptResult:
         store, clock = self.context.store, self.context.clock
         delivery_id = str(event.get("delivery_id"))
         wait = self.config.shadow_check.total_seconds()
         try:
-            with _monitor_lock(monitor.name):
+            with monitor_lock(monitor.name):
                 candidate = pending_candidate(store, monitor.name)
                 if candidate is None:
                     training = train_candidate(

@@ -7,22 +7,15 @@ import threading
 from typing import Any
 
 from monitor.errors import ModelError
-from monitor.hooks.base import AttemptResult, Hook, HookContext
+from monitor.hooks.base import AttemptResult, HookContext
+from monitor.hooks.retrain_base import RetrainHook, monitor_lock
 from monitor.hooks.specs import RetrainHeadHook
 from monitor.models.base import TextEncoder
 from monitor.versions.head_retrain import head_config, retrain
 from monitor.versions.view import MonitorView
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
-
-def _monitor_lock(monitor: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(monitor, threading.Lock())
-
-
-class RetrainHead(Hook):
+class RetrainHead(RetrainHook):
     """Runs `retrain` for the monitor whose alert fired, one retrain per monitor at a time.
 
     The decision, promoted or not, counts as delivered: the hook did its job. It needs the
@@ -34,9 +27,6 @@ class RetrainHead(Hook):
     def __init__(self, name: str, config: RetrainHeadHook, context: HookContext) -> None:
         super().__init__(name, config, context)
         self._encoders: dict[str, TextEncoder] = {}
-
-    def accepts(self, monitor: str) -> bool:
-        return monitor in self.context.monitors
 
     def _encoder(self, monitor: MonitorView) -> TextEncoder:
         """The monitor's loaded encoder when no cycle runs alongside, else a private copy.
@@ -62,26 +52,11 @@ class RetrainHead(Hook):
             )
         return self._encoders[key]
 
-    def deliver(self, event: dict[str, Any]) -> AttemptResult:
-        """Retrain in a thread bounded by the hook's timeout; one past it records nothing."""
-        if event.get("state") != "firing":
-            return AttemptResult(True, detail="nothing to retrain on a resolved alert")
-        monitor = self.context.monitors.get(str(event.get("monitor")))
-        if monitor is None:
-            return AttemptResult(False, True, detail="the monitor does not run in this process")
-        cancelled = threading.Event()
-        result, finished = self.run_bounded(
-            lambda: self._retrain(monitor, event, cancelled), f"driftwarden-retrain-{self.name}"
-        )
-        if not finished:
-            cancelled.set()  # it may still finish, but then it writes nothing
-        return result
-
     def _retrain(
         self, monitor: MonitorView, event: dict[str, Any], cancelled: threading.Event
     ) -> AttemptResult:
         try:
-            with _monitor_lock(monitor.name):
+            with monitor_lock(monitor.name):
                 decision = retrain(
                     self.context.store,
                     monitor,
