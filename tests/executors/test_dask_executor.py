@@ -198,6 +198,11 @@ def test_a_worker_killed_mid_cycle_costs_a_retry_and_no_window(
     assert len(found) == WINDOWS * len(MONITORS)
     scored = [(run["monitor"], row[0]) for run in found for row in run["predictions"]]
     assert len(set(scored)) == len(scored) == WINDOW_ROWS * WINDOWS * len(MONITORS)  # none twice
+    # The sequential test pools the last windows in the memory of the process that scored
+    # them (docs/concepts/drift-family.md: a restart starts it afresh), so the killed
+    # worker's successor starts a new pool; everything stored from the window is the same.
+    for run in found + expected:
+        run["drift_family"].pop("sequential", None)
     assert found == expected  # none lost, none changed
     # the cluster's nanny restarted the killed worker
     client = distributed.Client(cluster, set_as_default=False)
