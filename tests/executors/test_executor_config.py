@@ -61,7 +61,10 @@ def test_a_dask_executor_takes_an_address(tmp_path: Path) -> None:
         ({"type": "dask", "address": "local"}, "pip install 'driftwarden[dask]'"),
         ({"type": "threads"}, "executor: unknown executor type (known: in-process, dask)"),
         ({"concurrency": 0}, "executor.concurrency: Input should be greater than or equal to 1"),
-        ({"type": "dask", "address": "127.0.0.1:8786"}, "executor.address: (the value given) is no"),
+        (
+            {"type": "dask", "address": "127.0.0.1:8786"},
+            "executor.address: (the value given) is no",
+        ),
         ({"type": "dask"}, "executor.address: Field required"),
         ({"nodes": 3}, "executor.nodes: unknown key"),
     ],
