@@ -15,6 +15,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import count
@@ -115,8 +116,11 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found")
     if os.geteuid() == 0 and (shutil.which("runuser") is None or not _user_exists(SERVER_USER)):
         pytest.skip(f"running as root needs runuser and a {SERVER_USER!r} user for the server")
-    folder = tmp_path_factory.mktemp("postgres")
-    _let_server_user_in(folder, tmp_path_factory.getbasetemp().parent)
+    # Not under pytest's basetemp: a second pytest session on the machine removes the
+    # oldest of pytest's temp folders, which would pull the data folder from under a server
+    # still in use.
+    folder = Path(tempfile.mkdtemp(prefix="driftwarden-postgres-"))
+    _let_server_user_in(folder, folder.parent)
     data, log = folder / "data", folder / "server.log"  # the log: written by the server's user
     _initdb(bindir, data, folder / "initdb.log")
     port = _free_port()
@@ -143,3 +147,4 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
             timeout=60,
             check=False,
         )
+        shutil.rmtree(folder, ignore_errors=True)

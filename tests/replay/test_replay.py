@@ -200,7 +200,7 @@ def test_cli_replay_writes_its_files_delivers_hooks_and_exits_1_on_a_failure(
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(raw))
     out = tmp_path / "out"
-    assert main(["replay", str(path), "--out", str(out), "--json"]) == 1
+    assert main(["replay", str(path), "--out", str(out), "--json", "--allow-hooks"]) == 1
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert (
@@ -232,7 +232,7 @@ def test_cli_replay_writes_its_files_delivers_hooks_and_exits_1_on_a_failure(
     # the same scenario with the failing expectation gone: exit 0, a human summary
     del raw["expect"]["always"]
     path.write_text(yaml.safe_dump(raw))
-    assert main(["replay", str(path), "--out", str(out)]) == 0
+    assert main(["replay", str(path), "--out", str(out), "--allow-hooks"]) == 0
     text = capsys.readouterr().out
     assert "replay tiny: 3 windows, onsets at 2" in text
     assert "expectations: met" in text
