@@ -259,6 +259,7 @@ def test_a_killed_or_late_fine_tune_leaves_nothing_half_written(
     monitor.store.close()
 
 
+@pytest.mark.slow  # fine-tunes the tiny encoder in a child process
 def test_a_candidate_changed_on_disk_fails_its_hash_check_and_the_hook_waits_for_labels(
     tmp_path: Path, tiny_bert: Path, reference: pd.DataFrame, imdb: pd.DataFrame
 ) -> None:
@@ -286,6 +287,7 @@ def test_a_candidate_changed_on_disk_fails_its_hash_check_and_the_hook_waits_for
     monitor.store.close()
 
 
+@pytest.mark.slow  # fine-tunes the tiny encoder in a child process
 def test_a_synchronous_delivery_trains_once_and_does_not_wait_for_labels(
     tmp_path: Path, tiny_bert: Path, reference: pd.DataFrame, imdb: pd.DataFrame
 ) -> None:
