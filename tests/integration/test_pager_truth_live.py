@@ -142,7 +142,7 @@ def serve_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
-            pass
+            """Quiet: the test reads the notifications, not the server's access log."""
 
     server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
