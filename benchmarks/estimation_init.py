@@ -34,8 +34,8 @@ import argparse
 import json
 import logging
 import os
+import sys
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,31 +136,14 @@ def labelled_reference(protocol: Protocol) -> LabelledReference:
 
 
 def nannyml_cbpe(reference: EstimationInput, ids: np.ndarray, windows: list[EstimationInput]):
-    """NannyML's CBPE accuracy per window (None when nannyml is not installed)."""
-    os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # it would phone home otherwise
-    try:
-        import nannyml
-    except ImportError:
-        return None
+    """NannyML's CBPE accuracy per window (None when nannyml is not installed): the same
+    runner as `benchmarks/estimation.py`'s, on this protocol's scored windows."""
+    root = str(Path(__file__).resolve().parents[1])  # run as a script, benchmarks/ is first
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks.estimation import nannyml_cbpe as cbpe
 
-    def frame(seen_: EstimationInput, truth: np.ndarray | None = None) -> pd.DataFrame:
-        columns = {"proba": seen_.probabilities[:, 1], "pred": seen_.predicted}
-        return pd.DataFrame(columns if truth is None else {**columns, "truth": truth})
-
-    estimator = nannyml.CBPE(
-        y_pred_proba="proba",
-        y_pred="pred",
-        y_true="truth",
-        metrics=["accuracy"],
-        problem_type="classification_binary",
-        chunk_size=WINDOW,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        estimator.fit(frame(reference, ids))
-        analysis = pd.concat([frame(w) for w in windows], ignore_index=True)
-        result = estimator.estimate(analysis).filter(period="analysis").to_df()
-    return result[("accuracy", "value")].to_numpy()
+    return cbpe(reference.probabilities, ids, [w.probabilities for w in windows])
 
 
 def report(estimates: dict[str, np.ndarray], realised: np.ndarray, kinds: np.ndarray) -> None:
