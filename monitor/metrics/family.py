@@ -33,9 +33,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import ThreadpoolController
 
-from monitor.metrics.drift import CATEGORICAL, clean, column_kind
+from monitor.metrics.drift import BLAS, CATEGORICAL, clean, column_kind
 from monitor.metrics.identity import seed_of
 from monitor.metrics.permutation import SplitPlan, window_side
 from monitor.metrics.sequential import SequentialTest
@@ -66,8 +65,8 @@ WEIGHTS = {EMBEDDING: 0.7, DESCRIPTORS: 0.15, PREDICTED_CLASS: 0.15}
 
 _MIN_PERMUTATIONS = 999
 # The permutation tests' matrix products are small (a 100-row window: 100 x 500 x 999):
-# threaded BLAS only adds synchronisation, and on shared cores it ran 3-5x slower.
-_BLAS = ThreadpoolController()
+# threaded BLAS only adds synchronisation, and on shared cores it ran 3-5x slower, so they
+# run under `BLAS.limit(limits=1, user_api="blas")`.
 
 
 def holm(measured: dict[str, Measured], alpha: float) -> dict[str, tuple[float, bool]]:
@@ -155,7 +154,7 @@ class DriftFamilyTests:
         a second or more per column to run twice.
         """
         measured: dict[str, Measured] = {}
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with BLAS.limit(limits=1, user_api="blas"):
             for index, member in enumerate(self.others):
                 column = getattr(member, "column", None)
                 own = features.get(column) if isinstance(member, KSMember) and column else None
@@ -171,7 +170,7 @@ class DriftFamilyTests:
         flagged = any(rejected for _, rejected in verdicts.values())
         sequential = None
         if self.sequential is not None:
-            with _BLAS.limit(limits=1, user_api="blas"):
+            with BLAS.limit(limits=1, user_api="blas"):
                 sequential = self.sequential.observe(window, test=not flagged)
         tests = {
             member.name: FamilyTest(
