@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     frames = read_domains(args.data)
     encoder = base_encoder(args)
     results: dict[tuple[str, str], list[Phase]] = {}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         amazon = frames["amazon"].sample(frac=1.0, random_state=seed).reset_index(drop=True)
         reference = amazon.iloc[:500].reset_index(drop=True)
         home = amazon.iloc[500 : 500 + args.home_windows * args.window]
@@ -383,6 +383,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--encoder", default=ENCODER, help="the FM (a folder or package:NAME)")
     parser.add_argument("--backend", choices=("torch", "onnx"), help="default: the model's")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="run seeds from this one")
     parser.add_argument("--window", type=int, default=100, help="rows a window")
     parser.add_argument("--home-windows", type=int, default=2)
     parser.add_argument("--label-windows", type=int, default=4)
