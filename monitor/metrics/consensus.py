@@ -4,7 +4,8 @@ heads (`monitor.metrics.agreement`), averaged row by row.
 - calibrated: `agreement`'s chance of being right from confidence, agreement and nearness,
   a logistic regression fitted on the reference rows;
 - difference of agreement (DoC, Guillory et al. 2021, on agreement instead of confidence):
-  the row's agreement, less how much the reference's agreement exceeded its accuracy;
+  the row's agreement, less how far the reference's agreement ran above its accuracy
+  (capped at 1 per row, as every reading is);
 - agreement rate (Jiang et al. 2022): the share of the heads that predict the deployed
   head's class, taken as the chance of being right without any calibration.
 
@@ -37,7 +38,8 @@ class ConsensusEstimator(AgreementEstimator):
 
     def _fit(self, reference: LabelledReference) -> None:
         super()._fit(reference)
-        # On rows no head saw, agreement runs above accuracy by about this much.
+        # On rows no head saw, agreement ran above accuracy by this much (below, where the
+        # refitted heads are less sure than right: logistic heads on 240 rows often are).
         self._agreement_excess = float(self._reference_agreement.mean() - reference.correct.mean())
 
     def _correctness(self, window: EstimationInput) -> np.ndarray:

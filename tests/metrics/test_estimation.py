@@ -177,7 +177,7 @@ def test_the_builder_says_which_kind_of_reference_it_was_given(
 
 def test_consensus_averages_the_calibration_the_difference_of_agreement_and_the_vote() -> None:
     """Each row's chance is the mean of `agreement`'s calibrated chance, the heads' mean
-    probability of the predicted class less the reference's excess of agreement over
+    probability of the predicted class less how far the reference's agreement ran above its
     accuracy, and the share of heads that vote for the predicted class; recomputed here
     from heads refitted on the same folds."""
     train, train_y = embeddings_data(300, seed=10)
@@ -208,7 +208,6 @@ def test_consensus_averages_the_calibration_the_difference_of_agreement_and_the_
     found = consensus.estimate(window)
     assert found.method == "consensus"
     np.testing.assert_allclose(found.correctness, np.clip(expected, 0, 1), atol=1e-12)
-    assert excess > 0  # heads agree with each other more often than they are right
 
 
 @pytest.mark.slow
