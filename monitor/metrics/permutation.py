@@ -74,8 +74,10 @@ class SplitPlan:
         n, count = self.n, self.permutations
         rng = np.random.default_rng([*self.seed, m])
         taken = rng.hypergeometric(n, m, m, size=count)  # reference rows in the window part
-        keys = rng.random((count, n))
-        ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
+        # a random permutation's values below `taken` mark a uniformly random subset (a
+        # double argsort of random keys did the same at 4-5x the cost: 70 ms per new
+        # window size for the sequential test's 1,999 splits of 500 rows)
+        ranks = rng.permuted(np.broadcast_to(np.arange(n), (count, n)), axis=1)
         splits = ReferenceSplits(np.ascontiguousarray((ranks < taken[:, None]).T), m - taken)
         if len(self._kept) >= _KEPT_SIZES:
             self._kept.pop(next(iter(self._kept)))
