@@ -13,13 +13,23 @@ windows). Estimators see the head's probabilities (and embeddings, and which row
 trained on), never a window's labels:
 
 - driftwarden `auto` (the default): on this reference it says which kind it is (held-out
-  labelled rows) and picks `agreement` (confidence, cross-fitted heads' agreement and
-  nearness to the reference, calibrated together); `cbpe` beside it;
+  labelled rows) and picks `consensus` (monitor/metrics/consensus.py); beside it the other
+  methods `estimation.method` can name on this reference: `agreement` (confidence,
+  cross-fitted heads' agreement and nearness to the reference, calibrated together),
+  `cbpe` and `atc` (average thresholded confidence, Garg et al. 2022);
+- the difference of confidences (DoC, Guillory et al. 2021): the reference's accuracy
+  plus how far the window's mean confidence moved from the reference's;
 - the mean confidence (`confidence`);
 - NannyML 0.13's CBPE, fitted on the 300 held-out rows (as documented) and, beside it,
   on the head's 400 training rows ("in-sample"), chunked by window;
 - driftwarden `auto` given the head's training rows as its reference ("in-sample": the
-  deployment `init` makes; it picks `membership`).
+  deployment `init` makes; it picks `membership`);
+- a reference figure, not a peer: the **per-domain oracle**, the mean confidence
+  recalibrated (isotonic, as `cbpe`) on labelled rows of the window's own domain that are
+  not in the window: for a control window the reference, for a shifted window the other
+  900 rows of its domain. It uses labels no label-free estimator has, and shows how close
+  a calibration of the confidence can come when it knows the domain: the rest of its
+  error is the sampling noise of 100 rows.
 
     python benchmarks/estimation.py [--seeds 20] [--no-in-sample]
 
@@ -27,7 +37,8 @@ The last line is JSON: {"mae", "mae_shifted", "mae_nannyml_heldout",
 "mae_nannyml_heldout_shifted", "mae_confidence", "seeds_better"}: means over the seeds of
 each split's MAE (both home domains' 80 windows; shifted: their 40 shifted windows), and
 the seeds where the default's MAE is below both NannyML's (held-out) and the mean
-confidence's.
+confidence's. The line before it, {"mae_oracle", "mae_oracle_shifted"}, is the per-domain
+oracle's.
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ from monitor.metrics.estimation import (
     EstimationInput,
     LabelledReference,
     build_estimator,
+    isotonic,
 )
 
 DATA = Path(
@@ -86,6 +98,20 @@ def nannyml_cbpe(
     return np.asarray(result[("accuracy", "value")].to_numpy(), dtype=float)
 
 
+def oracle(head, embeddings, labels, home: str, reference: np.ndarray, where) -> np.ndarray:
+    """The per-domain oracle for each window, given as (domain, rows): the confidence
+    calibrated on labelled rows of the window's own domain outside the window (for a control
+    window, the reference)."""
+    values = []
+    for domain, rows in where:
+        known = reference if domain == home else np.setdiff1d(np.arange(len(labels[domain])), rows)
+        scored = EstimationInput(head.predict_proba(embeddings[domain][known]))
+        right = (scored.predicted == labels[domain][known]).astype(float)
+        window = EstimationInput(head.predict_proba(embeddings[domain][rows]))
+        values.append(float(isotonic(scored.confidence, right).predict(window.confidence).mean()))
+    return np.array(values)
+
+
 def split(
     j: int, home: str, embeddings, texts, labels, in_sample: bool
 ) -> dict[str, dict[str, float]]:
@@ -105,15 +131,18 @@ def split(
         return EstimationInput(head.predict_proba(rows_x), rows_x, members)
 
     windows: list[tuple[bool, EstimationInput, np.ndarray]] = []
+    where: list[tuple[str, np.ndarray]] = []  # each window's domain and rows, for the oracle
     for k in range(20):
         rows = rest[np.random.default_rng(200 + k).choice(300, WINDOW, replace=False)]
         windows.append((False, seen(home, rows), y[rows]))
+        where.append((home, rows))
     shifts = [d for d in DOMAINS if d != home]
     for seed, domain in zip((150 + j, 170 + j), shifts, strict=True):
         shuffled = np.random.default_rng(seed).permutation(1000)
         for k in range(10):
             rows = shuffled[k * WINDOW : (k + 1) * WINDOW]
             windows.append((True, seen(domain, rows), labels[domain][rows]))
+            where.append((domain, rows))
     shifted = np.array([s for s, _, _ in windows])
     realised = np.array([np.mean(w.predicted == truth) for _, w, truth in windows])
 
@@ -127,8 +156,15 @@ def split(
     if j == 0:
         print(f"{home}: driftwarden auto uses {default.name}; the reference is {default.reference}")
     estimates["driftwarden auto"] = np.array([default.estimate(w).accuracy for _, w, _ in windows])
-    cbpe = build_estimator("cbpe", labelled(reference))
-    estimates["driftwarden cbpe"] = np.array([cbpe.estimate(w).accuracy for _, w, _ in windows])
+    for method in ("agreement", "cbpe", "atc"):
+        other = build_estimator(method, labelled(reference))
+        estimates[f"driftwarden {method}"] = np.array(
+            [other.estimate(w).accuracy for _, w, _ in windows]
+        )
+    found = seen(home, reference)
+    doc = np.mean(found.predicted == y[reference]) - found.confidence.mean()
+    estimates["DoC"] = np.array([w.confidence.mean() + doc for _, w, _ in windows])
+    estimates["oracle (per domain)"] = oracle(head, embeddings, labels, home, reference, where)
     confidence = ConfidenceEstimator()
     estimates["mean confidence"] = np.array(
         [confidence.estimate(w).accuracy for _, w, _ in windows]
@@ -195,6 +231,11 @@ def main() -> None:
             return None
         return round(float(summary.loc[name, (column, "mean")]), 4)
 
+    oracle_line = {
+        "mae_oracle": mean("oracle (per domain)", "all"),
+        "mae_oracle_shifted": mean("oracle (per domain)", "shifted"),
+    }
+    print(json.dumps(oracle_line))
     ours = per_seed.loc["driftwarden auto", "all"]
     names = [n for n in ("NannyML CBPE, held-out", "mean confidence") if n in summary.index]
     rivals = [per_seed.loc[n, "all"] for n in names]

@@ -76,8 +76,9 @@ NOTES: dict[str, str] = {
     "`distance`, `ratio` or `off`",
     "monitors[].drift.drifted_share": "no longer decides `dataset_drift` (accepted so older "
     "configs load; `check-config` warns)",
-    "monitors[].estimation.method": "`auto`, `membership`, `agreement`, `cbpe`, `atc` or "
-    "`confidence`",
+    "monitors[].estimation.method": "`auto` (`membership` on the head's training rows, "
+    "`consensus` on a held-out labelled reference), `membership`, `consensus`, `agreement`, "
+    "`cbpe`, `atc` or `confidence`",
     "monitors[].alerts": "rules on the monitor's metrics that fire and resolve hooks",
     "monitors[].alerts[].name": "the rule's name, unique in the monitor",
     "monitors[].alerts[].metric": "a run metric (see the `runs --json` reference)",

@@ -107,7 +107,15 @@ class AlertRule(Strict):
         return self
 
 
-ESTIMATION_METHODS = ("auto", "membership", "agreement", "cbpe", "atc", "confidence")
+ESTIMATION_METHODS = (
+    "auto",
+    "membership",
+    "consensus",
+    "agreement",
+    "cbpe",
+    "atc",
+    "confidence",
+)
 
 
 class EstimationConfig(Strict):

@@ -195,9 +195,7 @@ class MonitorRuntime:
             np.full(len(scores), -1) if ids is None else ids,
             model.head_refitter(),
         )
-        estimator = build_estimator(self.config.estimation.method, labelled)
-        log.info("monitor %s: quality estimated by %s", self.name, estimator.name)
-        return estimator
+        return build_estimator(self.config.estimation.method, labelled)
 
     def _kept_scores(self, key: str, model: Model) -> Scores | None:
         if self._references is None:

@@ -65,6 +65,8 @@ class AgreementEstimator(Estimator):
             agreement[held] = head.predict_proba(embeddings[held])[
                 np.arange(len(held)), predicted[held]
             ]
+        #: each reference row's agreement, from the head that did not see it
+        self._reference_agreement = agreement
         self._reference = _unit(np.asarray(embeddings, dtype=float))
         features = self._features(reference.confidence, agreement, self._nearness(None))
         self._model = LogisticRegression(C=1.0).fit(features, reference.correct)
@@ -85,13 +87,23 @@ class AgreementEstimator(Estimator):
         return np.column_stack([_logit(confidence), _logit(agreement), nearness])
 
     def _correctness(self, window: EstimationInput) -> np.ndarray:
+        return self._calibrated(window, self._fold_probabilities(window))
+
+    def _fold_probabilities(self, window: EstimationInput) -> list[np.ndarray]:
+        """Each cross-fitted head's class probabilities for the window's rows."""
         if window.embeddings is None:
             raise EstimatorUnavailable("the window has no embeddings")
-        predicted = window.predicted
-        rows = np.arange(len(predicted))
-        agreement = np.mean(
-            [head.predict_proba(window.embeddings)[rows, predicted] for head in self._heads],
-            axis=0,
-        )
+        return [head.predict_proba(window.embeddings) for head in self._heads]
+
+    @staticmethod
+    def _agreement(window: EstimationInput, folds: list[np.ndarray]) -> np.ndarray:
+        """The heads' mean probability of the deployed head's predicted class, per row."""
+        rows = np.arange(len(window.probabilities))
+        return np.asarray(np.mean([p[rows, window.predicted] for p in folds], axis=0))
+
+    def _calibrated(self, window: EstimationInput, folds: list[np.ndarray]) -> np.ndarray:
+        """Each row's chance of being right from confidence, agreement and nearness."""
+        assert window.embeddings is not None  # _fold_probabilities refused otherwise
+        agreement = self._agreement(window, folds)
         features = self._features(window.confidence, agreement, self._nearness(window.embeddings))
         return np.asarray(self._model.predict_proba(features)[:, 1])

@@ -4,7 +4,9 @@ on the labelled reference, summed into an expected accuracy and (binary) F1.
 An estimator is `fit(reference)` then `estimate(window) -> Estimate`. `confidence` trusts
 the model's own top-class probability; `cbpe` and `atc` calibrate it on the reference;
 `membership` (monitor.metrics.membership) also tells rows the head was trained on from new
-ones and measures how far a new row lies from the reference.
+ones and measures how far a new row lies from the reference; `agreement` and `consensus`
+(monitor.metrics.agreement, .consensus) read how far heads cross-fitted on a held-out
+reference agree with the deployed head.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ def build_estimator(method: str, reference: LabelledReference) -> Estimator:
     """The fitted estimator `method` names, logging which and on which kind of reference.
 
     `auto` is `membership` where the reference is the head's training rows (the deployment
-    `init` makes), `agreement` where it is a held-out labelled set (NannyML's setup) and the
+    `init` makes), `consensus` where it is a held-out labelled set (NannyML's setup) and the
     head can be refitted, else `cbpe` (calibrated on the reference directly, as NannyML's
     CBPE is). One that cannot be fitted falls back to
     `confidence`, saying why."""
@@ -229,14 +231,16 @@ def _built(method: str, reference: LabelledReference, kind: str) -> Estimator:
             return MembershipEstimator().fit(reference)
         except EstimatorUnavailable as exc:
             log.info("membership estimate unavailable (%s); using cbpe", exc)
-    elif method == "agreement" or (method == "auto" and kind == HELD_OUT):
+    elif method in ("agreement", "consensus") or (method == "auto" and kind == HELD_OUT):
         from monitor.metrics.agreement import AgreementEstimator
+        from monitor.metrics.consensus import ConsensusEstimator
 
+        chosen = AgreementEstimator if method == "agreement" else ConsensusEstimator
         try:
-            return AgreementEstimator().fit(reference)
+            return chosen().fit(reference)
         except EstimatorUnavailable as exc:
-            log.info("agreement estimate unavailable (%s); using cbpe", exc)
-    if method in ("auto", "membership", "agreement"):
+            log.info("%s estimate unavailable (%s); using cbpe", chosen.name, exc)
+    if method in ("auto", "membership", "agreement", "consensus"):
         method = "cbpe"
     try:
         return ESTIMATORS[method]().fit(reference)

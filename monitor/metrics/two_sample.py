@@ -21,6 +21,7 @@ from scipy import stats
 
 from monitor.metrics.identity import canonical_order
 from monitor.metrics.permutation import KernelStatistic, SplitPlan
+from monitor.metrics.whitened import WhitenedMeans
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,24 @@ class KernelMember(JointMember):
         self, window: Side, rows: np.ndarray, plan: SplitPlan, z_w: np.ndarray
     ) -> np.ndarray:
         return self.kernel.statistics(self.project(window)[rows], plan, z_w)
+
+
+class WhitenedMeanMember(JointMember):
+    """The distance of mean vectors after whitening the pooled rows (`monitor.metrics.
+    whitened`), on the reference's `rows`: what finds a new domain mixed into the text."""
+
+    method = "whitened-mean-permutation"
+
+    def __init__(
+        self, name: str, reference: Side, rows: np.ndarray, project: Callable[[Side], np.ndarray]
+    ) -> None:
+        self.name, self.project = name, project
+        self.means = WhitenedMeans(project(reference)[rows])
+
+    def statistics(
+        self, window: Side, rows: np.ndarray, plan: SplitPlan, z_w: np.ndarray
+    ) -> np.ndarray:
+        return self.means.statistics(self.project(window)[rows], plan, z_w)
 
 
 class ClassShareMember(JointMember):

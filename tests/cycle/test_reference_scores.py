@@ -106,11 +106,12 @@ def test_runs_json_carries_every_signal_the_family_and_stage_timings(project: Pa
     assert run["signals"]["embedding"]["threshold"] is None
     family = run["drift_family"]
     assert family["alpha"] == 0.01 and family["correction"] == "min-p"
-    assert set(family["tests"]) == {"embedding", "descriptors", "predicted_class"}
+    assert set(family["tests"]) == {"embedding_mean", "embedding", "descriptors", "predicted_class"}
     combined = family["combined"]
     # each member is compared with the combination's critical value times its weight
     levels = {name: t["level"] for name, t in family["tests"].items()}
-    assert levels["embedding"] == pytest.approx(levels["descriptors"] * 0.7 / 0.15)
+    assert levels["embedding_mean"] == pytest.approx(levels["descriptors"] * 0.55 / 0.15)
+    assert levels["embedding"] == pytest.approx(levels["descriptors"])
     for test in family["tests"].values():
         assert 0 < test["p_value"] <= 1 and test["drifted"] == (test["p_value"] <= test["level"])
     assert combined["level"] == 0.01 and combined["drifted"] == family["drifted"]

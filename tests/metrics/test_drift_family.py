@@ -28,6 +28,7 @@ from monitor.metrics.permutation import (
     window_side,
 )
 from monitor.metrics.two_sample import ContingencyMember, Measured, Side
+from monitor.metrics.whitened import WhitenedMeans
 from monitor.models.specs import TransformersModelConfig
 from monitor.records.scores import Scores
 
@@ -50,7 +51,9 @@ def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) ->
     return float(within_r + within_w - 2 * k_rw.mean())
 
 
-def split_p_value(kernel: KernelStatistic, plan: SplitPlan, window: np.ndarray, seed: int):
+def split_p_value(
+    kernel: KernelStatistic | WhitenedMeans, plan: SplitPlan, window: np.ndarray, seed: int
+):
     """The full permutation p-value of `window`, every split of the plan."""
     rng = np.random.default_rng(seed)
     z_w = window_side(rng, len(window), plan.reference_side(len(window)).window_places)
@@ -76,13 +79,44 @@ def test_the_statistic_is_the_unbiased_mmd_and_its_bandwidth_the_median() -> Non
     assert values[1] == pytest.approx(expected, abs=1e-12)
 
 
+def test_the_whitened_statistic_is_the_unbiased_distance_of_whitened_means() -> None:
+    """Observed and split values equal the unbiased squared distance of the two sides'
+    means after whitening the pooled rows with (C + ridge * mean eigenvalue * I)^(-1/2)."""
+    rng = np.random.default_rng(3)
+    reference, window = rng.normal(size=(60, 4)) * [1, 1, 5, 0.2], rng.normal(size=(20, 4))
+    test, plan = WhitenedMeans(reference, ridge=0.5), SplitPlan(60, [2], 99)
+
+    def direct(a: np.ndarray, b: np.ndarray) -> float:
+        pooled = np.vstack([reference, window])
+        covariance = np.cov(pooled.T)
+        metric = np.linalg.inv(covariance + 0.5 * np.trace(covariance) / 4 * np.eye(4))
+        k_aa, k_bb, k_ab = a @ metric @ a.T, b @ metric @ b.T, a @ metric @ b.T
+        na, nb = len(a), len(b)
+        return float(
+            (k_aa.sum() - np.trace(k_aa)) / (na * (na - 1))
+            + (k_bb.sum() - np.trace(k_bb)) / (nb * (nb - 1))
+            - 2 * k_ab.mean()
+        )
+
+    values, _ = split_p_value(test, plan, window, 4)
+    assert values[0] == pytest.approx(direct(reference, window), rel=1e-9)
+    pooled = np.vstack([reference, window])
+    z_r = plan.reference_side(20).z_r[:, 0]
+    z_w = window_side(np.random.default_rng(4), 20, plan.reference_side(20).window_places)[:, 0]
+    moved = np.r_[z_r, z_w.astype(bool)]
+    assert values[1] == pytest.approx(direct(pooled[~moved], pooled[moved]), rel=1e-9)
+
+
+@pytest.mark.parametrize("statistic", [KernelStatistic, WhitenedMeans])
 @pytest.mark.parametrize("alpha", [0.05, 0.2])
-def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(alpha: float) -> None:
+def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(
+    alpha: float, statistic: type[KernelStatistic | WhitenedMeans]
+) -> None:
     """Windows from the reference's own distribution are flagged at about the level (within
     the binomial bound), a shifted one always."""
     rng = np.random.default_rng(11)
     reference = rng.normal(size=(120, 5))
-    kernel, plan = KernelStatistic(reference), SplitPlan(120, [7], 199)
+    kernel, plan = statistic(reference), SplitPlan(120, [7], 199)
     windows = 300
     flagged = sum(
         kernel.sequential_p_value(rng.normal(size=(25, 5)), plan, np.random.default_rng(i), alpha)[
@@ -99,9 +133,12 @@ def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(alpha
     assert max(shifted) <= alpha
 
 
-def test_quiet_windows_stop_early_with_a_p_value_above_the_level() -> None:
+@pytest.mark.parametrize("statistic", [KernelStatistic, WhitenedMeans])
+def test_quiet_windows_stop_early_with_a_p_value_above_the_level(
+    statistic: type[KernelStatistic | WhitenedMeans],
+) -> None:
     rng = np.random.default_rng(2)
-    kernel, plan = KernelStatistic(rng.normal(size=(100, 4))), SplitPlan(100, [1], 999)
+    kernel, plan = statistic(rng.normal(size=(100, 4))), SplitPlan(100, [1], 999)
     quiet = kernel.sequential_p_value(
         rng.normal(size=(40, 4)), plan, np.random.default_rng(0), 0.01
     )

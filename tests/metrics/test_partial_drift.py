@@ -13,9 +13,9 @@ from monitor.config import DriftConfig
 from monitor.metrics.engine import MetricsEngine, Observed
 from monitor.metrics.family import MinP
 from monitor.metrics.identity import row_keys
-from monitor.metrics.permutation import KernelStatistic
 from monitor.metrics.sequential import SequentialTest
 from monitor.metrics.two_sample import Side
+from monitor.metrics.whitened import WhitenedMeans
 from monitor.records.scores import Scores
 
 
@@ -67,7 +67,12 @@ def test_power_rises_with_the_share_of_drifted_rows_and_the_record_is_consistent
             family = result.family
             assert family is not None and family.combined is not None
             assert family.sequential is None  # turned off
-            assert set(family.combined.members) == {"embedding", "descriptors", "predicted_class"}
+            assert set(family.combined.members) == {
+                "embedding_mean",
+                "embedding",
+                "descriptors",
+                "predicted_class",
+            }
             assert family.p_value == family.combined.p_value
             assert result.dataset_drift == (family.p_value <= 0.05)
             assert result.dataset_drift == any(t.drifted for t in family.tests.values())
@@ -86,8 +91,8 @@ def embeddings(s: Side) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def kernel() -> KernelStatistic:
-    return KernelStatistic(np.random.default_rng(1).normal(size=(200, 8)))
+def kernel() -> WhitenedMeans:
+    return WhitenedMeans(np.random.default_rng(1).normal(size=(200, 8)))
 
 
 def test_the_sequential_test_pools_windows_to_catch_a_small_shift(kernel) -> None:
