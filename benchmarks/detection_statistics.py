@@ -13,7 +13,8 @@ why the whitening must be fitted on the pooled rows. The windows are
 - the linear kernel (the squared distance of means);
 - the linear kernel after whitening the pooled rows with a ridge of r times the mean
   eigenvalue of their covariance (r = 0.1 ... 10), and after whitening with the
-  reference's covariance alone (r = 5);
+  reference's covariance alone (r = 0.1, 1, 5: not exact, the reference rows are
+  in-sample for it);
 - outlier statistics: the window rows' mean similarity to the reference part (Gaussian,
   median bandwidth) and the share of window rows whose distance to their 5th-nearest
   reference row exceeds the reference rows' 90th percentile.
@@ -97,7 +98,10 @@ def kernels(pooled: np.ndarray, reference: np.ndarray, median: float) -> dict[st
     found["linear (distance of means)"] = pooled @ pooled.T
     for ridge in (0.1, 0.3, 1.0, 2.0, 3.0, 5.0, 10.0):
         found[f"whitened pooled, ridge {ridge:g}"] = whitened(pooled, ridge)
-    found["whitened reference-only, ridge 5"] = whitened(pooled, 5.0, fitted_on=reference)
+    for ridge in (0.1, 1.0, 5.0):
+        found[f"whitened reference-only, ridge {ridge:g}"] = whitened(
+            pooled, ridge, fitted_on=reference
+        )
     return found
 
 

@@ -67,6 +67,13 @@ class RetrainHeadHook(HookConfig):
     windows: int = Field(5, ge=1, description="labelled windows (the newest K) to refit on")
     holdout: float = Field(0.3, gt=0, lt=1, description="share of recent rows held out")
     margin: float = Field(0.01, ge=0, le=1, description="accuracy gain needed to promote")
+    evidence: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="one-sided p-value the gain must reach on the paired rows to promote "
+        "(McNemar's exact test; 1 promotes on the margin alone)",
+    )
     retries: int = Field(0, ge=0, le=100)
     timeout: Duration = timedelta(minutes=10)
 
@@ -87,6 +94,13 @@ class RetrainFmHook(HookConfig):
     type: Literal["retrain-fm"]
     windows: int = Field(5, ge=1, description="labelled windows (the newest K) to train on")
     margin: float = Field(0.01, ge=0, le=1, description="accuracy gain needed to promote")
+    evidence: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="one-sided p-value the gain must reach on the paired rows to promote "
+        "(McNemar's exact test; 1 promotes on the margin alone)",
+    )
     min_labels: int = Field(40, ge=2, description="labelled recent rows needed to train")
     shadow_rows: int = Field(50, ge=1, description="labelled later rows needed to decide")
     # 40 steps of 16 rows: about one pass over a 500-row reference and 200 new rows; on two

@@ -25,6 +25,7 @@ from monitor.models.specs import EmbeddingHeadModelConfig
 from monitor.store import Store
 from monitor.store.model_versions import LabelledRow, labelled_rows, record_decision
 from monitor.versions.catalog import live_head_folder, make_live, register_version
+from monitor.versions.evidence import compare
 from monitor.versions.folders import versions_folder
 from monitor.versions.options import HeadRetrainOptions
 from monitor.versions.view import MonitorView
@@ -46,6 +47,7 @@ class RetrainDecision:
     candidate_accuracy: float | None = None
     margin: float = 0.0
     windows: int = 0
+    evidence: float = 0.05
     train_rows: int = 0
     holdout_rows: int = 0
 
@@ -103,6 +105,7 @@ def retrain(
         current.version,
         margin=options.margin,
         windows=options.windows,
+        evidence=options.evidence,
     )
     candidate: Head | None = None
     if len(train) >= MIN_TRAIN_ROWS:
@@ -170,9 +173,8 @@ def _save_version(head: Head, folder: Path) -> Path:
     return target
 
 
-def _accuracy(head: Head, embeddings: np.ndarray, targets: list[str]) -> float:
-    truth = np.array([head.labels.index(t) if t in head.labels else -1 for t in targets])
-    return float(np.mean(head.classifier.predict(embeddings) == truth))
+def _predictions(head: Head, embeddings: np.ndarray) -> np.ndarray:
+    return np.asarray(head.classifier.predict(embeddings))
 
 
 def _fit_and_compare(
@@ -192,23 +194,23 @@ def _fit_and_compare(
         )
         return replace(decision, reason=reason), None
     embeddings = encoder.encode([r.text for r in holdout])
-    targets = [r.target for r in holdout]
-    current_accuracy = _accuracy(current, embeddings, targets)
-    candidate_accuracy = _accuracy(candidate, embeddings, targets)
-    gain = candidate_accuracy - current_accuracy
-    margin = decision.margin
-    promoted = gain > 0 and gain >= margin
+    truth = np.array([current.labels.index(r.target) for r in holdout])
+    comparison = compare(
+        truth,
+        _predictions(current, embeddings),
+        _predictions(candidate, embeddings),
+        decision.margin,
+        decision.evidence,
+    )
+    current_accuracy, candidate_accuracy = comparison.live_accuracy, comparison.candidate_accuracy
+    promoted, reason = comparison.promoted, comparison.reason
     candidate.metrics = {
         "holdout_accuracy": candidate_accuracy,
         "replaced_holdout_accuracy": current_accuracy,
         "train_rows": float(len(texts)),
         "holdout_rows": float(len(holdout)),
+        "holdout_p_value": comparison.p_value,
     }
-    reason = (
-        f"better by {gain:+.3f} (margin {margin:g})"
-        if promoted
-        else f"not better by the margin: {gain:+.3f} < {margin:g}"
-    )
     decision = replace(
         decision,
         promoted=promoted,

@@ -19,6 +19,9 @@ class HeadRetrainOptions(Protocol):
     @property
     def margin(self) -> float: ...
 
+    @property
+    def evidence(self) -> float: ...
+
 
 class FmRetrainOptions(Protocol):
     """`retrain-fm`'s settings (`RetrainFmHook`)."""
@@ -28,6 +31,9 @@ class FmRetrainOptions(Protocol):
 
     @property
     def margin(self) -> float: ...
+
+    @property
+    def evidence(self) -> float: ...
 
     @property
     def min_labels(self) -> int: ...

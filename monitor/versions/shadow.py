@@ -25,6 +25,7 @@ from monitor.store.model_versions import (
 )
 from monitor.store.schema_operations import ModelVersionRow
 from monitor.versions.catalog import head_config, make_live
+from monitor.versions.evidence import compare
 from monitor.versions.fm_retrain import SHADOW, SOURCE
 from monitor.versions.options import FmRetrainOptions
 from monitor.versions.view import MonitorView
@@ -90,14 +91,14 @@ def decide(
         predicted = _candidate_predictions(monitor, candidate, [r.text for r in rows])
     except ModelError as exc:  # a folder changed on disk, or an unreadable version
         return _close(store, monitor, candidate, options, clock, delivery_id, "rejected", str(exc))
-    truth = np.array([r.target for r in rows])
-    live_accuracy = float(np.mean(np.array([r.predicted for r in rows]) == truth))
-    candidate_accuracy = float(np.mean(np.array(predicted) == truth))
-    gain = candidate_accuracy - live_accuracy
-    if gain > 0 and gain >= options.margin:
-        state, reason = "promoted", f"better by {gain:+.3f} (margin {options.margin:g})"
-    else:
-        state, reason = "rejected", f"not better by the margin: {gain:+.3f} < {options.margin:g}"
+    comparison = compare(
+        np.array([r.target for r in rows]),
+        np.array([r.predicted for r in rows]),
+        np.array(predicted),
+        options.margin,
+        options.evidence,
+    )
+    state = "promoted" if comparison.promoted else "rejected"
     return _close(
         store,
         monitor,
@@ -106,8 +107,8 @@ def decide(
         clock,
         delivery_id,
         state,
-        reason,
-        (len(rows), live_accuracy, candidate_accuracy),
+        comparison.reason,
+        (len(rows), comparison.live_accuracy, comparison.candidate_accuracy),
     )
 
 

@@ -18,6 +18,7 @@ from monitor.metrics.label_choice import choose, request_scores, uncertainty
 from monitor.store import Store
 from monitor.store.explanations import LabelRequest, record_requests, requested_rows
 from monitor.store.run_reads import predictions, stored_runs
+from monitor.versions.switch import activate_live_version
 
 
 @dataclass
@@ -63,7 +64,9 @@ def plan_requests(store: Store, config: MonitorConfig, budget: int | None) -> La
     if not rows:
         return plan
     runtime = MonitorRuntime.build(config)
-    runtime.use_store(store)
+    # the store's live version, not the configured one: after a promotion, rows are picked
+    # by what the daemon scores with
+    activate_live_version(store, runtime)
     scoring = runtime.scoring
     reference_embeddings = scoring.reference.scores.embeddings
     frame = pd.DataFrame({text_column: [p.text for _, p in rows]})
