@@ -57,14 +57,16 @@ def compare(
     # P(at least `wins` of the wins + losses disagreeing rows, each a fair coin)
     p_value = float(stats.binom.sf(wins - 1, wins + losses, 0.5)) if wins + losses else 1.0
     gain = candidate_accuracy - live_accuracy
-    record = f"{wins} rows won, {losses} lost of {rows}; p = {p_value:.3g}"
+    record = f"{wins} rows won, {losses} lost of {rows}"
     if not (gain > 0 and gain >= margin):
-        promoted, reason = False, f"not better by the margin: {gain:+.3f} < {margin:g} ({record})"
+        promoted = False
+        reason = f"not better by the margin: {gain:+.3f} < {margin:g} ({record})"
     elif p_value > evidence:
         promoted = False
         reason = f"better by {gain:+.3f}, not evidence: p {p_value:.3g} > {evidence:g} ({record})"
     else:
-        promoted, reason = True, f"better by {gain:+.3f} (margin {margin:g}; {record})"
+        promoted = True
+        reason = f"better by {gain:+.3f} (margin {margin:g}; {record}, p {p_value:.3g})"
     return Comparison(
         rows, live_accuracy, candidate_accuracy, wins, losses, p_value, promoted, reason
     )
