@@ -218,6 +218,7 @@ def run_arm(
             "min_labels": min(40, max(2, args.budget // 2 * args.label_windows)),
             "shadow_rows": args.shadow_rows,
             "margin": args.margin,
+            "evidence": args.evidence,
             "steps": args.steps,
             "batch_size": args.batch_size,
             "learning_rate": args.learning_rate,
@@ -228,7 +229,12 @@ def run_arm(
         }
     )
     head_options = RetrainHeadHook.model_validate(
-        {"type": "retrain-head", "windows": args.label_windows, "margin": args.margin}
+        {
+            "type": "retrain-head",
+            "windows": args.label_windows,
+            "margin": args.margin,
+            "evidence": args.evidence,
+        }
     )
     loop.windows(home)
     phases: dict[str, Phase] = {}
@@ -392,6 +398,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget", type=int, default=25, help="random labels a label window")
     parser.add_argument("--shadow-rows", type=int, default=50, help="labels in the shadow windows")
     parser.add_argument("--margin", type=float, default=0.01)
+    parser.add_argument(
+        "--evidence", type=float, default=0.2, help="the hooks' evidence level (their default)"
+    )
     parser.add_argument("--steps", type=int, default=120, help="the fine-tune's step budget")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=3e-5)

@@ -68,7 +68,7 @@ class RetrainHeadHook(HookConfig):
     holdout: float = Field(0.3, gt=0, lt=1, description="share of recent rows held out")
     margin: float = Field(0.01, ge=0, le=1, description="accuracy gain needed to promote")
     evidence: float = Field(
-        0.05,
+        0.2,
         gt=0,
         le=1,
         description="one-sided p-value the gain must reach on the paired rows to promote "
@@ -95,7 +95,7 @@ class RetrainFmHook(HookConfig):
     windows: int = Field(5, ge=1, description="labelled windows (the newest K) to train on")
     margin: float = Field(0.01, ge=0, le=1, description="accuracy gain needed to promote")
     evidence: float = Field(
-        0.05,
+        0.2,
         gt=0,
         le=1,
         description="one-sided p-value the gain must reach on the paired rows to promote "

@@ -47,7 +47,7 @@ class RetrainDecision:
     candidate_accuracy: float | None = None
     margin: float = 0.0
     windows: int = 0
-    evidence: float = 0.05
+    evidence: float = 0.2
     train_rows: int = 0
     holdout_rows: int = 0
 

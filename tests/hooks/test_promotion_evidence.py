@@ -52,7 +52,7 @@ def test_the_margin_still_binds_and_a_tie_never_promotes() -> None:
 @pytest.mark.parametrize("hook", [RetrainHeadHook, RetrainFmHook])
 def test_both_hooks_take_an_evidence_level_in_range(hook) -> None:
     kind = "retrain-head" if hook is RetrainHeadHook else "retrain-fm"
-    assert hook.model_validate({"type": kind}).evidence == 0.05
+    assert hook.model_validate({"type": kind}).evidence == 0.2
     assert hook.model_validate({"type": kind, "evidence": 1}).evidence == 1
     with pytest.raises(ValueError, match="evidence"):
         hook.model_validate({"type": kind, "evidence": 0})
