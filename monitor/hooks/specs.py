@@ -62,10 +62,10 @@ class PythonHook(HookConfig):
         return []
 
 
-class RetrainHeadHook(HookConfig):
-    type: Literal["retrain-head"]
-    windows: int = Field(5, ge=1, description="labelled windows (the newest K) to refit on")
-    holdout: float = Field(0.3, gt=0, lt=1, description="share of recent rows held out")
+class PromotingHook(HookConfig):
+    """What a retrain needs before it promotes a candidate (`monitor.versions.evidence`):
+    a gain of at least `margin`, and evidence that the gain is not chance."""
+
     margin: float = Field(0.01, ge=0, le=1, description="accuracy gain needed to promote")
     evidence: float = Field(
         0.2,
@@ -74,6 +74,12 @@ class RetrainHeadHook(HookConfig):
         description="one-sided p-value the gain must reach on the paired rows to promote "
         "(McNemar's exact test; 1 promotes on the margin alone)",
     )
+
+
+class RetrainHeadHook(PromotingHook):
+    type: Literal["retrain-head"]
+    windows: int = Field(5, ge=1, description="labelled windows (the newest K) to refit on")
+    holdout: float = Field(0.3, gt=0, lt=1, description="share of recent rows held out")
     retries: int = Field(0, ge=0, le=100)
     timeout: Duration = timedelta(minutes=10)
 
@@ -83,7 +89,7 @@ class RetrainHeadHook(HookConfig):
         return f"refits embedding-head models; this monitor's model is {model.type}"
 
 
-class RetrainFmHook(HookConfig):
+class RetrainFmHook(PromotingHook):
     """Fine-tune the encoder and head together (`monitor.versions.fm_retrain`); the candidate
     runs in shadow and is promoted only when it beats the live version on later labels.
 
@@ -93,14 +99,6 @@ class RetrainFmHook(HookConfig):
 
     type: Literal["retrain-fm"]
     windows: int = Field(5, ge=1, description="labelled windows (the newest K) to train on")
-    margin: float = Field(0.01, ge=0, le=1, description="accuracy gain needed to promote")
-    evidence: float = Field(
-        0.2,
-        gt=0,
-        le=1,
-        description="one-sided p-value the gain must reach on the paired rows to promote "
-        "(McNemar's exact test; 1 promotes on the margin alone)",
-    )
     min_labels: int = Field(40, ge=2, description="labelled recent rows needed to train")
     shadow_rows: int = Field(50, ge=1, description="labelled later rows needed to decide")
     # 40 steps of 16 rows: about one pass over a 500-row reference and 200 new rows; on two

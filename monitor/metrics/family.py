@@ -66,7 +66,7 @@ COMBINED = "combined"
 #: whitened means carry most partial drift; label shift moves the predicted class so far
 #: that a small weight still flags it (benchmarks/detection.py, windows with a fifth of
 #: yelp / imdb rows, of 20: the Gaussian MMD at 0.7 and the others at 0.15 caught 6 / 11;
-#: these weights 12 / 15; the whitened means at 0.7 and the MMD at 0.01, 12 / 15)
+#: these weights 13 / 15)
 WEIGHTS = {EMBEDDING_MEAN: 0.55, EMBEDDING: 0.15, DESCRIPTORS: 0.15, PREDICTED_CLASS: 0.15}
 
 _MIN_PERMUTATIONS = 999

@@ -4,9 +4,9 @@ A drift that moves a tenth of the traffic is too small for one 100-row window to
 the family's level, but five such windows pooled (500 rows) show it plainly. After each
 window the test pools the rows of the last `windows` windows (fewer until that many have
 been seen) and tests them against the reference with the family's whitened mean test
-(`monitor.metrics.whitened`, permutation null), at `level`. (With the Gaussian kernel's
-MMD instead, 2 of 40 drifted streams were caught within five windows; with this, 7:
-`benchmarks/detection.py`.)
+(`monitor.metrics.whitened`, permutation null), at `level`. (At 1 per 1,000, the Gaussian
+kernel's MMD caught 0 of 40 drifted streams within five windows, this 7:
+`benchmarks/detection_statistics.py`.)
 
 The false-alarm rate. Without drift, the pooled rows and the reference are exchangeable,
 so each window's test rejects with probability at most `level`; the expected number of

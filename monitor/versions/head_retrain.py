@@ -58,8 +58,8 @@ class RetrainDecision:
         return (
             f"{verdict}: candidate {self.candidate_version} held-out accuracy "
             f"{self.candidate_accuracy:.3f} vs live {self.current_version} "
-            f"{self.current_accuracy:.3f} (margin {self.margin:g}; "
-            f"{self.train_rows} recent rows trained, {self.holdout_rows} held out)"
+            f"{self.current_accuracy:.3f}; {self.reason}; "
+            f"{self.train_rows} recent rows trained, {self.holdout_rows} held out"
         )
 
 
