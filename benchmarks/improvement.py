@@ -218,7 +218,7 @@ def run_arm(
             "min_labels": min(40, max(2, args.budget // 2 * args.label_windows)),
             "shadow_rows": args.shadow_rows,
             "margin": args.margin,
-            "evidence": args.evidence,
+            **({} if args.evidence is None else {"evidence": args.evidence}),
             "steps": args.steps,
             "batch_size": args.batch_size,
             "learning_rate": args.learning_rate,
@@ -233,7 +233,7 @@ def run_arm(
             "type": "retrain-head",
             "windows": args.label_windows,
             "margin": args.margin,
-            "evidence": args.evidence,
+            **({} if args.evidence is None else {"evidence": args.evidence}),
         }
     )
     loop.windows(home)
@@ -399,7 +399,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shadow-rows", type=int, default=50, help="labels in the shadow windows")
     parser.add_argument("--margin", type=float, default=0.01)
     parser.add_argument(
-        "--evidence", type=float, default=0.2, help="the hooks' evidence level (their default)"
+        "--evidence", type=float, help="the hooks' evidence level (default: the hooks' own)"
     )
     parser.add_argument("--steps", type=int, default=120, help="the fine-tune's step budget")
     parser.add_argument("--batch-size", type=int, default=16)

@@ -150,20 +150,6 @@ class KernelStatistic:
         blocks = WindowBlocks(self, window)
         return np.concatenate([[blocks.observed()], blocks.statistics(plan, slice(None), z_w)])
 
-    def sequential_p_value(
-        self, window: np.ndarray, plan: SplitPlan, rng: np.random.Generator, level: float
-    ) -> tuple[float, float, int]:
-        """The window's MMD², its p-value and the splits it took, stopping early.
-
-        Splits run in growing batches; once the p-value is surely above `level`, the test
-        stops with Besag and Clifford's sequential p-value `h / L` (`h` exceedances in `L`
-        splits), itself above `level`: a window without drift costs a few dozen splits.
-        """
-        blocks = WindowBlocks(self, window)
-        return early_stopping_p_value(
-            blocks.observed(), blocks.statistics, plan, blocks.m, rng, level
-        )
-
 
 def early_stopping_p_value(
     observed: float,

@@ -24,6 +24,8 @@ from monitor.metrics.permutation import (
     SCALES,
     KernelStatistic,
     SplitPlan,
+    WindowBlocks,
+    early_stopping_p_value,
     squared_distances,
     window_side,
 )
@@ -49,6 +51,20 @@ def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) ->
     within_r = (k_rr.sum() - np.trace(k_rr)) / (n * (n - 1))
     within_w = (k_ww.sum() - np.trace(k_ww)) / (m * (m - 1))
     return float(within_r + within_w - 2 * k_rw.mean())
+
+
+def stopping_p_value(
+    test: KernelStatistic | WhitenedMeans,
+    window: np.ndarray,
+    plan: SplitPlan,
+    rng: np.random.Generator,
+    level: float,
+) -> tuple[float, float, int]:
+    """The early-stopping p-value as the sequential test computes it, for either statistic."""
+    if isinstance(test, WhitenedMeans):
+        return test.sequential_p_value(window, plan, rng, level)
+    blocks = WindowBlocks(test, window)
+    return early_stopping_p_value(blocks.observed(), blocks.statistics, plan, blocks.m, rng, level)
 
 
 def split_p_value(
@@ -119,9 +135,7 @@ def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(
     kernel, plan = statistic(reference), SplitPlan(120, [7], 199)
     windows = 300
     flagged = sum(
-        kernel.sequential_p_value(rng.normal(size=(25, 5)), plan, np.random.default_rng(i), alpha)[
-            1
-        ]
+        stopping_p_value(kernel, rng.normal(size=(25, 5)), plan, np.random.default_rng(i), alpha)[1]
         <= alpha
         for i in range(windows)
     )
@@ -139,12 +153,10 @@ def test_quiet_windows_stop_early_with_a_p_value_above_the_level(
 ) -> None:
     rng = np.random.default_rng(2)
     kernel, plan = statistic(rng.normal(size=(100, 4))), SplitPlan(100, [1], 999)
-    quiet = kernel.sequential_p_value(
-        rng.normal(size=(40, 4)), plan, np.random.default_rng(0), 0.01
-    )
+    quiet = stopping_p_value(kernel, rng.normal(size=(40, 4)), plan, np.random.default_rng(0), 0.01)
     assert quiet[2] < 999 and quiet[1] > 0.01
-    drifted = kernel.sequential_p_value(
-        rng.normal(1.0, 1.0, size=(40, 4)), plan, np.random.default_rng(0), 0.01
+    drifted = stopping_p_value(
+        kernel, rng.normal(1.0, 1.0, size=(40, 4)), plan, np.random.default_rng(0), 0.01
     )
     assert drifted[2] == 999 and drifted[1] == pytest.approx(1 / 1000)
 
