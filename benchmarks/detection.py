@@ -146,18 +146,19 @@ class Driftwarden:
         if family is not None and family.sequential is not None:
             family.sequential._pool.clear()
 
-    def flags(self, window: Window) -> tuple[bool, bool, bool, bool]:
+    def flags(self, window: Window) -> tuple[bool, bool, bool, bool, bool]:
         """(`dataset_drift`, the sequential test's flag, the Gaussian-kernel embedding test
-        alone and the whitened-mean test alone at the family's level) for the next window
-        of the stream."""
+        alone, the whitened-mean test alone and the nearest-neighbour novelty test alone at
+        the family's level) for the next window of the stream."""
         result = self.engine.calculate(self.observed(window))
         family = result.family
         assert family is not None
         sequential = family.sequential
         alone = family.tests["embedding"].p_value <= family.alpha
         means = family.tests["embedding_mean"].p_value <= family.alpha
+        novelty = family.tests["embedding_novelty"].p_value <= family.alpha
         drifted = bool(sequential is not None and sequential.drifted)
-        return result.dataset_drift, drifted, alone, means
+        return result.dataset_drift, drifted, alone, means, novelty
 
 
 def alibi_mmd(corpus: Corpus):
@@ -251,7 +252,8 @@ def main() -> None:
     table: dict[str, dict[str, float]] = {"driftwarden dataset_drift (defaults)": {}}
     alone = "its Gaussian-kernel embedding test alone, p<=0.01"
     means = "its whitened-mean embedding test alone, p<=0.01"
-    table[alone], table[means] = {}, {}
+    novelty = "its nearest-neighbour novelty test alone, p<=0.01"
+    table[alone], table[means], table[novelty] = {}, {}, {}
     started = time.perf_counter()
     for cell, windows in cells.items():
         found = []
@@ -261,6 +263,7 @@ def main() -> None:
         table["driftwarden dataset_drift (defaults)"][cell] = sum(f[0] for f in found)
         table[alone][cell] = sum(f[2] for f in found)
         table[means][cell] = sum(f[3] for f in found)
+        table[novelty][cell] = sum(f[4] for f in found)
     seconds = (time.perf_counter() - started) / sum(len(w) for w in cells.values())
     table["driftwarden dataset_drift (defaults)"]["s/window"] = round(seconds, 3)
     if not args.no_peers:
@@ -299,7 +302,7 @@ def main() -> None:
     started = time.perf_counter()
     alarms = family_alarms = 0
     for k in range(controls):
-        family, sequential, _, _ = dw.flags(mixture(20000 + k, "yelp", 0.0))
+        family, sequential, *_ = dw.flags(mixture(20000 + k, "yelp", 0.0))
         alarms += sequential
         family_alarms += family
     seconds = (time.perf_counter() - started) / controls

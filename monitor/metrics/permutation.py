@@ -24,7 +24,7 @@ product where a maximum over bandwidths costs three, and it found as much.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +33,8 @@ import numpy as np
 _BANDWIDTH_ROWS = 1000
 #: bandwidths, as multiples of the median squared distance between reference rows
 SCALES = (1.0, 2.0, 4.0)
-#: window sizes whose reference-side splits are kept (a `rows:` window has one size, the
-#: sequential test one more)
+#: window sizes whose reference-side splits are kept (a `rows:` window has one size)
 _KEPT_SIZES = 6
-#: splits in the first batch of a sequential (early-stopping) test; each next is twice as large
-_FIRST_BATCH = 32
 
 
 def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -75,8 +72,7 @@ class SplitPlan:
         rng = np.random.default_rng([*self.seed, m])
         taken = rng.hypergeometric(n, m, m, size=count)  # reference rows in the window part
         # a random permutation's values below `taken` mark a uniformly random subset (a
-        # double argsort of random keys did the same at 4-5x the cost: 70 ms per new
-        # window size for the sequential test's 1,999 splits of 500 rows)
+        # double argsort of random keys did the same at 4-5x the cost)
         ranks = rng.permuted(np.broadcast_to(np.arange(n), (count, n)), axis=1)
         splits = ReferenceSplits(np.ascontiguousarray((ranks < taken[:, None]).T), m - taken)
         if len(self._kept) >= _KEPT_SIZES:
@@ -148,37 +144,7 @@ class KernelStatistic:
         """The window's MMD² then that of each split of `plan` (`z_w`: the window side of
         every split): `B + 1` values, the observed one first."""
         blocks = WindowBlocks(self, window)
-        return np.concatenate([[blocks.observed()], blocks.statistics(plan, slice(None), z_w)])
-
-
-def early_stopping_p_value(
-    observed: float,
-    statistics: Callable[[SplitPlan, slice, np.ndarray], np.ndarray],
-    plan: SplitPlan,
-    m: int,
-    rng: np.random.Generator,
-    level: float,
-) -> tuple[float, float, int]:
-    """`observed`, its permutation p-value over `plan`'s splits for `m` window rows, and the
-    splits it took: batches of splits (`statistics(plan, columns, z_w)`) run until the
-    p-value is surely above `level` (Besag and Clifford's `h / L`), or all have run."""
-    splits = plan.reference_side(m)
-    tolerance = 1e-9 * max(1.0, abs(observed))  # near-ties count as exceedances
-    total = plan.permutations
-    enough = int(np.floor(level * total)) + 1
-    exceed = done = 0
-    batch = _FIRST_BATCH
-    while done < total:
-        end = min(done + batch, total)
-        z_w = window_side(rng, m, splits.window_places[done:end])
-        found = statistics(plan, slice(done, end), z_w)
-        hits = np.flatnonzero(found >= observed - tolerance)
-        if exceed + len(hits) >= enough:
-            used = done + int(hits[enough - exceed - 1]) + 1
-            return observed, enough / used, used
-        exceed += len(hits)
-        done, batch = end, batch * 2
-    return observed, (1 + exceed) / (1 + done), done
+        return np.concatenate([[blocks.observed()], blocks.statistics(plan, z_w)])
 
 
 class WindowBlocks:
@@ -201,15 +167,11 @@ class WindowBlocks:
         r_z = np.array([self.w_sums.sum()])
         return float(_unbiased_mmd(s_ww, r_z, self.total, self.n, self.m)[0])
 
-    def statistics(self, plan: SplitPlan, columns: slice, z_w: np.ndarray) -> np.ndarray:
-        """The statistic of the plan's splits `columns` (`z_w`: their window side)."""
-        z_r = plan.reference_side(self.m).z_r[:, columns].astype(np.float64)  # same 0/1 values
-        if columns == slice(None):
-            terms = self.test.terms(plan, self.m)
-            within, row_sums = terms.within, terms.row_sums
-        else:  # an early-stopping test's batch: its few splits are cheaper than a cache
-            within = np.einsum("ib,ib->b", self.test.k_rr @ z_r, z_r)
-            row_sums = self.test.k_rr_sums @ z_r
+    def statistics(self, plan: SplitPlan, z_w: np.ndarray) -> np.ndarray:
+        """The statistic of the plan's splits (`z_w`: their window side)."""
+        z_r = plan.reference_side(self.m).z_r.astype(np.float64)  # same 0/1 values
+        terms = self.test.terms(plan, self.m)
+        within, row_sums = terms.within, terms.row_sums
         # S_ww = z_rᵀK_rr z_r + 2 z_wᵀK_wr z_r + z_wᵀK_ww z_w, per split (a column)
         cross = np.einsum("ib,ib->b", self.k_wr @ z_r, z_w)
         s_ww = within + 2.0 * cross + np.einsum("ib,ib->b", self.k_ww @ z_w, z_w)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
 
-from monitor.metrics.permutation import SplitPlan, early_stopping_p_value
+from monitor.metrics.permutation import SplitPlan
 
 #: the ridge added to the pooled covariance, as a multiple of its mean eigenvalue
 RIDGE = 5.0
@@ -63,17 +63,7 @@ class WhitenedMeans:
         """The window's statistic then that of each split of `plan` (`z_w`: the window side
         of every split): `B + 1` values, the observed one first."""
         splits = _Pooled(self, window)
-        return np.concatenate([[splits.observed()], splits.statistics(plan, slice(None), z_w)])
-
-    def sequential_p_value(
-        self, window: np.ndarray, plan: SplitPlan, rng: np.random.Generator, level: float
-    ) -> tuple[float, float, int]:
-        """The window's statistic, its p-value and the splits it took, stopping early once
-        the p-value is surely above `level` (`permutation.early_stopping_p_value`)."""
-        splits = _Pooled(self, window)
-        return early_stopping_p_value(
-            splits.observed(), splits.statistics, plan, splits.m, rng, level
-        )
+        return np.concatenate([[splits.observed()], splits.statistics(plan, z_w)])
 
 
 class _Pooled:
@@ -92,9 +82,9 @@ class _Pooled:
         sums = self.z_win.sum(axis=0)[:, None]
         return float(self._statistic(sums, np.array([self.squares[self.n :].sum()]))[0])
 
-    def statistics(self, plan: SplitPlan, columns: slice, z_w: np.ndarray) -> np.ndarray:
-        """The statistic of the plan's splits `columns` (`z_w`: their window side)."""
-        z_r = plan.reference_side(self.m).z_r[:, columns].astype(np.float64)
+    def statistics(self, plan: SplitPlan, z_w: np.ndarray) -> np.ndarray:
+        """The statistic of the plan's splits (`z_w`: their window side)."""
+        z_r = plan.reference_side(self.m).z_r.astype(np.float64)
         # per split (a column): the sum of the window part's rows and of their squared norms
         sums = self.z_ref.T @ z_r + self.z_win.T @ z_w
         norms = self.squares[: self.n] @ z_r + self.squares[self.n :] @ z_w

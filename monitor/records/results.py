@@ -53,13 +53,16 @@ class DriftFamily:
 
     `combined`: the permutation test of the members' smallest p-value (`monitor.metrics.
     family`), where the family has one; `sequential`: the test of the last windows' rows
-    together (`monitor.metrics.sequential`), which does not count in `drifted`.
+    together (`monitor.metrics.sequential`), which does not count in `drifted`; `weights`:
+    the weighted Holm step-down's weight of a test that is not a combined member (1
+    where absent).
     """
 
     alpha: float
     tests: dict[str, FamilyTest]
     combined: FamilyTest | None = None
     sequential: FamilyTest | None = None
+    weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def drifted(self) -> bool:
@@ -69,15 +72,18 @@ class DriftFamily:
     @property
     def p_value(self) -> float:
         """The family's p-value: `dataset_drift` is 1 exactly when this is at or below
-        `alpha` (the combined test's, else Holm's adjusted p-value of the smallest test)."""
+        `alpha` (the combined test's, else the weighted Holm adjusted p-value of the test
+        with the smallest p-value over weight)."""
         if self.combined is not None and len(self.tests) == len(self.combined.members):
             return self.combined.p_value
-        p_values = [t.p_value for t in self.tests.values() if self._holm_member(t)]
+        tested = [t for t in self.tests.values() if self._holm_member(t)]
         if self.combined is not None:
-            p_values.append(self.combined.p_value)
-        if not p_values:
+            tested.append(self.combined)
+        if not tested:
             return 1.0
-        return min(1.0, len(p_values) * min(p_values))
+        weights = [self.weights.get(t.name, 1.0) for t in tested]
+        total = sum(weights)
+        return min(1.0, min(t.p_value * total / w for t, w in zip(tested, weights, strict=True)))
 
     def _holm_member(self, test: FamilyTest) -> bool:
         return self.combined is None or test.name not in self.combined.members

@@ -65,11 +65,13 @@ def run_summary(stored: StoredRun, explanation: dict[str, Any] | None = None) ->
     # the combination and the sequential test are stored beside the members (drift_test rows)
     combined, sequential = tests.pop("combined", None), tests.pop("sequential", None)
     if tests:
-        levels = [test["level"] for test in tests.values() if test["level"] is not None]
+        found = [*tests.values(), *([combined] if combined else [])]
+        levels = [test["level"] for test in found if test["level"] is not None]
         family = {
-            # min-p: the members' smallest p-value tested on shared splits at alpha (its
-            # level); holm: levels from alpha / m up to alpha itself
-            "alpha": combined["level"] if combined else (max(levels) if levels else None),
+            # Holm's step-down (weighted or not) gives its last test alpha itself: the
+            # combination's level where it stands alone, else the largest level; the
+            # min-p members' levels are the combination's critical value times a weight
+            "alpha": max(levels) if levels else None,
             "correction": "min-p" if combined else "holm",
             "drifted": any(test["drifted"] for test in tests.values()),
             "tests": tests,

@@ -106,16 +106,25 @@ def test_runs_json_carries_every_signal_the_family_and_stage_timings(project: Pa
     assert run["signals"]["embedding"]["threshold"] is None
     family = run["drift_family"]
     assert family["alpha"] == 0.01 and family["correction"] == "min-p"
-    assert set(family["tests"]) == {"embedding_mean", "embedding", "descriptors", "predicted_class"}
-    combined = family["combined"]
+    members = {"embedding_mean", "embedding", "descriptors", "predicted_class"}
+    assert set(family["tests"]) == members | {"embedding_novelty"}
+    combined, novelty = family["combined"], family["tests"]["embedding_novelty"]
     # each member is compared with the combination's critical value times its weight
-    levels = {name: t["level"] for name, t in family["tests"].items()}
+    levels = {name: t["level"] for name, t in family["tests"].items() if name in members}
     assert levels["embedding_mean"] == pytest.approx(levels["descriptors"] * 0.55 / 0.15)
     assert levels["embedding"] == pytest.approx(levels["descriptors"])
     for test in family["tests"].values():
         assert 0 < test["p_value"] <= 1 and test["drifted"] == (test["p_value"] <= test["level"])
-    assert combined["level"] == 0.01 and combined["drifted"] == family["drifted"]
-    assert run["metrics"]["dataset_drift_p_value"] == pytest.approx(combined["p_value"])
+    # weighted Holm: the combination (0.7) and the novelty test (0.3); the second in order
+    # of p-value over weight is tested at alpha itself
+    assert sorted([combined["level"], novelty["level"]]) in (
+        pytest.approx([0.003, 0.01]),
+        pytest.approx([0.007, 0.01]),
+    )
+    assert family["drifted"] == (combined["drifted"] or novelty["drifted"])
+    assert run["metrics"]["dataset_drift_p_value"] == pytest.approx(
+        min(1.0, combined["p_value"] / 0.7, novelty["p_value"] / 0.3)
+    )
     if family["drifted"]:  # the window alone was flagged: the pooled test is skipped
         assert family["sequential"] is None
     else:

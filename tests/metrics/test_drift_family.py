@@ -24,8 +24,6 @@ from monitor.metrics.permutation import (
     SCALES,
     KernelStatistic,
     SplitPlan,
-    WindowBlocks,
-    early_stopping_p_value,
     squared_distances,
     window_side,
 )
@@ -51,20 +49,6 @@ def unbiased_mmd(reference: np.ndarray, window: np.ndarray, bandwidth: float) ->
     within_r = (k_rr.sum() - np.trace(k_rr)) / (n * (n - 1))
     within_w = (k_ww.sum() - np.trace(k_ww)) / (m * (m - 1))
     return float(within_r + within_w - 2 * k_rw.mean())
-
-
-def stopping_p_value(
-    test: KernelStatistic | WhitenedMeans,
-    window: np.ndarray,
-    plan: SplitPlan,
-    rng: np.random.Generator,
-    level: float,
-) -> tuple[float, float, int]:
-    """The early-stopping p-value as the sequential test computes it, for either statistic."""
-    if isinstance(test, WhitenedMeans):
-        return test.sequential_p_value(window, plan, rng, level)
-    blocks = WindowBlocks(test, window)
-    return early_stopping_p_value(blocks.observed(), blocks.statistics, plan, blocks.m, rng, level)
 
 
 def split_p_value(
@@ -135,9 +119,7 @@ def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(
     kernel, plan = statistic(reference), SplitPlan(120, [7], 199)
     windows = 300
     flagged = sum(
-        stopping_p_value(kernel, rng.normal(size=(25, 5)), plan, np.random.default_rng(i), alpha)[1]
-        <= alpha
-        for i in range(windows)
+        split_p_value(kernel, plan, rng.normal(size=(25, 5)), i)[1] <= alpha for i in range(windows)
     )
     low, high = stats.binom.ppf([0.0005, 0.9995], windows, alpha)
     assert low <= flagged <= high, (flagged, low, high)
@@ -145,20 +127,6 @@ def test_the_kernel_test_holds_its_level_on_null_windows_and_finds_a_shift(
         split_p_value(kernel, plan, rng.normal(0.8, 1.0, size=(25, 5)), i)[1] for i in range(20)
     ]
     assert max(shifted) <= alpha
-
-
-@pytest.mark.parametrize("statistic", [KernelStatistic, WhitenedMeans])
-def test_quiet_windows_stop_early_with_a_p_value_above_the_level(
-    statistic: type[KernelStatistic | WhitenedMeans],
-) -> None:
-    rng = np.random.default_rng(2)
-    kernel, plan = statistic(rng.normal(size=(100, 4))), SplitPlan(100, [1], 999)
-    quiet = stopping_p_value(kernel, rng.normal(size=(40, 4)), plan, np.random.default_rng(0), 0.01)
-    assert quiet[2] < 999 and quiet[1] > 0.01
-    drifted = stopping_p_value(
-        kernel, rng.normal(1.0, 1.0, size=(40, 4)), plan, np.random.default_rng(0), 0.01
-    )
-    assert drifted[2] == 999 and drifted[1] == pytest.approx(1 / 1000)
 
 
 def test_holm_steps_down_and_stops_at_the_first_test_it_keeps() -> None:
@@ -173,6 +141,33 @@ def test_holm_steps_down_and_stops_at_the_first_test_it_keeps() -> None:
     assert verdicts["d"] == (pytest.approx(0.05), False)
     stuck = holm({**measured, "c": Measured(0.0, 0.03)}, alpha=0.05)
     assert [stuck[n][1] for n in "abcd"] == [True, False, False, False]
+
+
+def test_weighted_holm_spends_the_level_by_weight_and_passes_it_on() -> None:
+    """As the family weighs the min-p combination (0.7) and the novelty test (0.3): each is
+    first tested at alpha x its weight, and once one rejects the other gets all of alpha."""
+    weights = {"combined": 0.7, "novelty": 0.3}
+
+    def verdicts(combined: float, novelty: float) -> dict[str, tuple[float, bool]]:
+        measured = {"combined": Measured(0.0, combined), "novelty": Measured(0.0, novelty)}
+        return holm(measured, alpha=0.05, weights=weights)
+
+    # novelty first (0.012 / 0.3 < 0.04 / 0.7) at 0.015; then the combination at all 0.05,
+    # where alone it would have had 0.035
+    assert verdicts(0.04, 0.012) == {
+        "novelty": (pytest.approx(0.015), True),
+        "combined": (pytest.approx(0.05), True),
+    }
+    # the combination first at 0.035, then novelty at 0.05
+    assert verdicts(0.02, 0.016) == {
+        "combined": (pytest.approx(0.035), True),
+        "novelty": (pytest.approx(0.05), True),
+    }
+    # novelty first misses 0.015 by a little: the step-down stops, nothing rejects
+    assert verdicts(0.04, 0.016) == {
+        "novelty": (pytest.approx(0.015), False),
+        "combined": (pytest.approx(0.05), False),
+    }
 
 
 def _side(values: list[int]) -> Side:

@@ -1,0 +1,75 @@
+"""The nearest-neighbour novelty test (`monitor.metrics.novelty`): its score is what it
+says, its p-value is exact without drift, and it finds a few rows of a new kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.neighbors import NearestNeighbors
+
+from monitor.metrics.novelty import NearestNeighbourNovelty
+
+
+def test_a_rows_novelty_is_its_mean_cosine_distance_to_its_nearest_base_rows() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(200, 6))
+    test = NearestNeighbourNovelty(reference, [3], neighbours=7)
+    # half the reference is the base, the other half calibrates; together, every row once
+    assert len(test.base) == 100 and len(test.calibration) == 100
+    unit = reference / np.linalg.norm(reference, axis=1, keepdims=True)
+    assert {tuple(r) for r in test.base} < {tuple(r) for r in unit}
+    window = rng.normal(size=(30, 6)) * rng.uniform(0.5, 5.0, size=(30, 1))  # any lengths
+    nearest = NearestNeighbors(n_neighbors=7, metric="cosine").fit(test.base)
+    distances, _ = nearest.kneighbors(window)
+    assert test.scores(window) == pytest.approx(distances.mean(axis=1), rel=1e-9, abs=1e-12)
+
+
+def test_the_p_value_is_exact_without_drift() -> None:
+    """Windows from the reference's distribution, each against a fresh reference: flagged no
+    more often than the level allows (the binomial bound), and not merely never."""
+    flagged = {0.05: 0, 0.2: 0}
+    trials = 400
+    for trial in range(trials):
+        rng = np.random.default_rng(1000 + trial)
+        test = NearestNeighbourNovelty(rng.normal(size=(120, 5)), [trial])
+        _, p_value = test.test(rng.normal(size=(40, 5)))
+        for level in flagged:
+            flagged[level] += p_value <= level
+    for level, count in flagged.items():
+        assert count <= stats.binom.ppf(0.9995, trials, level), (level, count)
+    assert flagged[0.2] >= 0.5 * 0.2 * trials, flagged  # discrete, a little conservative
+
+
+def test_a_fifth_of_the_rows_from_a_new_cluster_is_found_and_counted() -> None:
+    rng = np.random.default_rng(5)
+    home = np.r_[3.0, np.zeros(7)]  # embeddings share a common direction, as real ones do
+    test = NearestNeighbourNovelty(0.5 * rng.normal(size=(400, 8)) + home, [1])
+    window = 0.5 * rng.normal(size=(100, 8)) + home
+    window[:20, :2] += [-3.0, 3.0]  # a new kind of row points elsewhere
+    share, p_value = test.test(window)
+    assert p_value < 1e-4
+    # the statistic: the share of the window's rows among the pooled top tenth (300 pooled
+    # rows: 30 in the top); without drift about a tenth of them, here every new row and more
+    assert share >= 0.2
+    quiet_share, quiet_p = test.test(0.5 * rng.normal(size=(100, 8)) + home)
+    assert quiet_share < share and quiet_p > 0.01
+
+
+def test_row_order_does_not_matter_and_the_seed_fixes_the_split() -> None:
+    rng = np.random.default_rng(8)
+    reference, window = rng.normal(size=(150, 4)), rng.normal(0.3, 1.0, size=(50, 4))
+    test = NearestNeighbourNovelty(reference, [4])
+    assert test.test(window[rng.permutation(50)]) == test.test(window)
+    again = NearestNeighbourNovelty(reference, [4])
+    assert np.array_equal(again.base, test.base)
+    other = NearestNeighbourNovelty(reference, [5])
+    assert not np.array_equal(other.base, test.base)
+
+
+def test_a_reference_too_small_to_split_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="novelty test needs at least 4 reference rows, got 3"):
+        NearestNeighbourNovelty(np.zeros((3, 2)), [0])
+    test = NearestNeighbourNovelty(np.random.default_rng(0).normal(size=(10, 2)), [0])
+    assert test.neighbours == 5  # never more neighbours than base rows
+    assert test.test(np.zeros((0, 2))) == (0.0, 1.0)  # an empty window is no evidence
