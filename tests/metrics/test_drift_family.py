@@ -16,9 +16,9 @@ import pytest
 from scipy import stats
 
 from monitor.config import DriftConfig
+from monitor.metrics.combination import holm
 from monitor.metrics.descriptors import text_descriptors
 from monitor.metrics.engine import MetricsEngine, Observed
-from monitor.metrics.family import holm
 from monitor.metrics.identity import row_keys
 from monitor.metrics.permutation import (
     SCALES,

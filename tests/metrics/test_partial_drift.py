@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 from monitor.config import DriftConfig
+from monitor.metrics.combination import MinP
 from monitor.metrics.engine import MetricsEngine, Observed
-from monitor.metrics.family import MinP
 from monitor.metrics.identity import row_keys
 from monitor.metrics.novelty import NearestNeighbourNovelty
 from monitor.metrics.sequential import SequentialTest
