@@ -31,8 +31,8 @@ def model_row() -> dashboard_builder.Row:
             timeseries(
                 "Drift family p-value",
                 "The p-value of the window's drift family (embeddings, text descriptors or "
-                "tabular features, predicted class; text: min-p over shared permutations, "
-                "tabular: Holm-adjusted), one point per window, "
+                "tabular features, predicted class; text: min-p over shared permutations and "
+                "the novelty test, weighted Holm; tabular: Holm-adjusted), one point per window, "
                 "with the monitor's drift.alpha dashed: dataset_drift is 1 at or below it.",
                 [
                     query(

@@ -15,8 +15,9 @@ on small windows:
   the tests' dependence, measured on the splits, is not paid for as Holm's worst case
   (`alpha / 4` for the best test). Beside that combination, the nearest-neighbour novelty
   test of the embeddings (`monitor.metrics.novelty`: are more of the window's rows unlike
-  every reference row than chance allows?), exact in closed form; the two are corrected
-  by Holm's weighted step-down (`FAMILY_WEIGHTS`), so the family's level stays `alpha`.
+  every reference row than chance allows?), exact by its own random subsets; the two are
+  corrected by Holm's weighted step-down (`FAMILY_WEIGHTS`), so the family's level stays
+  `alpha`.
 - tabular models: each feature (two-sample KS for numbers; a chi-square statistic with a
   permutation null for categories) and the predicted class (Fisher's exact test for two
   classes; chi-square with a permutation null for more), Holm-corrected.
@@ -43,7 +44,7 @@ import pandas as pd
 from monitor.metrics.combination import MinP, holm
 from monitor.metrics.drift import BLAS, CATEGORICAL, clean, column_kind
 from monitor.metrics.identity import seed_of
-from monitor.metrics.novelty import NearestNeighbourNovelty
+from monitor.metrics.novelty import PERMUTATIONS, NearestNeighbourNovelty
 from monitor.metrics.permutation import SplitPlan, window_side
 from monitor.metrics.sequential import SequentialTest
 from monitor.metrics.two_sample import (
@@ -75,7 +76,7 @@ COMBINED = "combined"
 #: these weights 13 / 15)
 WEIGHTS = {EMBEDDING_MEAN: 0.55, EMBEDDING: 0.15, DESCRIPTORS: 0.15, PREDICTED_CLASS: 0.15}
 #: Holm's weights for the min-p combination and the novelty test (others: 1 each): the
-#: novelty test at 0.3 lifted the f=0.2 windows from 13 / 15 to 16 / 20 of 20 while the
+#: novelty test at 0.3 lifted the f=0.2 windows from 13 / 15 to 20 / 20 of 20 while the
 #: predicted class, at the combination's 0.7, still flagged every 80%-positive window
 #: (benchmarks/detection.py)
 FAMILY_WEIGHTS = {COMBINED: 0.7, EMBEDDING_NOVELTY: 0.3}
@@ -136,8 +137,16 @@ class DriftFamilyTests:
         self.plan = SplitPlan(len(rows), seed_of(reference.keys, 0), self.permutations)
         self.novelty: NearestNeighbourNovelty | None = None
         if embedded and len(rows) >= 4:
+            # its first step's level, or the sequential test's, whichever is smaller, must be
+            # reachable by a permutation p-value with room to spare
+            total = sum(FAMILY_WEIGHTS.values()) + len(others)
+            smallest = alpha * FAMILY_WEIGHTS[EMBEDDING_NOVELTY] / total
+            if sequential is not None:
+                smallest = min(smallest, sequential[1])
             self.novelty = NearestNeighbourNovelty(
-                _embeddings(reference)[rows], seed_of(reference.keys, 3)
+                _embeddings(reference)[rows],
+                seed_of(reference.keys, 3),
+                permutations=max(PERMUTATIONS, math.ceil(2 / smallest) - 1),
             )
         self.sequential: SequentialTest | None = None
         if sequential is not None and self.novelty is not None:
@@ -202,6 +211,7 @@ class DriftFamilyTests:
                 found.p_value,
                 level,
                 rejected,
+                self.novelty.permutations,
             )
         combined = None
         if joint is not None:

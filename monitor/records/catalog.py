@@ -52,7 +52,8 @@ RUN_METRICS: tuple[RunMetric, ...] = (
         "dataset_drift",
         DRIFT,
         "1 when the drift family (embeddings, descriptors or features, predicted class) finds "
-        "drift at level drift.alpha (text: min-p over shared permutations; tabular: Holm): "
+        "drift at level drift.alpha (text: min-p over shared permutations and the "
+        "nearest-neighbour novelty test, weighted Holm; tabular: Holm): "
         "a window without drift is flagged with "
         "probability at most drift.alpha",
         "flag",
@@ -62,8 +63,9 @@ RUN_METRICS: tuple[RunMetric, ...] = (
     RunMetric(
         "dataset_drift_p_value",
         DRIFT,
-        "the drift family's p-value (text: the min-p combination's; tabular: Holm-adjusted "
-        "smallest p-value): dataset_drift is 1 "
+        "the drift family's p-value (text: the weighted Holm-adjusted p-value of the min-p "
+        "combination and the novelty test; tabular: Holm-adjusted smallest p-value): "
+        "dataset_drift is 1 "
         "exactly when it is at or below drift.alpha",
         "p-value",
         Series("dataset_drift_p_value"),

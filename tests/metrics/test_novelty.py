@@ -1,5 +1,6 @@
 """The nearest-neighbour novelty test (`monitor.metrics.novelty`): its score is what it
-says, its p-value is exact without drift, and it finds a few rows of a new kind."""
+says, its statistic is the rank tail it documents, its p-value is exact without drift,
+and it finds a few rows of a new kind."""
 
 from __future__ import annotations
 
@@ -41,19 +42,36 @@ def test_the_p_value_is_exact_without_drift() -> None:
     assert flagged[0.2] >= 0.5 * 0.2 * trials, flagged  # discrete, a little conservative
 
 
-def test_a_fifth_of_the_rows_from_a_new_cluster_is_found_and_counted() -> None:
+def test_a_fifth_of_the_rows_from_a_new_cluster_is_found() -> None:
     rng = np.random.default_rng(5)
     home = np.r_[3.0, np.zeros(7)]  # embeddings share a common direction, as real ones do
     test = NearestNeighbourNovelty(0.5 * rng.normal(size=(400, 8)) + home, [1])
     window = 0.5 * rng.normal(size=(100, 8)) + home
     window[:20, :2] += [-3.0, 3.0]  # a new kind of row points elsewhere
-    share, p_value = test.test(window)
-    assert p_value < 1e-4
-    # the statistic: the share of the window's rows among the pooled top tenth (300 pooled
-    # rows: 30 in the top); without drift about a tenth of them, here every new row and more
-    assert share >= 0.2
-    quiet_share, quiet_p = test.test(0.5 * rng.normal(size=(100, 8)) + home)
-    assert quiet_share < share and quiet_p > 0.01
+    excess, p_value = test.test(window)
+    assert p_value == 1 / (1 + test.permutations)  # no random subset reached it
+    quiet_excess, quiet_p = test.test(0.5 * rng.normal(size=(100, 8)) + home)
+    assert quiet_p > 0.01 and excess > quiet_excess
+
+
+def test_the_statistic_is_the_window_rows_mean_rank_excess_over_the_tail() -> None:
+    """Computed directly: pooled ranks as shares, `max(u - 0.85, 0)` averaged over the
+    window's rows; the p-value is the share of random subsets at least as large, +1."""
+    rng = np.random.default_rng(6)
+    test = NearestNeighbourNovelty(rng.normal(size=(80, 5)), [2], permutations=499)
+    window = rng.normal(0.2, 1.0, size=(30, 5))
+    pooled = np.r_[test.calibration, test.scores(window)]
+    u = stats.rankdata(pooled) / len(pooled)
+    excess = np.maximum(u - 0.85, 0.0)
+    statistic, p_value = test.test(window)
+    assert statistic == pytest.approx(excess[40:].mean(), rel=1e-12)
+    assert len(test.calibration) == 40
+    # the null: sums over random 30-row subsets of the 70 pooled rows; the observed one is
+    # among them in distribution, so the p-value is a multiple of 1 / 500
+    assert p_value * 500 == pytest.approx(round(p_value * 500))
+    subsets = np.random.default_rng(9).permuted(np.tile(np.arange(70), (4000, 1)), axis=1)
+    share = np.mean(excess[subsets[:, :30]].sum(axis=1) >= excess[40:].sum() - 1e-9)
+    assert p_value == pytest.approx(share, abs=0.05)
 
 
 def test_row_order_does_not_matter_and_the_seed_fixes_the_split() -> None:

@@ -116,16 +116,16 @@ def test_the_sequential_test_pools_windows_to_catch_a_small_shift(novelty) -> No
     null = [test.observe(side(rng, 30)) for _ in range(150)]
     alarms = sum(t.drifted for t in null)
     assert alarms <= 15, alarms  # expected at most 150 x 0.02 = 3; alarms come in runs
-    assert all(t.permutations is None and 0 < t.p_value <= 1 for t in null)  # closed form
+    assert all(t.permutations == 1999 and 0 < t.p_value <= 1 for t in null)
 
     single = SequentialTest(novelty, embeddings, 1, level, 1000)
     caught_alone = caught_pooled = 0
     for stream in range(8):
         pooled = SequentialTest(novelty, embeddings, 4, level, 1000)
-        windows = [side(np.random.default_rng(100 + stream * 4 + j), 30, 0.15) for j in range(4)]
+        windows = [side(np.random.default_rng(100 + stream * 4 + j), 30, 0.1) for j in range(4)]
         caught_alone += sum(single.observe(w).drifted for w in windows)
         caught_pooled += any(pooled.observe(w).drifted for w in windows)
-    assert caught_alone <= 16 and caught_pooled >= 7, (caught_alone, caught_pooled)
+    assert caught_alone <= 20 and caught_pooled >= 7, (caught_alone, caught_pooled)
 
 
 def test_the_sequential_test_ignores_row_order_and_a_repeated_window(novelty) -> None:
