@@ -147,6 +147,8 @@ monitors:
     drift: {{alpha: 0.01, method: auto}}
     alerts:
       - {{name: dataset-drift, metric: dataset_drift, above: 0.5, for: 1}}
+      # the last 5 windows pooled: a drift too small for one window (1 false alarm per 1,000)
+      - {{name: gradual-drift, metric: sequential_drift, above: 0.5, for: 1}}
       # the head's held-out accuracy was {project.holdout_accuracy:.3f}
       - {{name: accuracy-drop, metric: accuracy, below: {floor}, for: 2}}
 """

@@ -105,6 +105,8 @@ _SPECS = (
     SeriesSpec("drifted_features_share", GAUGE, _catalog_help("drifted_features_share")),
     SeriesSpec("dataset_drift", GAUGE, _catalog_help("dataset_drift")),
     SeriesSpec("dataset_drift_p_value", GAUGE, _catalog_help("dataset_drift_p_value")),
+    SeriesSpec("sequential_drift", GAUGE, _catalog_help("sequential_drift")),
+    SeriesSpec("sequential_drift_p_value", GAUGE, _catalog_help("sequential_drift_p_value")),
     SeriesSpec("prediction_drift_score", GAUGE, _catalog_help("prediction_drift_score")),
     SeriesSpec("embedding_drift_score", GAUGE, _catalog_help("embedding_drift_score")),
     SeriesSpec(

@@ -71,6 +71,24 @@ RUN_METRICS: tuple[RunMetric, ...] = (
         Series("dataset_drift_p_value"),
     ),
     RunMetric(
+        "sequential_drift",
+        DRIFT,
+        "1 when the sequential test (the last drift.sequential.windows windows' rows pooled, "
+        "tested at drift.sequential.false_alarms_per_1000 per 1,000 windows) finds drift; "
+        "absent where it is off or where dataset_drift flagged the window alone (the pool is "
+        "then not tested)",
+        "flag",
+        Series("sequential_drift"),
+    ),
+    RunMetric(
+        "sequential_drift_p_value",
+        DRIFT,
+        "the sequential test's p-value: sequential_drift is 1 exactly when it is at or below "
+        "drift.sequential.false_alarms_per_1000 / 1000",
+        "p-value",
+        Series("sequential_drift_p_value"),
+    ),
+    RunMetric(
         "prediction_drift_score",
         DRIFT,
         "drift score of the predicted class against the reference's predictions",

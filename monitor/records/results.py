@@ -130,6 +130,10 @@ class Result:
         }
         if self.family is not None:
             values["dataset_drift_p_value"] = self.family.p_value
+            sequential = self.family.sequential
+            if sequential is not None:
+                values["sequential_drift"] = float(sequential.drifted)
+                values["sequential_drift_p_value"] = sequential.p_value
         if "predicted_class" in self.prediction:
             values["prediction_drift_score"] = self.prediction["predicted_class"].score
         if "confidence" in self.prediction:

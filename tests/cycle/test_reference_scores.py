@@ -127,8 +127,12 @@ def test_runs_json_carries_every_signal_the_family_and_stage_timings(project: Pa
     )
     if family["drifted"]:  # the window alone was flagged: the pooled test is skipped
         assert family["sequential"] is None
+        assert "sequential_drift" not in run["metrics"]
     else:
         assert family["sequential"]["level"] == pytest.approx(0.001)  # 1 per 1,000 windows
+        # the run metric (and gauge) an alert rule reads
+        assert run["metrics"]["sequential_drift"] == float(family["sequential"]["drifted"])
+        assert run["metrics"]["sequential_drift_p_value"] == family["sequential"]["p_value"]
     assert run["metrics"]["dataset_drift"] == float(family["drifted"])
     assert run["signals"]["embedding"]["score"] == family["tests"]["embedding"]["statistic"]
     assert set(run["stage_seconds"]) == {"read", "score", "metrics", "store", "total"}

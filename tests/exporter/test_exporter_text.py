@@ -50,6 +50,10 @@ def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float)
     share = sum(s.drifted for s in scores.values()) / len(scores)
     drifted = share >= 0.5
     test = FamilyTest("features", "ks", 0.5, 0.001 if drifted else 0.5, 0.01, drifted)
+    # a text monitor's sequential test: its last windows pooled flagged at 1 per 1,000
+    sequential = None
+    if features is TEXT_FEATURES:
+        sequential = FamilyTest("sequential", "pooled", 0.03, 0.0005, 0.001, True, 1999)
     return Result(
         scores,
         share,
@@ -63,7 +67,7 @@ def result(features: dict[str, tuple[str, float, float, bool]], accuracy: float)
             "labelled_rows": 64.0,
             "label_coverage": 1.0,
         },
-        DriftFamily(0.01, {test.name: test}),
+        DriftFamily(0.01, {test.name: test}, sequential=sequential),
     )
 
 
@@ -286,6 +290,13 @@ def test_every_series_name_is_listed_and_process_metrics_are_served(store: Store
         "driftwarden_unrecorded_failures_total",
         "driftwarden_consecutive_failed_cycles",
     }
+
+
+def test_the_sequential_test_is_exported_where_a_window_ran_it(store: Store) -> None:
+    body = exposition(build_registry(StoreCollector(store, configured_monitors())))
+    assert 'driftwarden_sequential_drift{monitor="reviews"} 1.0' in body
+    assert 'driftwarden_sequential_drift_p_value{monitor="reviews"} 0.0005' in body
+    assert 'driftwarden_sequential_drift{monitor="tabular"}' not in body  # never ran it
 
 
 def test_the_feature_cap_keeps_the_most_drifted(store: Store) -> None:
