@@ -46,8 +46,10 @@ TAIL = 0.85
 PERMUTATIONS = 1999
 #: pooled and window sizes whose first random subsets are kept
 _KEPT_SIZES = 4
-#: random subsets drawn at a time
+#: random subsets drawn at a time, and the most positions a chunk holds (a bound on memory
+#: for a large `drift.embedding.sample`: a chunk is then fewer subsets)
 _CHUNK = 2000
+_CHUNK_CELLS = 4_000_000
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -103,20 +105,21 @@ class NearestNeighbourNovelty:
         excess = np.maximum(stats.rankdata(pooled) / len(pooled) - self.tail, 0.0)
         observed = float(excess[len(self.calibration) :].sum())
         exceed = 0
-        for start in range(0, self.permutations, _CHUNK):
-            subsets = self._subsets(len(pooled), len(window), start)
+        chunk = max(1, min(_CHUNK, _CHUNK_CELLS // len(pooled)))
+        for start in range(0, self.permutations, chunk):
+            subsets = self._subsets(len(pooled), len(window), start, chunk)
             exceed += int(np.count_nonzero(excess[subsets].sum(axis=1) >= observed - 1e-9))
         return observed / len(window), (1 + exceed) / (1 + self.permutations)
 
-    def _subsets(self, pooled: int, rows: int, start: int) -> np.ndarray:
-        """Random subsets `start` to `start + _CHUNK` (at most `permutations`) of `rows` of
+    def _subsets(self, pooled: int, rows: int, start: int, chunk: int) -> np.ndarray:
+        """Random subsets `start` to `start + chunk` (at most `permutations`) of `rows` of
         the `pooled` positions, one a row; the first chunk of a few sizes is kept."""
         key = (pooled, rows)
         if start == 0 and key in self._kept:
             return self._kept[key]
-        count = min(_CHUNK, self.permutations - start)
+        count = min(chunk, self.permutations - start)
         rng = np.random.default_rng([*self.seed, pooled, rows, start])
-        every = np.broadcast_to(np.arange(pooled), (count, pooled))
+        every = np.broadcast_to(np.arange(pooled, dtype=np.int32), (count, pooled))
         found = np.ascontiguousarray(rng.permuted(every, axis=1)[:, :rows])
         if start == 0:
             if len(self._kept) >= _KEPT_SIZES:

@@ -91,3 +91,20 @@ def test_a_reference_too_small_to_split_is_refused_by_name() -> None:
     test = NearestNeighbourNovelty(np.random.default_rng(0).normal(size=(10, 2)), [0])
     assert test.neighbours == 5  # never more neighbours than base rows
     assert test.test(np.zeros((0, 2))) == (0.0, 1.0)  # an empty window is no evidence
+
+
+def test_a_large_pool_draws_its_subsets_in_smaller_chunks_to_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory is bounded by drawing fewer subsets at a time; the p-value is the same test."""
+    from monitor.metrics import novelty
+
+    rng = np.random.default_rng(12)
+    reference, window = rng.normal(size=(300, 6)), rng.normal(0.15, 1.0, size=(80, 6))
+    whole = NearestNeighbourNovelty(reference, [3]).test(window)
+    monkeypatch.setattr(novelty, "_CHUNK_CELLS", 10 * 230)  # 10 subsets of 230 positions
+    chunked = NearestNeighbourNovelty(reference, [3])
+    statistic, p_value = chunked.test(window)
+    assert statistic == whole[0]
+    assert p_value * 2000 == pytest.approx(round(p_value * 2000))  # still 1,999 subsets
+    assert p_value == pytest.approx(whole[1], abs=0.04)  # another draw of the same null
