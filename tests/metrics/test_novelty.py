@@ -102,7 +102,7 @@ def test_a_large_pool_draws_its_subsets_in_smaller_chunks_to_the_same_answer(
     rng = np.random.default_rng(12)
     reference, window = rng.normal(size=(300, 6)), rng.normal(0.15, 1.0, size=(80, 6))
     whole = NearestNeighbourNovelty(reference, [3]).test(window)
-    monkeypatch.setattr(novelty, "_CHUNK_CELLS", 10 * 230)  # 10 subsets of 230 positions
+    monkeypatch.setattr(novelty, "_CHUNK_CELLS", 400)  # about ten subsets at a time
     chunked = NearestNeighbourNovelty(reference, [3])
     statistic, p_value = chunked.test(window)
     assert statistic == whole[0]
