@@ -37,7 +37,8 @@ METHOD = "nearest-neighbour-novelty, pooled windows"
 
 
 class SequentialTest:
-    """Pools the last `windows` windows' vectors (`project`) and tests them at `level`."""
+    """Pools the last `windows` windows' rows (`project`: their vectors) and tests them at
+    `level`."""
 
     def __init__(
         self,
@@ -49,6 +50,8 @@ class SequentialTest:
     ) -> None:
         """`novelty`: fitted on the reference rows; `limit`: pooled rows tested at most."""
         self.novelty, self.project, self.level, self.limit = novelty, project, level, limit
+        # per window: its identity, its rows' keys and their novelty scores (a row's score
+        # depends on the row alone, so it is computed once, when the window joins)
         self._pool: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=windows)
 
     def observe(self, window: Side, test: bool = True) -> FamilyTest | None:
@@ -57,19 +60,19 @@ class SequentialTest:
         identity = seed_of(window.keys)[0]
         if self._pool and self._pool[-1][0] == identity:
             self._pool.pop()
-        self._pool.append((identity, window.keys, self.project(window)))
+        self._pool.append((identity, window.keys, self.novelty.scores(self.project(window))))
         if not test:
             return None
         keys = np.concatenate([keys for _, keys, _ in self._pool])
-        vectors = np.concatenate([vectors for _, _, vectors in self._pool])
+        scores = np.concatenate([scores for _, _, scores in self._pool])
         # a row met in two windows of the pool counts once (rows are not repeated draws)
         order = canonical_order(keys)
-        keys, vectors = keys[order], vectors[order]
+        keys, scores = keys[order], scores[order]
         first = np.r_[True, keys[1:] != keys[:-1]]
-        keys, vectors = keys[first], vectors[first]
+        keys, scores = keys[first], scores[first]
         rng = np.random.default_rng(seed_of(keys, len(self._pool)))
-        vectors = vectors[sample_rows(len(vectors), self.limit, rng)]
-        statistic, p_value = self.novelty.test(vectors)
+        scores = scores[sample_rows(len(scores), self.limit, rng)]
+        statistic, p_value = self.novelty.test_scores(scores)
         return FamilyTest(
             SEQUENTIAL,
             METHOD,
