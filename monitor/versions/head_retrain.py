@@ -173,8 +173,10 @@ def _save_version(head: Head, folder: Path) -> Path:
     return target
 
 
-def _predictions(head: Head, embeddings: np.ndarray) -> np.ndarray:
-    return np.asarray(head.classifier.predict(embeddings))
+def _predicted_labels(head: Head, embeddings: np.ndarray) -> np.ndarray:
+    """The head's predictions as label names: two heads may know different classes, or
+    order them differently, so they are compared with the targets by name."""
+    return np.asarray(head.labels)[np.asarray(head.classifier.predict(embeddings))]
 
 
 def _fit_and_compare(
@@ -194,11 +196,11 @@ def _fit_and_compare(
         )
         return replace(decision, reason=reason), None
     embeddings = encoder.encode([r.text for r in holdout])
-    truth = np.array([current.labels.index(r.target) for r in holdout])
+    # a target neither head knows is simply wrong for both (no index to look up)
     comparison = compare(
-        truth,
-        _predictions(current, embeddings),
-        _predictions(candidate, embeddings),
+        np.array([r.target for r in holdout]),
+        _predicted_labels(current, embeddings),
+        _predicted_labels(candidate, embeddings),
         decision.margin,
         decision.evidence,
     )

@@ -56,3 +56,29 @@ def test_both_hooks_take_an_evidence_level_in_range(hook) -> None:
     assert hook.model_validate({"type": kind, "evidence": 1}).evidence == 1
     with pytest.raises(ValueError, match="evidence"):
         hook.model_validate({"type": kind, "evidence": 0})
+
+
+def test_heads_are_compared_by_label_name_whatever_classes_they_know() -> None:
+    """A candidate fitted on rows with a class the live head never saw orders its classes
+    differently; a target neither knows is wrong for both, not an error."""
+    from monitor.models.embedding_head import Head
+    from monitor.versions.head_retrain import _predicted_labels
+
+    class Fixed:
+        def __init__(self, ids: list[int]) -> None:
+            self.ids = ids
+
+        def predict(self, embeddings: np.ndarray) -> np.ndarray:
+            return np.array(self.ids[: len(embeddings)])
+
+    live = Head(Fixed([0, 1, 1, 0]), ("neg", "pos"), "e", "live", "", {})
+    candidate = Head(Fixed([2, 1, 0, 1]), ("mixed", "neg", "pos"), "e", "cand", "", {})
+    rows = np.zeros((4, 2))
+    truth = np.array(["pos", "neg", "pos", "mixed"])
+    assert list(_predicted_labels(candidate, rows)) == ["pos", "neg", "mixed", "neg"]
+    found = compare(
+        truth, _predicted_labels(live, rows), _predicted_labels(candidate, rows), 0.0, 1.0
+    )
+    # live: neg pos pos neg, right on row 2 only; candidate: pos neg mixed neg, rows 0 and 1
+    assert (found.live_accuracy, found.candidate_accuracy) == (0.25, 0.5)
+    assert (found.wins, found.losses) == (2, 1)
