@@ -151,7 +151,7 @@ class DriftFamilyTests:
         self.sequential: SequentialTest | None = None
         if sequential is not None and self.novelty is not None:
             windows, level = sequential
-            self.sequential = SequentialTest(self.novelty, _embeddings, windows, level, limit)
+            self.sequential = SequentialTest(self.novelty, windows, level, limit)
 
     def bandwidth(self, name: str) -> float | None:
         """The base RBF bandwidth of the kernel test `name` (its kernel sums `SCALES` times it;
@@ -179,16 +179,18 @@ class DriftFamilyTests:
                 rng = np.random.default_rng(seed_of(window.keys, index + 2))
                 measured[member.name] = member.test(window, rng)
             joint = self._joint(window) if self.joint else None
-            if self.novelty is not None:
-                measured[EMBEDDING_NOVELTY] = Measured(*self._novelty(window, self.novelty))
+            novel = self._novelty_scores(window)
+            if novel is not None and self.novelty is not None:
+                measured[EMBEDDING_NOVELTY] = Measured(*self.novelty.test_scores(novel[1]))
         if joint is not None:
             measured[COMBINED] = Measured(joint.minimum, joint.p_value, self.permutations)
         verdicts = holm(measured, self.alpha, FAMILY_WEIGHTS)
         flagged = any(rejected for _, rejected in verdicts.values())
         sequential = None
-        if self.sequential is not None:
+        if self.sequential is not None and novel is not None:
             with BLAS.limit(limits=1, user_api="blas"):
-                sequential = self.sequential.observe(window, test=not flagged)
+                identity = seed_of(window.keys)[0]
+                sequential = self.sequential.observe(identity, *novel, test=not flagged)
         tests = {
             member.name: FamilyTest(
                 member.name,
@@ -244,10 +246,14 @@ class DriftFamilyTests:
         weights = {name: FAMILY_WEIGHTS.get(name, 1.0) for name in measured}
         return DriftFamily(self.alpha, tests, combined, sequential, weights)
 
-    def _novelty(self, window: Side, novelty: NearestNeighbourNovelty) -> tuple[float, float]:
+    def _novelty_scores(self, window: Side) -> tuple[np.ndarray, np.ndarray] | None:
+        """The keys and novelty scores of the window's rows (at most `limit` of them), which
+        both the window's novelty test and the sequential pool use (None: no novelty test)."""
+        if self.novelty is None:
+            return None
         rng = np.random.default_rng(seed_of(window.keys, 3))
-        vectors = _embeddings(window)
-        return novelty.test(vectors[sample_rows(len(vectors), self.limit, rng)])
+        rows = sample_rows(len(window.keys), self.limit, rng)
+        return window.keys[rows], self.novelty.scores(_embeddings(window)[rows])
 
     def _joint(self, window: Side) -> MinP:
         rng = np.random.default_rng(seed_of(window.keys, 1))

@@ -23,13 +23,12 @@ twice, and a row met in two pooled windows counts once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 
 import numpy as np
 
 from monitor.metrics.identity import canonical_order, seed_of
 from monitor.metrics.novelty import NearestNeighbourNovelty
-from monitor.metrics.two_sample import Side, sample_rows
+from monitor.metrics.two_sample import sample_rows
 from monitor.records.results import FamilyTest
 
 SEQUENTIAL = "sequential"
@@ -37,30 +36,28 @@ METHOD = "nearest-neighbour-novelty, pooled windows"
 
 
 class SequentialTest:
-    """Pools the last `windows` windows' rows (`project`: their vectors) and tests them at
+    """Pools the last `windows` windows' rows (their novelty scores) and tests them at
     `level`."""
 
     def __init__(
-        self,
-        novelty: NearestNeighbourNovelty,
-        project: Callable[[Side], np.ndarray],
-        windows: int,
-        level: float,
-        limit: int,
+        self, novelty: NearestNeighbourNovelty, windows: int, level: float, limit: int
     ) -> None:
         """`novelty`: fitted on the reference rows; `limit`: pooled rows tested at most."""
-        self.novelty, self.project, self.level, self.limit = novelty, project, level, limit
+        self.novelty, self.level, self.limit = novelty, level, limit
         # per window: its identity, its rows' keys and their novelty scores (a row's score
         # depends on the row alone, so it is computed once, when the window joins)
         self._pool: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=windows)
 
-    def observe(self, window: Side, test: bool = True) -> FamilyTest | None:
-        """Add the window to the pool and test the pool (None: `test` false, as where the
-        window alone was flagged: the pool could say no more)."""
-        identity = seed_of(window.keys)[0]
+    def observe(
+        self, identity: int, keys: np.ndarray, scores: np.ndarray, test: bool = True
+    ) -> FamilyTest | None:
+        """Add a window to the pool and test the pool (None: `test` false, as where the
+        window alone was flagged: the pool could say no more). `identity`: the window's
+        (`seed_of` its keys); `keys` and `scores`: its rows' and their novelty `scores`,
+        as the family computed them for the window's own test."""
         if self._pool and self._pool[-1][0] == identity:
             self._pool.pop()
-        self._pool.append((identity, window.keys, self.novelty.scores(self.project(window))))
+        self._pool.append((identity, keys, scores))
         if not test:
             return None
         keys = np.concatenate([keys for _, keys, _ in self._pool])

@@ -12,10 +12,11 @@ from scipy import stats
 from monitor.config import DriftConfig
 from monitor.metrics.combination import MinP
 from monitor.metrics.engine import MetricsEngine, Observed
-from monitor.metrics.identity import row_keys
+from monitor.metrics.identity import row_keys, seed_of
 from monitor.metrics.novelty import NearestNeighbourNovelty
 from monitor.metrics.sequential import SequentialTest
 from monitor.metrics.two_sample import Side
+from monitor.records.results import FamilyTest
 from monitor.records.scores import Scores
 
 
@@ -101,6 +102,13 @@ def embeddings(s: Side) -> np.ndarray:
     return s.embeddings
 
 
+def observe(test: SequentialTest, s: Side) -> FamilyTest:
+    """The window joins the pool, scored as the family scores it, and the pool is tested."""
+    found = test.observe(seed_of(s.keys)[0], s.keys, test.novelty.scores(embeddings(s)))
+    assert found is not None
+    return found
+
+
 @pytest.fixture(scope="module")
 def novelty() -> NearestNeighbourNovelty:
     return NearestNeighbourNovelty(np.random.default_rng(1).normal(size=(600, 8)) * 0.5 + HOME, [1])
@@ -112,31 +120,31 @@ def test_the_sequential_test_pools_windows_to_catch_a_small_shift(novelty) -> No
     stated rate."""
     rng = np.random.default_rng(2)
     level = 0.02
-    test = SequentialTest(novelty, embeddings, 4, level, 1000)
-    null = [test.observe(side(rng, 30)) for _ in range(150)]
+    test = SequentialTest(novelty, 4, level, 1000)
+    null = [observe(test, side(rng, 30)) for _ in range(150)]
     alarms = sum(t.drifted for t in null)
     assert alarms <= 15, alarms  # expected at most 150 x 0.02 = 3; alarms come in runs
     assert all(t.permutations == 1999 and 0 < t.p_value <= 1 for t in null)
 
-    single = SequentialTest(novelty, embeddings, 1, level, 1000)
+    single = SequentialTest(novelty, 1, level, 1000)
     caught_alone = caught_pooled = 0
     for stream in range(8):
-        pooled = SequentialTest(novelty, embeddings, 4, level, 1000)
+        pooled = SequentialTest(novelty, 4, level, 1000)
         windows = [side(np.random.default_rng(100 + stream * 4 + j), 30, 0.1) for j in range(4)]
-        caught_alone += sum(single.observe(w).drifted for w in windows)
-        caught_pooled += any(pooled.observe(w).drifted for w in windows)
+        caught_alone += sum(observe(single, w).drifted for w in windows)
+        caught_pooled += any(observe(pooled, w).drifted for w in windows)
     assert caught_alone <= 20 and caught_pooled >= 7, (caught_alone, caught_pooled)
 
 
 def test_the_sequential_test_ignores_row_order_and_a_repeated_window(novelty) -> None:
     rng = np.random.default_rng(4)
     windows = [side(rng, 30, 0.2) for _ in range(3)]
-    first = SequentialTest(novelty, embeddings, 3, 0.05, 1000)
-    found = [first.observe(w) for w in windows]
-    again = SequentialTest(novelty, embeddings, 3, 0.05, 1000)
+    first = SequentialTest(novelty, 3, 0.05, 1000)
+    found = [observe(first, w) for w in windows]
+    again = SequentialTest(novelty, 3, 0.05, 1000)
     for w in windows:
         order = rng.permutation(30)
         shuffled = Side(w.features, w.predicted_ids, embeddings(w)[order], w.keys[order])
-        result = again.observe(shuffled)
+        result = observe(again, shuffled)
     assert result == found[-1]
-    assert again.observe(windows[-1]) == found[-1]  # the same window again counts once
+    assert observe(again, windows[-1]) == found[-1]  # the same window again counts once
