@@ -129,7 +129,6 @@ class Daemon:
         self.dispatcher: Any = None
         self.executor: CycleExecutor | None = None
         self._probed_at = -math.inf
-        self._probe_problem: str | None = None
 
     def start(self) -> None:
         """Open the store, bind the port, start the jobs; undo what was done on failure."""
@@ -232,8 +231,8 @@ class Daemon:
         now = time.monotonic()
         if now - self._probed_at >= PROBE_EVERY_S:
             self._probed_at = now
-            self._probe_problem = self.store.probe_write(f"{socket.gethostname()}:{os.getpid()}")
-        return self._probe_problem or self.store.write_problem()
+            self.store.probe_write(f"{socket.gethostname()}:{os.getpid()}")
+        return self.store.write_problem()
 
     def wait(self) -> None:
         """Block until a stop is requested or every monitor ran its `--max-cycles`."""

@@ -133,6 +133,7 @@ class Store:
             raise StoreError(f"cannot migrate store {safe_url(url)}: {exc}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_problem: str | None = None
+        self._probe_problem: str | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -152,8 +153,11 @@ class Store:
             session.close()
 
     def write_problem(self) -> str | None:
-        """Why the last write failed, or None when it went through (or none was made)."""
-        return self._write_problem
+        """Why the last write or the last probe failed; None when both went through (or
+        none was made). A store that is full takes some small writes and refuses others:
+        a probe that failed keeps the verdict until the next probe, so `/readyz` and
+        `store_up` agree and do not flap with every write that happens to fit."""
+        return self._write_problem or self._probe_problem
 
     def probe_write(self, name: str) -> str | None:
         """Write and commit one small row now; why that failed, or None when it went through."""
@@ -163,11 +167,12 @@ class Store:
             with self.transaction() as session:
                 session.merge(StoreProbeRow(name=name[:200], written_at=datetime.now(UTC)))
         except StoreError:
-            return self._write_problem
+            self._probe_problem = self._write_problem
         except SQLAlchemyError as exc:  # not an operational failure, but a write that failed
-            self._write_problem = type(exc).__name__
-            return self._write_problem
-        return None
+            self._probe_problem = self._write_problem = type(exc).__name__
+        else:
+            self._probe_problem = None
+        return self._probe_problem
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 from alerts.support import config_document, window_rows
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from monitor.clock import SimulatedClock
 from monitor.config import parse_config
 from monitor.cycle import MonitorRuntime
 from monitor.daemon import Daemon, DaemonOptions
-from monitor.exporter import StoreCollector, build_registry
+from monitor.exporter import MonitorInfo, StoreCollector, build_registry
 from monitor.scheduler.scheduling import MonitorScheduler
 from monitor.store import Store
 
@@ -60,8 +60,8 @@ def monitor(tmp_path: Path) -> Iterator[tuple[Any, Store, Switch]]:
     store.close()
 
 
-def store_up(store: Store) -> float:
-    registry = build_registry(StoreCollector(store))
+def store_up(store: Store, monitors: Any = None) -> float:
+    registry = build_registry(StoreCollector(store, monitors))
     value = registry.get_sample_value("driftwarden_store_up", {"monitor": "tabular"})
     assert value is not None
     return value
@@ -121,3 +121,33 @@ def test_readyz_fails_with_the_reason_while_the_store_refuses_writes(monitor) ->
         assert 'driftwarden_store_up{monitor="tabular"} 0.0' in metrics
     finally:
         daemon.shutdown()
+
+
+def test_a_full_store_that_takes_some_writes_stays_down_until_a_probe_goes_through(
+    monitor,
+) -> None:
+    """A full disk refuses some writes and takes others that fit in pages already there: a
+    failed probe holds `store_up` at 0 (as `/readyz` says) until the next probe goes
+    through, rather than flapping with every small write that fits."""
+    config, store, _ = monitor
+    with store.engine.begin() as connection:
+        for operation in ("INSERT", "UPDATE"):
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER full_{operation.lower()} BEFORE {operation} ON store_probes "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+    assert store.probe_write("probe") is not None
+    with store.transaction() as session:  # another write fits and goes through
+        session.execute(text("DELETE FROM scan_extents WHERE 0"))
+    assert (
+        store.write_problem() is not None
+        and store_up(store, [MonitorInfo.from_config(config.monitors[0], "model", 1.0)]) == 0.0
+    )
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER full_insert")
+        connection.exec_driver_sql("DROP TRIGGER full_update")
+    assert store.probe_write("probe") is None
+    assert (
+        store.write_problem() is None
+        and store_up(store, [MonitorInfo.from_config(config.monitors[0], "model", 1.0)]) == 1.0
+    )
