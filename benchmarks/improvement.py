@@ -396,7 +396,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shadow-windows", type=int, default=2)
     parser.add_argument("--eval-windows", type=int, default=4)
     parser.add_argument("--budget", type=int, default=25, help="random labels a label window")
-    parser.add_argument("--shadow-rows", type=int, default=50, help="labels in the shadow windows")
+    parser.add_argument("--shadow-rows", type=int, default=150, help="labels in the shadow windows")
     parser.add_argument("--margin", type=float, default=0.01)
     parser.add_argument(
         "--evidence", type=float, help="the hooks' evidence level (default: the hooks' own)"

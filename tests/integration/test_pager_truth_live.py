@@ -87,6 +87,13 @@ def longest_keep_firing() -> float:
     return longest / TIME_SCALE
 
 
+def longest_group_interval() -> float:
+    """How long Alertmanager may sit on a RESOLVED before sending it (scaled), at most."""
+    document = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    routes = [document["route"], *document["route"]["routes"]]
+    return max(_seconds(r["group_interval"]) for r in routes if "group_interval" in r) / TIME_SCALE
+
+
 def _seconds(duration: str) -> float:
     return float(scaled(duration).removesuffix("ms")) * TIME_SCALE / 1000
 
@@ -347,7 +354,9 @@ def test_pages_hold_through_death_move_and_store_outage_and_resolve_by_the_daemo
     stack: Stack,
 ) -> None:
     receiver = stack.receiver
-    hold_s = 2 * longest_keep_firing() + 10
+    # past every keep_firing_for, plus the longest a RESOLVED may wait in Alertmanager: a
+    # page held up only by keep_firing_for would have resolved at the receiver by then
+    hold_s = longest_keep_firing() + longest_group_interval() + 10
     stack.wait(
         lambda: receiver.firing(DRIFT) and receiver.firing(QUALITY),
         DAEMON_START_S + PAGES_OPEN_S,
