@@ -75,23 +75,26 @@ def log_odds_z(
     """Every term's z-scored log-odds ratio (window vs reference), informative Dirichlet
     prior from the pooled counts; terms seen fewer than `min_count` times on both sides
     are left out. Sorted from most over-represented in the window to most under."""
-    prior = window + reference
     n_window, n_reference = sum(window.values()), sum(reference.values())
-    alpha_total = sum(prior.values())
     if not n_window or not n_reference:
         return []
-    shifts = []
-    for term, alpha in prior.items():
-        in_window, in_reference = window.get(term, 0), reference.get(term, 0)
-        if max(in_window, in_reference) < min_count:
-            continue
-        odds_window = (in_window + alpha) / (n_window + alpha_total - in_window - alpha)
-        odds_reference = (in_reference + alpha) / (n_reference + alpha_total - in_reference - alpha)
-        delta = math.log(odds_window) - math.log(odds_reference)
-        variance = 1.0 / (in_window + alpha) + 1.0 / (in_reference + alpha)
-        shifts.append(TermShift(term, delta / math.sqrt(variance), in_window, in_reference))
-    shifts.sort(key=lambda shift: (-shift.z, shift.term))
-    return shifts
+    alpha_total = n_window + n_reference  # the pooled counts' total
+    # only terms seen `min_count` times on one side count: walk those, not the vocabulary
+    frequent = {t for t, c in window.items() if c >= min_count}
+    frequent.update(t for t, c in reference.items() if c >= min_count)
+    terms = sorted(frequent)
+    in_window = np.array([window.get(t, 0) for t in terms], dtype=np.int64)
+    in_reference = np.array([reference.get(t, 0) for t in terms], dtype=np.int64)
+    alpha = (in_window + in_reference).astype(np.float64)  # the prior: the pooled count
+    odds_window = (in_window + alpha) / (n_window + alpha_total - in_window - alpha)
+    odds_reference = (in_reference + alpha) / (n_reference + alpha_total - in_reference - alpha)
+    delta = np.log(odds_window) - np.log(odds_reference)
+    z = delta / np.sqrt(1.0 / (in_window + alpha) + 1.0 / (in_reference + alpha))
+    # most over-represented first; ties by term (`terms` is sorted, the sort is stable)
+    order = np.argsort(-z, kind="stable")
+    return [
+        TermShift(terms[i], float(z[i]), int(in_window[i]), int(in_reference[i])) for i in order
+    ]
 
 
 def descriptor_shifts(reference: pd.DataFrame, window: pd.DataFrame) -> list[DescriptorShift]:
