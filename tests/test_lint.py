@@ -1,4 +1,5 @@
-"""The test command also runs the linters: ruff (lint and format) and mypy on the package."""
+"""The test command also runs the linters: ruff (lint and format, the docs' Python blocks
+included) and mypy on the package."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def test_ruff_check() -> None:
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", *[p for p in PATHS if (ROOT / p).exists()])
+    # docs too: ruff formats the Python blocks of the Markdown pages
+    paths = [p for p in [*PATHS, "docs"] if (ROOT / p).exists()]
+    result = run("ruff", "format", "--check", *paths)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
