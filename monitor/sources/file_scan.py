@@ -73,8 +73,11 @@ class StreamFiles:
         self._replaced = {}
 
     def snapshot(self) -> dict[int, FileState]:
-        """A copy of the states, to go back to when what was read cannot be used."""
-        return copy.deepcopy(self.states)
+        """A copy of the states, to go back to when what was read cannot be used. Shallow
+        per state: a state's fields are replaced, never changed in place (its `header`
+        list included); a deep copy at every read costs more the more files the folder
+        holds."""
+        return {seq: copy.copy(state) for seq, state in self.states.items()}
 
     def restore(self, states: dict[int, FileState]) -> None:
         self.states = states
