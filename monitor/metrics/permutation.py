@@ -34,7 +34,7 @@ _BANDWIDTH_ROWS = 1000
 #: bandwidths, as multiples of the median squared distance between reference rows
 SCALES = (1.0, 2.0, 4.0)
 #: window sizes whose reference-side splits are kept (a `rows:` window has one size)
-_KEPT_SIZES = 6
+KEPT_SIZES = 6
 
 
 def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ class SplitPlan:
         # double argsort of random keys did the same at 4-5x the cost)
         ranks = rng.permuted(np.broadcast_to(np.arange(n), (count, n)), axis=1)
         splits = ReferenceSplits(np.ascontiguousarray((ranks < taken[:, None]).T), m - taken)
-        if len(self._kept) >= _KEPT_SIZES:
+        if len(self._kept) >= KEPT_SIZES:
             self._kept.pop(next(iter(self._kept)))
         self._kept[m] = splits
         return splits
@@ -135,7 +135,7 @@ class KernelStatistic:
             return found
         z_r = plan.reference_side(m).z_r.astype(np.float64)
         terms = _ReferenceTerms(np.einsum("ib,ib->b", self.k_rr @ z_r, z_r), self.k_rr_sums @ z_r)
-        if len(self._terms) >= _KEPT_SIZES:
+        if len(self._terms) >= KEPT_SIZES:
             self._terms.pop(next(iter(self._terms)))
         self._terms[key] = terms
         return terms

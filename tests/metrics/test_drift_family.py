@@ -79,17 +79,29 @@ def test_the_statistic_is_the_unbiased_mmd_and_its_bandwidth_the_median() -> Non
     assert values[1] == pytest.approx(expected, abs=1e-12)
 
 
-def test_the_whitened_statistic_is_the_unbiased_distance_of_whitened_means() -> None:
+@pytest.mark.parametrize(
+    ("dimensions", "rows", "low_rank"),
+    [(4, 20, False), (48, 10, True), (48, 30, False)],
+    ids=["cholesky", "woodbury", "window-too-large-for-woodbury"],
+)
+def test_the_whitened_statistic_is_the_unbiased_distance_of_whitened_means(
+    dimensions: int, rows: int, low_rank: bool
+) -> None:
     """Observed and split values equal the unbiased squared distance of the two sides'
-    means after whitening the pooled rows with (C + ridge * mean eigenvalue * I)^(-1/2)."""
+    means after whitening the pooled rows with (C + ridge * mean eigenvalue * I)^(-1/2),
+    whichever way the statistic is computed (a window of fewer rows than half the
+    dimensions goes through the Woodbury identity)."""
     rng = np.random.default_rng(3)
-    reference, window = rng.normal(size=(60, 4)) * [1, 1, 5, 0.2], rng.normal(size=(20, 4))
+    spread = rng.uniform(0.2, 5.0, size=dimensions)
+    reference = rng.normal(size=(60, dimensions)) * spread + 3.0  # far from the origin
+    window = rng.normal(0.2, 1.0, size=(rows, dimensions)) * spread + 3.0
     test, plan = WhitenedMeans(reference, ridge=0.5), SplitPlan(60, [2], 99)
 
     def direct(a: np.ndarray, b: np.ndarray) -> float:
         pooled = np.vstack([reference, window])
         covariance = np.cov(pooled.T)
-        metric = np.linalg.inv(covariance + 0.5 * np.trace(covariance) / 4 * np.eye(4))
+        ridge = 0.5 * np.trace(covariance) / dimensions
+        metric = np.linalg.inv(covariance + ridge * np.eye(dimensions))
         k_aa, k_bb, k_ab = a @ metric @ a.T, b @ metric @ b.T, a @ metric @ b.T
         na, nb = len(a), len(b)
         return float(
@@ -99,12 +111,15 @@ def test_the_whitened_statistic_is_the_unbiased_distance_of_whitened_means() -> 
         )
 
     values, _ = split_p_value(test, plan, window, 4)
+    assert (test._rotated is not None) is low_rank
     assert values[0] == pytest.approx(direct(reference, window), rel=1e-9)
     pooled = np.vstack([reference, window])
-    z_r = plan.reference_side(20).z_r[:, 0]
-    z_w = window_side(np.random.default_rng(4), 20, plan.reference_side(20).window_places)[:, 0]
-    moved = np.r_[z_r, z_w.astype(bool)]
-    assert values[1] == pytest.approx(direct(pooled[~moved], pooled[moved]), rel=1e-9)
+    sides = plan.reference_side(rows)
+    for split in (0, 1, 50):
+        z_r = sides.z_r[:, split]
+        z_w = window_side(np.random.default_rng(4), rows, sides.window_places)[:, split]
+        moved = np.r_[z_r, z_w.astype(bool)]
+        assert values[1 + split] == pytest.approx(direct(pooled[~moved], pooled[moved]), rel=1e-9)
 
 
 @pytest.mark.parametrize("statistic", [KernelStatistic, WhitenedMeans])
