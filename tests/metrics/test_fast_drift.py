@@ -250,6 +250,7 @@ def test_the_engine_spreads_columns_over_processes_with_the_serial_result() -> N
     assert MetricsEngine(DriftConfig())._pool_for(len(current)) is None
 
 
+@pytest.mark.slow  # starts a process pool and kills a worker (about 15 s)
 def test_a_dead_drift_worker_costs_one_serial_window_not_the_monitor(caplog) -> None:
     reference, current = frames(5_000)
     scores = {

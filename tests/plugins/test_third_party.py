@@ -142,6 +142,7 @@ def test_an_unknown_type_lists_the_known_ones_plugins_included(site: Path, tmp_p
     assert "unknown source type (the value given) (known: files, sql)" in done.stderr
 
 
+@pytest.mark.slow  # three CLI runs in subprocesses with the plugins installed (about 14 s)
 def test_once_runs_a_monitor_made_of_plugins(site: Path, tmp_path: Path) -> None:
     config = workspace(tmp_path)
     done = run(["-c", CLI, "once", "--config", str(config)], site, tmp_path)
