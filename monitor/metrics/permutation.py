@@ -64,6 +64,11 @@ class SplitPlan:
         self.n, self.seed, self.permutations = n, list(seed), permutations
         self._kept: dict[int, ReferenceSplits] = {}
 
+    def key(self, m: int) -> tuple[int, tuple[int, ...], int, int]:
+        """What names the splits for windows of `m` rows: a cache of anything computed from
+        them is keyed by this (not by the plan's `id`, which a later plan may reuse)."""
+        return (self.n, tuple(self.seed), self.permutations, m)
+
     def reference_side(self, m: int) -> ReferenceSplits:
         found = self._kept.get(m)
         if found is not None:
@@ -113,7 +118,7 @@ class KernelStatistic:
         self.bandwidth = median if median > 0 else 1.0
         self.k_rr = self.kernel(reference, reference, same=True)
         self.k_rr_sums = self.k_rr.sum(axis=1)
-        self._terms: dict[tuple[int, int], _ReferenceTerms] = {}
+        self._terms: dict[tuple[int, tuple[int, ...], int, int], _ReferenceTerms] = {}
 
     def kernel(self, a: np.ndarray, b: np.ndarray, same: bool = False) -> np.ndarray:
         """The kernel matrix between rows of `a` and `b` (diagonal 1 where `same`)."""
@@ -129,7 +134,7 @@ class KernelStatistic:
         """The reference's share of every split of `plan` for windows of `m` rows."""
         if plan.n != len(self.reference):
             raise ValueError("the split plan is for another reference size")
-        key = (id(plan), m)
+        key = plan.key(m)
         found = self._terms.get(key)
         if found is not None:
             return found

@@ -36,20 +36,24 @@ RIDGE = 5.0
 class WhitenedMeans:
     """Unbiased squared distance of means (a linear kernel) after whitening the pooled rows.
 
-    Two exact ways to the same values (equal to rounding, about 1e-14):
+    Two exact ways to the same values, equal to rounding (`tests/metrics/
+    test_drift_family.py`: 1e-14 of the largest value near the origin, 1e-10 with the rows
+    a million units from it):
 
     - a window of fewer rows than half the dimensions (100 rows of 384-d embeddings):
       the pooled covariance is the reference's own scatter, which is eigen-decomposed
       once, plus a rank `m + 1` update (the window's rows and the shift of the mean), so
       that every quadratic form goes through the Woodbury identity (`_LowRank`). For 100
-      rows against 500 in 384 dimensions and 999 splits: about (m + 1)·d·(B + n) + d·m·B
-      multiply-adds (110 million), all matrix products, where the other way costs 270
-      million, mostly triangular solves and a (d, n)·(n, B) product. In the whole cycle
-      (`python benchmarks/detection_cycle.py --sizes 100 --no-peers`) the metrics stage
-      went from 0.060-0.077 s to 0.055-0.058 s a window;
+      rows against 500 in 384 dimensions and 999 splits: about 140 million multiply-adds,
+      all matrix products, where the other way costs about 300 million, mostly a
+      (d, n)·(n, B) product and triangular solves. In the whole cycle (`python
+      benchmarks/detection_cycle.py --sizes 100 --no-peers`) the metrics stage went from
+      0.060-0.077 s to 0.055-0.058 s a window;
     - otherwise, the pooled rows whitened by the Cholesky factor of the covariance, and
-      the splits' sums of whitened rows (`_Pooled`). The reference's Gram matrix and sum
-      are kept, so a window's pooled covariance costs a product over its own rows only.
+      the splits' sums of whitened rows (`_Pooled`).
+
+    Either way the reference's scatter about its own mean is kept, so a window's pooled
+    covariance costs a product over its own rows only.
     """
 
     def __init__(self, reference: np.ndarray, ridge: float = RIDGE) -> None:
@@ -57,21 +61,31 @@ class WhitenedMeans:
         if reference.ndim != 2 or len(reference) < 2:
             raise ValueError("a whitened mean test needs a reference of at least 2 rows")
         self.reference, self.ridge = reference, ridge
-        # the reference's share of every window's pooled moments, computed once
-        self._gram = reference.T @ reference
-        self._sum = reference.sum(axis=0)
+        # the reference's share of every window's pooled moments, computed once, about the
+        # reference's own mean (moments about the origin cancel badly far from it)
+        self._mean = reference.mean(axis=0)
+        centred = reference - self._mean
+        self._scatter = centred.T @ centred
+        # below this, the pooled rows' mean variance is rounding: the rows are all equal
+        self._floor = 1e-12 * (1.0 + float(self._mean @ self._mean) / reference.shape[1])
         self._rotated: _RotatedReference | None = None
+
+    def ridge_for(self, scale: float) -> float:
+        """The ridge for pooled rows of mean variance `scale` (its multiple `ridge`, or
+        `ridge` itself where the rows do not vary)."""
+        return self.ridge * (scale if scale > self._floor else 1.0)
 
     def whiten(self, window: np.ndarray) -> np.ndarray:
         """The pooled rows (reference, then window), centred and whitened together."""
         window = np.asarray(window, dtype=np.float64)
         n, total = len(self.reference), len(self.reference) + len(window)
-        mean = (self._sum + window.sum(axis=0)) / total
+        mean = (n * self._mean + window.sum(axis=0)) / total
         # the pooled rows' scatter about their mean, from the reference's kept share
-        covariance = self._gram + window.T @ window - total * np.outer(mean, mean)
+        offset, about = self._mean - mean, window - mean
+        covariance = self._scatter + n * np.outer(offset, offset) + about.T @ about
         covariance /= max(total - 1, 1)
         scale = float(np.trace(covariance)) / len(covariance)
-        covariance[np.diag_indices_from(covariance)] += self.ridge * (scale if scale > 0 else 1.0)
+        covariance[np.diag_indices_from(covariance)] += self.ridge_for(scale)
         lower, _ = cho_factor(covariance, lower=True, overwrite_a=True)
         centred = np.empty((total, window.shape[1]))
         np.subtract(self.reference, mean, out=centred[:n])
@@ -85,9 +99,9 @@ class WhitenedMeans:
         window = np.asarray(window, dtype=np.float64)
         if len(window) < 2:
             raise ValueError("a whitened mean test needs a window of at least 2 rows")
-        if 2 * (len(window) + 1) < self.reference.shape[1]:
+        if 2 * len(window) < self.reference.shape[1]:
             if self._rotated is None:
-                self._rotated = _RotatedReference(self.reference)
+                self._rotated = _RotatedReference(self)
             return _LowRank(self, self._rotated, window).statistics(plan, z_w)
         splits = _Pooled(self, window)
         return np.concatenate([[splits.observed()], splits.statistics(plan, z_w)])
@@ -108,20 +122,21 @@ def _statistic(
 class _RotatedReference:
     """The reference, centred on its own mean, in the eigenbasis of its scatter matrix."""
 
-    def __init__(self, reference: np.ndarray) -> None:
-        self.n = len(reference)
-        self.mean = reference.mean(axis=0)
-        centred = reference - self.mean
-        values, self.basis = eigh(centred.T @ centred)
+    def __init__(self, test: WhitenedMeans) -> None:
+        self.n, self.mean = len(test.reference), test._mean
+        values, self.basis = eigh(test._scatter)
         self.values = np.maximum(values, 0.0)
-        self.rows = centred @ self.basis  # (n, d)
-        self.trace = float(np.einsum("ij,ij->", centred, centred))
-        self._sums: dict[tuple[int, int], np.ndarray] = {}
+        self.rows = (test.reference - self.mean) @ self.basis  # (n, d)
+        self.trace = float(np.trace(test._scatter))
+        self._sums: dict[tuple[int, tuple[int, ...], int, int], np.ndarray] = {}
 
     def split_sums(self, plan: SplitPlan, m: int) -> np.ndarray:
         """(d, B): the sum of the reference rows each split of `plan` moves into the window
-        part, kept per plan and window size (3 MB for 384-d rows and 999 splits)."""
-        key = (id(plan), m)
+        part, kept per plan and window size (3 MB for 384-d rows and 999 splits, for each
+        of at most `KEPT_SIZES` sizes; the first window of a size pays d·n·B for it)."""
+        if plan.n != self.n:
+            raise ValueError("the split plan is for another reference size")
+        key = plan.key(m)
         found = self._sums.get(key)
         if found is None:
             found = self.rows.T @ plan.reference_side(m).z_r.astype(np.float64)
@@ -153,7 +168,7 @@ class _LowRank:
             rotated.trace + n * float(self.nu @ self.nu) + float(np.einsum("ij,ij->", about, about))
         )
         scale = trace / (total - 1) / len(self.nu)
-        ridge = test.ridge * (scale if scale > 0 else 1.0)
+        ridge = test.ridge_for(scale)
         self.inverse_b = 1.0 / (rotated.values / (total - 1) + ridge)
         update = np.empty((len(self.nu), m + 1))
         update[:, :m] = about.T / np.sqrt(total - 1)

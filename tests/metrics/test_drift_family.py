@@ -28,7 +28,7 @@ from monitor.metrics.permutation import (
     window_side,
 )
 from monitor.metrics.two_sample import ContingencyMember, Measured, Side
-from monitor.metrics.whitened import WhitenedMeans
+from monitor.metrics.whitened import WhitenedMeans, _Pooled
 from monitor.models.specs import TransformersModelConfig
 from monitor.records.scores import Scores
 
@@ -81,8 +81,8 @@ def test_the_statistic_is_the_unbiased_mmd_and_its_bandwidth_the_median() -> Non
 
 @pytest.mark.parametrize(
     ("dimensions", "rows", "low_rank"),
-    [(4, 20, False), (48, 10, True), (48, 30, False)],
-    ids=["cholesky", "woodbury", "window-too-large-for-woodbury"],
+    [(4, 20, False), (48, 10, True), (48, 23, True), (48, 24, False)],
+    ids=["cholesky", "woodbury", "woodbury-largest-window", "window-too-large-for-woodbury"],
 )
 def test_the_whitened_statistic_is_the_unbiased_distance_of_whitened_means(
     dimensions: int, rows: int, low_rank: bool
@@ -120,6 +120,52 @@ def test_the_whitened_statistic_is_the_unbiased_distance_of_whitened_means(
         z_w = window_side(np.random.default_rng(4), rows, sides.window_places)[:, split]
         moved = np.r_[z_r, z_w.astype(bool)]
         assert values[1 + split] == pytest.approx(direct(pooled[~moved], pooled[moved]), rel=1e-9)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e3, 1e6])
+def test_the_whitened_statistics_two_ways_agree_far_from_the_origin(offset: float) -> None:
+    """The Woodbury way and the Cholesky way keep moments about the reference's mean, so
+    rows far from the origin cost them no more than rounding."""
+    rng = np.random.default_rng(5)
+    reference, window = rng.normal(size=(60, 40)) + offset, rng.normal(0.3, 1, (8, 40)) + offset
+    test, plan = WhitenedMeans(reference, ridge=0.5), SplitPlan(60, [1], 99)
+    z_w = window_side(np.random.default_rng(2), 8, plan.reference_side(8).window_places)
+    low_rank = test.statistics(window, plan, z_w)
+    assert test._rotated is not None
+    pooled = _Pooled(test, window)
+    cholesky = np.concatenate([[pooled.observed()], pooled.statistics(plan, z_w)])
+    assert np.abs(low_rank - cholesky).max() <= 1e-8 * np.abs(cholesky).max()
+    assert low_rank[0] > np.quantile(low_rank[1:], 0.9)  # the shift is seen either way
+
+
+def test_rows_that_do_not_vary_give_no_distance_either_way() -> None:
+    """Equal rows everywhere: rounding, not a variance, so the ridge falls back to its
+    multiple alone and every statistic is nil (not a ratio of rounding errors)."""
+    reference, window = np.full((60, 40), 0.3), np.full((8, 40), 0.3)
+    test, plan = WhitenedMeans(reference), SplitPlan(60, [1], 99)
+    z_w = window_side(np.random.default_rng(2), 8, plan.reference_side(8).window_places)
+    assert np.abs(test.statistics(window, plan, z_w)).max() < 1e-20
+    pooled = _Pooled(test, window)
+    assert abs(pooled.observed()) < 1e-20
+    assert np.abs(pooled.statistics(plan, z_w)).max() < 1e-20
+
+
+def test_a_cache_of_splits_is_kept_by_what_the_plan_holds_not_by_its_id() -> None:
+    """Two plans of other seeds give other statistics, even where the second plan is made
+    after the first is gone (and may reuse its memory address)."""
+    rng = np.random.default_rng(6)
+    reference, window = rng.normal(size=(60, 40)), rng.normal(size=(8, 40))
+    fresh = {}
+    for statistic in (KernelStatistic, WhitenedMeans):
+        kept = statistic(reference)
+        for seed in (1, 2, 3):
+            plan = SplitPlan(60, [seed], 99)
+            z_w = window_side(np.random.default_rng(2), 8, plan.reference_side(8).window_places)
+            expected = statistic(reference).statistics(window, plan, z_w)
+            assert np.allclose(kept.statistics(window, plan, z_w), expected, rtol=1e-12)
+            fresh[statistic.__name__, seed] = expected
+            del plan
+        assert not np.allclose(fresh[statistic.__name__, 1], fresh[statistic.__name__, 2])
 
 
 @pytest.mark.parametrize("statistic", [KernelStatistic, WhitenedMeans])
