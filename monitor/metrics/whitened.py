@@ -101,7 +101,7 @@ class WhitenedMeans:
             raise ValueError("a whitened mean test needs a window of at least 2 rows")
         if 2 * len(window) < self.reference.shape[1]:
             if self._rotated is None:
-                self._rotated = _RotatedReference(self)
+                self._rotated = _RotatedReference(self.reference, self._mean, self._scatter)
             return _LowRank(self, self._rotated, window).statistics(plan, z_w)
         splits = _Pooled(self, window)
         return np.concatenate([[splits.observed()], splits.statistics(plan, z_w)])
@@ -122,12 +122,13 @@ def _statistic(
 class _RotatedReference:
     """The reference, centred on its own mean, in the eigenbasis of its scatter matrix."""
 
-    def __init__(self, test: WhitenedMeans) -> None:
-        self.n, self.mean = len(test.reference), test._mean
-        values, self.basis = eigh(test._scatter)
+    def __init__(self, reference: np.ndarray, mean: np.ndarray, scatter: np.ndarray) -> None:
+        """`scatter`: the reference rows' about their `mean`, as `WhitenedMeans` keeps it."""
+        self.n, self.mean = len(reference), mean
+        values, self.basis = eigh(scatter)
         self.values = np.maximum(values, 0.0)
-        self.rows = (test.reference - self.mean) @ self.basis  # (n, d)
-        self.trace = float(np.trace(test._scatter))
+        self.rows = (reference - mean) @ self.basis  # (n, d)
+        self.trace = float(np.trace(scatter))
         self._sums: dict[tuple[int, tuple[int, ...], int, int], np.ndarray] = {}
 
     def split_sums(self, plan: SplitPlan, m: int) -> np.ndarray:
