@@ -8,6 +8,7 @@ exception: the store part records whatever this part returns.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from monitor.cycle.scoring import (
 )
 from monitor.errors import DriftwardenError
 from monitor.metrics.engine import Observed
+from monitor.records.pool import PooledWindow
 from monitor.records.results import SetAside
 from monitor.records.rows import EMPTY_REASONS, ROW_ID, Rejected
 from monitor.sources.base import Source, Window
@@ -41,12 +43,30 @@ log = logging.getLogger("driftwarden.cycle")
 
 @dataclass(frozen=True)
 class CycleStart:
-    """Where a cycle starts: the watermark it reads after, and when it began."""
+    """Where a cycle starts: the watermark it reads after, when it began, and the monitor's
+    last stored windows of the sequential test's pool."""
 
     after: str | None
     #: the end of the last recorded window (the next one starts there without timestamps)
     last_end: datetime | None
     started: datetime
+    #: the store's last windows of the sequential pool, oldest first, each with the key of
+    #: the scored reference it was compared with (`monitor.store.sequential_pool`)
+    pooled: tuple[tuple[str | None, PooledWindow], ...] = ()
+
+
+def continuing(
+    pooled: Sequence[tuple[str | None, PooledWindow]], reference_key: str | None
+) -> list[PooledWindow]:
+    """The stored windows the next window pools with: the newest ones compared with the
+    same scored reference, up to the first that was not (a model version switched in
+    between: its novelty scores are of other embeddings)."""
+    kept: list[PooledWindow] = []
+    for key, window in reversed(pooled):
+        if key != reference_key:
+            break
+        kept.append(window)
+    return kept[::-1]
 
 
 def compute_window(
@@ -136,7 +156,8 @@ def _score_window(
         set_aside = SetAside(len(rejected), sum(r.reason in EMPTY_REASONS for r in rejected))
         seen = scoring.estimation_input(scores, inputs)
         estimates = None if seen is None else scoring.estimator.estimate(seen).run_metrics()
-        result = scoring.engine.calculate(observed, ids, set_aside, estimates)
+        history = continuing(start.pooled, scoring.reference_key)
+        result = scoring.engine.calculate(observed, ids, set_aside, estimates, history)
     # `report` rebuilds a text window's features from its logged text; a tabular window's
     # feature values are kept beside the run
     feature_bytes = None

@@ -21,6 +21,7 @@ from monitor.errors import DriftwardenError
 from monitor.store import Store
 from monitor.store.repository import watermark
 from monitor.store.scan_extents import keep_scan_extent, kept_scan_extent
+from monitor.store.sequential_pool import pooled_windows
 from monitor.versions.switch import activate_live_version
 
 log = logging.getLogger("driftwarden.cycle")
@@ -55,12 +56,13 @@ def _window(runtime: MonitorRuntime, store: Store, clock: Clock) -> CycleOutcome
         with watch.stage("read"), store.reading() as session:
             mark = watermark(session, config.name)
             runtime.source.recall_extent(kept_scan_extent(session, config.name))
+            pooled = pooled_windows(session, config.name, config.drift.sequential.windows)
     except DriftwardenError as exc:  # an unusable live version, or the store is down
         start = CycleStart(None, None, started)
         version = runtime.model.version
         failed = error_record(config.name, version, start, clock, watch, None, str(exc))
         return store_failure(store, failed)
-    start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
+    start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started, pooled)
     # one Scoring for the whole window: a swap can only happen before the next cycle
     record = compute_window(config, runtime.source, runtime.scoring, start, clock, watch)
     _keep_extent(store, runtime, clock)

@@ -34,6 +34,7 @@ from monitor.executors.base import CycleExecutor, OnRecorded
 from monitor.executors.worker import WorkerResult, compute_cycle, load_monitor
 from monitor.store import Store
 from monitor.store.repository import watermark
+from monitor.store.sequential_pool import pooled_windows
 from monitor.versions.switch import live_in
 
 log = logging.getLogger("driftwarden.executors")
@@ -103,7 +104,10 @@ class DaskExecutor(CycleExecutor):
             with watch.stage("read"), store.reading() as session:
                 mark = watermark(session, config.name)
                 live = live_in(session, config.name)
-            start = CycleStart(mark[0] if mark else None, mark[1] if mark else None, started)
+                pooled = pooled_windows(session, config.name, config.drift.sequential.windows)
+            start = CycleStart(
+                mark[0] if mark else None, mark[1] if mark else None, started, pooled
+            )
             future = self.client.submit(
                 compute_cycle,
                 config,

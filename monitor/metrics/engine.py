@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -20,6 +20,7 @@ from monitor.metrics.identity import row_keys
 from monitor.metrics.parallel import ColumnPool, pays_off
 from monitor.metrics.quality import classification_quality
 from monitor.metrics.settings import DriftSettings
+from monitor.records.pool import PooledWindow
 from monitor.records.results import DriftFamily, DriftScore, Result, SetAside
 from monitor.records.scores import Scores
 
@@ -162,12 +163,15 @@ class MetricsEngine:
         target_ids: np.ndarray | None = None,
         set_aside: SetAside | None = None,
         estimates: Mapping[str, float] | None = None,
+        history: Sequence[PooledWindow] | None = None,
     ) -> Result:
         """Compare `window` with the reference: the complete Result of the window.
 
         `target_ids` holds -1 where a row has no label; `set_aside` counts the window's
         quarantined rows (its shares are run metrics too); `estimates` are the label-free
-        quality estimates (monitor.metrics.estimation; default: the mean confidence).
+        quality estimates (monitor.metrics.estimation; default: the mean confidence);
+        `history`: the stored windows before this one in the sequential test's pool (None:
+        the pool the engine kept in memory).
         """
         if not self.fitted:
             raise MetricsError("metrics engine used before fit(reference)")
@@ -195,7 +199,7 @@ class MetricsEngine:
             self._reference_side.embeddings is None
         ):
             raise MetricsError("the model gave embeddings for one side only")
-        family = self._family.calculate(side, features)
+        family = self._family.calculate(side, features, history)
         embedding = self._embedding_score(side, family)
         drifted_share = sum(s.drifted for s in features.values()) / len(features)
         quality: dict[str, float] = {}

@@ -27,7 +27,8 @@ was fitted on, where it is more confident than on any new rows, so a test of con
 flagged every window of such a monitor (`confidence_drift_score` still reports it).
 
 Beside the family, the sequential test (`monitor.metrics.sequential`) tests the last few
-windows' rows together, for drift too small for one window.
+windows' rows together, for drift too small for one window. The window's share of its pool
+is part of the result (`DriftFamily.pooled`), which the store keeps for the next windows.
 
 Permutations are drawn from the window's identity over its rows in canonical order
 (`monitor.metrics.identity`), so flags do not depend on row order, process or cache.
@@ -36,7 +37,7 @@ Permutations are drawn from the window's identity over its rows in canonical ord
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,7 @@ from monitor.metrics.two_sample import (
     WhitenedMeanMember,
     sample_rows,
 )
+from monitor.records.pool import PooledWindow
 from monitor.records.results import DriftFamily, DriftScore, FamilyTest
 
 EMBEDDING = "embedding"
@@ -161,8 +163,16 @@ class DriftFamilyTests:
                 return member.kernel.bandwidth
         return None
 
-    def calculate(self, window: Side, features: Mapping[str, DriftScore]) -> DriftFamily:
+    def calculate(
+        self,
+        window: Side,
+        features: Mapping[str, DriftScore],
+        history: Sequence[PooledWindow] | None = None,
+    ) -> DriftFamily:
         """Test every member on `window` (its rows in canonical order).
+
+        `history`: the windows before this one in the sequential pool, oldest first, as the
+        store kept them (None: the pool this object kept in memory).
 
         A feature whose own test is `ks` (the `auto` method for numbers) gives its p-value
         to the family as it is: the same scipy test, which on a 1,000,000-row window costs
@@ -186,11 +196,13 @@ class DriftFamilyTests:
             measured[COMBINED] = Measured(joint.minimum, joint.p_value, self.permutations)
         verdicts = holm(measured, self.alpha, FAMILY_WEIGHTS)
         flagged = any(rejected for _, rejected in verdicts.values())
-        sequential = None
+        sequential = pooled = None
         if self.sequential is not None and novel is not None:
+            pooled = PooledWindow(seed_of(window.keys)[0], *novel)
+            if history is not None:
+                self.sequential.restore(history)
             with BLAS.limit(limits=1, user_api="blas"):
-                identity = seed_of(window.keys)[0]
-                sequential = self.sequential.observe(identity, *novel, test=not flagged)
+                sequential = self.sequential.observe(pooled, test=not flagged)
         tests = {
             member.name: FamilyTest(
                 member.name,
@@ -244,7 +256,7 @@ class DriftFamilyTests:
                 names,
             )
         weights = {name: FAMILY_WEIGHTS.get(name, 1.0) for name in measured}
-        return DriftFamily(self.alpha, tests, combined, sequential, weights)
+        return DriftFamily(self.alpha, tests, combined, sequential, weights, pooled)
 
     def _novelty_scores(self, window: Side) -> tuple[np.ndarray, np.ndarray] | None:
         """The keys and novelty scores of the window's rows (at most `limit` of them), which

@@ -15,20 +15,27 @@ expected number of false alarms over any 1,000 windows is then at most `1000 x l
 pools. Alarms on consecutive windows share rows, so they come in runs: the stated figure
 counts windows flagged, not separate episodes.
 
-The pool lives in memory: a restart or a new model version starts it afresh. A window
-seen again (a retried cycle: the same rows) replaces its earlier copy instead of counting
-twice, and a row met in two pooled windows counts once.
+Where the pool lives. The cycle passes the monitor's last stored windows
+(`PooledWindow`, kept by the store with their runs) to `restore` before each window, so a
+restarted daemon, another fleet worker, or the successor of a worker killed mid-window
+tests the same pool; only windows compared with the same scored reference count (a new
+model version starts the pool afresh: its novelty scores are of other embeddings). Without
+stored windows (a library caller, `benchmarks/detection.py`) the pool is kept in memory. A
+window seen again (a retried cycle: the same rows) replaces its earlier copy instead of
+counting twice, and a row met in two pooled windows counts once.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
 from monitor.metrics.identity import canonical_order, seed_of
 from monitor.metrics.novelty import NearestNeighbourNovelty
 from monitor.metrics.two_sample import sample_rows
+from monitor.records.pool import PooledWindow
 from monitor.records.results import FamilyTest
 
 SEQUENTIAL = "sequential"
@@ -44,24 +51,30 @@ class SequentialTest:
     ) -> None:
         """`novelty`: fitted on the reference rows; `limit`: pooled rows tested at most."""
         self.novelty, self.level, self.limit = novelty, level, limit
-        # per window: its identity, its rows' keys and their novelty scores (a row's score
-        # depends on the row alone, so it is computed once, when the window joins)
-        self._pool: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=windows)
+        self._pool: deque[PooledWindow] = deque(maxlen=windows)
 
-    def observe(
-        self, identity: int, keys: np.ndarray, scores: np.ndarray, test: bool = True
-    ) -> FamilyTest | None:
+    @property
+    def windows(self) -> int:
+        """How many consecutive windows the pool holds at most."""
+        assert self._pool.maxlen is not None
+        return self._pool.maxlen
+
+    def restore(self, history: Sequence[PooledWindow]) -> None:
+        """Make the pool the last of `history` (oldest first): the windows before the next."""
+        self._pool.clear()
+        self._pool.extend(history)
+
+    def observe(self, window: PooledWindow, test: bool = True) -> FamilyTest | None:
         """Add a window to the pool and test the pool (None: `test` false, as where the
-        window alone was flagged: the pool could say no more). `identity`: the window's
-        (`seed_of` its keys); `keys` and `scores`: its rows' and their novelty `scores`,
-        as the family computed them for the window's own test."""
-        if self._pool and self._pool[-1][0] == identity:
+        window alone was flagged: the pool could say no more). `window`: its identity and
+        its rows' keys and novelty scores, as the family computed them for its own test."""
+        if self._pool and self._pool[-1].identity == window.identity:
             self._pool.pop()
-        self._pool.append((identity, keys, scores))
+        self._pool.append(window)
         if not test:
             return None
-        keys = np.concatenate([keys for _, keys, _ in self._pool])
-        scores = np.concatenate([scores for _, _, scores in self._pool])
+        keys = np.concatenate([w.keys for w in self._pool])
+        scores = np.concatenate([w.scores for w in self._pool])
         # a row met in two windows of the pool counts once (rows are not repeated draws)
         order = canonical_order(keys)
         keys, scores = keys[order], scores[order]

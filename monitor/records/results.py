@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from monitor.records.catalog import BY_NAME, NAMES
 from monitor.records.explanations import Explanation
+from monitor.records.pool import PooledWindow
 
 # Names of the long-format metric rows that carry a drift test (method, threshold, flag).
 FEATURE_DRIFT = "feature_drift"
@@ -55,7 +56,8 @@ class DriftFamily:
     family`), where the family has one; `sequential`: the test of the last windows' rows
     together (`monitor.metrics.sequential`), which does not count in `drifted`; `weights`:
     the weighted Holm step-down's weight of a test that is not a combined member (1
-    where absent).
+    where absent); `pooled`: the window's share of the sequential test's pool, which the
+    store keeps for the windows after it (None: no sequential test).
     """
 
     alpha: float
@@ -63,6 +65,7 @@ class DriftFamily:
     combined: FamilyTest | None = None
     sequential: FamilyTest | None = None
     weights: dict[str, float] = field(default_factory=dict)
+    pooled: PooledWindow | None = field(default=None, compare=False, repr=False)
 
     @property
     def drifted(self) -> bool:

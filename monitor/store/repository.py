@@ -33,6 +33,7 @@ from monitor.store.schema import (
     WatermarkRow,
 )
 from monitor.store.schema_types import without_nul
+from monitor.store.sequential_pool import keep_pooled
 
 _CHUNK = 500  # rows per INSERT: SQLite caps bound parameters per statement
 
@@ -231,6 +232,9 @@ def record_run(session: Session, record: RunRecord) -> int:
     _insert_quarantine(session, mid, run.id, quarantined, record.finished_at)
     if record.inputs is not None:
         session.add(RunInputsRow(run_id=run.id, body=record.inputs))
+    family = None if record.result is None else record.result.family
+    if family is not None and family.pooled is not None:
+        keep_pooled(session, mid, run.id, record.reference_key, family.pooled)
     if record.position is not None and record.guard:
         _move_watermark(session, mid, record)
     elif record.position is not None:

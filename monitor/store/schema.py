@@ -113,6 +113,24 @@ class RunSnapshotRow(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed snapshot JSON
 
 
+class SequentialPoolRow(Base):
+    """A window's share of the sequential test's pool (`monitor.records.pool`), kept with its
+    run so the next windows' cycles pool it wherever and whenever they run; only a
+    monitor's newest `POOL_KEPT` are kept."""
+
+    __tablename__ = "sequential_pool"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE"), index=True
+    )
+    #: the scored reference the scores are against (`runs.reference_key`)
+    reference_key: Mapped[str | None] = mapped_column(NulFreeString(64))
+    #: the window's identity (`seed_of` its keys), a 64-bit unsigned integer in decimal
+    identity: Mapped[str] = mapped_column(NulFreeString(20))
+    keys: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian uint64, one per row
+    scores: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian float64, one per row
+
+
 class ReferenceDataRow(Base):
     """A monitor's reference as one model version scored it, under a key of the reference's
     rows, the model version and its settings: what `report` and a starting process reuse."""

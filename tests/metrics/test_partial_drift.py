@@ -16,6 +16,7 @@ from monitor.metrics.identity import row_keys, seed_of
 from monitor.metrics.novelty import NearestNeighbourNovelty
 from monitor.metrics.sequential import SequentialTest
 from monitor.metrics.two_sample import Side
+from monitor.records.pool import PooledWindow
 from monitor.records.results import FamilyTest
 from monitor.records.scores import Scores
 
@@ -104,7 +105,9 @@ def embeddings(s: Side) -> np.ndarray:
 
 def observe(test: SequentialTest, s: Side) -> FamilyTest:
     """The window joins the pool, scored as the family scores it, and the pool is tested."""
-    found = test.observe(seed_of(s.keys)[0], s.keys, test.novelty.scores(embeddings(s)))
+    found = test.observe(
+        PooledWindow(seed_of(s.keys)[0], s.keys, test.novelty.scores(embeddings(s)))
+    )
     assert found is not None
     return found
 
