@@ -151,3 +151,30 @@ def test_the_sequential_test_ignores_row_order_and_a_repeated_window(novelty) ->
         result = observe(again, shuffled)
     assert result == found[-1]
     assert observe(again, windows[-1]) == found[-1]  # the same window again counts once
+
+
+def test_the_pool_passed_in_gives_what_the_pool_kept_in_memory_gives() -> None:
+    """The cycle hands the engine the stored windows (each result's `pooled` share); a fresh
+    engine given them, as after a restart, tests the same pool as one that kept it in memory,
+    and one given none starts afresh."""
+    config = DriftConfig(alpha=0.01, sequential={"windows": 3, "false_alarms_per_1000": 50})
+    reference = window(np.random.default_rng(6), 300)
+    windows = [window(np.random.default_rng(60 + k), 40, 0.1) for k in range(5)]
+    remembering = MetricsEngine(config, text_descriptors=True).fit(reference)
+    in_memory = [remembering.calculate(w) for w in windows]
+    shares: list[PooledWindow] = []
+    handed = []
+    for w in windows:
+        fresh = MetricsEngine(config, text_descriptors=True).fit(reference)  # a new process
+        result = fresh.calculate(w, history=shares[-3:])
+        handed.append(result)
+        assert result.family is not None and result.family.pooled is not None
+        assert len(result.family.pooled.keys) == 40
+        shares.append(result.family.pooled)
+    sequential = [r.family.sequential for r in in_memory if r.family is not None]
+    assert [r.family.sequential for r in handed if r.family is not None] == sequential
+    p_values = [t.p_value for t in sequential if t is not None]
+    assert len(set(p_values)) > 1
+    forgetful = MetricsEngine(config, text_descriptors=True).fit(reference)
+    alone = forgetful.calculate(windows[-1], history=[])
+    assert alone.family is not None and alone.family.sequential != sequential[-1]
