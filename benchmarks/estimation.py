@@ -31,7 +31,13 @@ trained on), never a window's labels:
   a calibration of the confidence can come when it knows the domain: the rest of its
   error is the sampling noise of 100 rows.
 
-    python benchmarks/estimation.py [--seeds 20] [--no-in-sample]
+    python benchmarks/estimation.py [--seeds 20] [--first-split 0] [--no-in-sample]
+        [--draw-seed 0]
+
+`--first-split 20` runs splits 20-39, which no setting was chosen on; `--draw-seed` changes
+the seed of `consensus`' draws of dimensions (the default's is 0), to see how much the
+figures depend on that draw. Beside the default, `consensus` with heads on every dimension
+(what it was before its heads read random subspaces) shows what the subspaces changed.
 
 The last line is JSON: {"mae", "mae_shifted", "mae_nannyml_heldout",
 "mae_nannyml_heldout_shifted", "mae_confidence", "seeds_better"}: means over the seeds of
@@ -53,6 +59,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from monitor.metrics.consensus import ConsensusEstimator
 from monitor.metrics.estimation import (
     ConfidenceEstimator,
     EstimationInput,
@@ -156,6 +163,12 @@ def split(
     if j == 0:
         print(f"{home}: driftwarden auto uses {default.name}; the reference is {default.reference}")
     estimates["driftwarden auto"] = np.array([default.estimate(w).accuracy for _, w, _ in windows])
+    every = ConsensusEstimator()
+    every.subspace = None  # heads on every dimension, as before
+    every.fit(labelled(reference))
+    estimates["driftwarden consensus, heads on every dimension"] = np.array(
+        [every.estimate(w).accuracy for _, w, _ in windows]
+    )
     for method in ("agreement", "cbpe", "atc"):
         other = build_estimator(method, labelled(reference))
         estimates[f"driftwarden {method}"] = np.array(
@@ -195,6 +208,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/driftwarden-minilm-3000.npz"))
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-split", type=int, default=0, help="splits from this j on")
+    parser.add_argument("--draw-seed", type=int, default=0, help="consensus' draws of dimensions")
     parser.add_argument("--no-in-sample", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -210,8 +225,9 @@ def main() -> None:
     stored = np.load(args.cache)
     embeddings = {d: np.asarray(stored[d], dtype=np.float64) for d in DOMAINS}
 
+    ConsensusEstimator.draw_seed = args.draw_seed
     rows = []
-    for j in range(args.seeds):
+    for j in range(args.first_split, args.first_split + args.seeds):
         for home in ("amazon", "yelp"):
             found = split(j, home, embeddings, texts, labels, not args.no_in_sample)
             for name, errors in found.items():

@@ -17,6 +17,8 @@ rows the head's confidence is in-sample: `membership` serves that reference).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -47,6 +49,11 @@ class AgreementEstimator(Estimator):
     together on a held-out labelled reference."""
 
     name = "agreement"
+    #: the share of the embedding's dimensions each cross-fitted head is fitted on, drawn
+    #: at random per head (seeded); None: all of them
+    subspace: float | None = None
+    #: the seed of those draws
+    draw_seed: int = 0
 
     def _fit(self, reference: LabelledReference) -> None:
         if reference.refit is None or reference.embeddings is None:
@@ -57,12 +64,15 @@ class AgreementEstimator(Estimator):
             raise EstimatorUnavailable("a class has fewer than 2 labelled reference rows")
         predicted = reference.predicted
         agreement = np.zeros(len(targets))
-        self._heads = []
+        #: each cross-fitted head and the dimensions it reads
+        self._heads: list[tuple[Any, np.ndarray]] = []
         split = StratifiedKFold(folds, shuffle=True, random_state=0)
+        draw = np.random.default_rng(self.draw_seed)
         for train, held in split.split(embeddings, targets):
-            head = reference.refit(embeddings[train], targets[train])
-            self._heads.append(head)
-            agreement[held] = head.predict_proba(embeddings[held])[
+            dims = self._dimensions(draw, embeddings.shape[1])
+            head = reference.refit(embeddings[train][:, dims], targets[train])
+            self._heads.append((head, dims))
+            agreement[held] = head.predict_proba(embeddings[held][:, dims])[
                 np.arange(len(held)), predicted[held]
             ]
         #: each reference row's agreement, from the head that did not see it
@@ -70,6 +80,13 @@ class AgreementEstimator(Estimator):
         self._reference = _unit(np.asarray(embeddings, dtype=float))
         features = self._features(reference.confidence, agreement, self._nearness(None))
         self._model = LogisticRegression(C=1.0).fit(features, reference.correct)
+
+    def _dimensions(self, draw: np.random.Generator, width: int) -> np.ndarray:
+        """The dimensions the next head reads: all, or a random `subspace` share of them."""
+        if self.subspace is None:
+            return np.arange(width)
+        count = max(1, round(self.subspace * width))
+        return np.sort(draw.choice(width, count, replace=False))
 
     def _nearness(self, rows: np.ndarray | None) -> np.ndarray:
         """Mean similarity to the nearest reference rows (None: the reference's own rows,
@@ -93,7 +110,7 @@ class AgreementEstimator(Estimator):
         """Each cross-fitted head's class probabilities for the window's rows."""
         if window.embeddings is None:
             raise EstimatorUnavailable("the window has no embeddings")
-        return [head.predict_proba(window.embeddings) for head in self._heads]
+        return [head.predict_proba(window.embeddings[:, dims]) for head, dims in self._heads]
 
     @staticmethod
     def _agreement(window: EstimationInput, folds: list[np.ndarray]) -> np.ndarray:

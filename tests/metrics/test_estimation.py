@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
+from monitor.metrics.agreement import AgreementEstimator
 from monitor.metrics.estimation import (
     HELD_OUT,
     TRAINING_ROWS,
@@ -178,8 +179,9 @@ def test_the_builder_says_which_kind_of_reference_it_was_given(
 def test_consensus_averages_the_calibration_the_difference_of_agreement_and_the_vote() -> None:
     """Each row's chance is the mean of `agreement`'s calibrated chance, the heads' mean
     probability of the predicted class less how far the reference's agreement ran above its
-    accuracy, and the share of heads that vote for the predicted class; recomputed here
-    from heads refitted on the same folds."""
+    accuracy, and the share of heads that vote for the predicted class, where each of
+    `consensus`' heads reads a seeded random 60% of the dimensions (`agreement`'s read all);
+    recomputed here from heads refitted on the same folds and dimensions."""
     train, train_y = embeddings_data(300, seed=10)
     head = refit(train, train_y)
     held, held_y = embeddings_data(200, seed=11)
@@ -187,19 +189,25 @@ def test_consensus_averages_the_calibration_the_difference_of_agreement_and_the_
         head.predict_proba(held), held, np.zeros(200, bool), held_y, refit
     )
     consensus = build_estimator("consensus", reference)
-    calibrated = build_estimator("agreement", reference)
+    on_subspaces = type("OnSubspaces", (AgreementEstimator,), {"subspace": 0.6})
+    calibrated = on_subspaces().fit(reference)
+    everything = build_estimator("agreement", reference)
     new, _ = embeddings_data(100, seed=12)
     window = EstimationInput(head.predict_proba(new), new)
     folds = StratifiedKFold(5, shuffle=True, random_state=0).split(held, held_y)
     agreement_on_reference = np.zeros(200)
     probabilities = []
+    draw = np.random.default_rng(0)
+    width = held.shape[1]
     for train_rows, held_rows in folds:
-        fold_head = refit(held[train_rows], held_y[train_rows])
+        dims = np.sort(draw.choice(width, round(0.6 * width), replace=False))
+        assert 0 < len(dims) < width
+        fold_head = refit(held[train_rows][:, dims], held_y[train_rows])
         chosen = reference.predicted[held_rows]
-        agreement_on_reference[held_rows] = fold_head.predict_proba(held[held_rows])[
+        agreement_on_reference[held_rows] = fold_head.predict_proba(held[held_rows][:, dims])[
             np.arange(len(held_rows)), chosen
         ]
-        probabilities.append(fold_head.predict_proba(new))
+        probabilities.append(fold_head.predict_proba(new[:, dims]))
     rows = np.arange(100)
     agreement = np.mean([p[rows, window.predicted] for p in probabilities], axis=0)
     excess = agreement_on_reference.mean() - reference.correct.mean()
@@ -208,6 +216,13 @@ def test_consensus_averages_the_calibration_the_difference_of_agreement_and_the_
     found = consensus.estimate(window)
     assert found.method == "consensus"
     np.testing.assert_allclose(found.correctness, np.clip(expected, 0, 1), atol=1e-12)
+    # `agreement` itself still fits its heads on every dimension
+    assert (
+        np.abs(
+            everything.estimate(window).correctness - calibrated.estimate(window).correctness
+        ).max()
+        > 1e-3
+    )
 
 
 @pytest.mark.slow
