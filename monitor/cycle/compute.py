@@ -8,7 +8,6 @@ exception: the store part records whatever this part returns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -50,23 +49,9 @@ class CycleStart:
     #: the end of the last recorded window (the next one starts there without timestamps)
     last_end: datetime | None
     started: datetime
-    #: the store's last windows of the sequential pool, oldest first, each with the key of
-    #: the scored reference it was compared with (`monitor.store.sequential_pool`)
-    pooled: tuple[tuple[str | None, PooledWindow], ...] = ()
-
-
-def continuing(
-    pooled: Sequence[tuple[str | None, PooledWindow]], reference_key: str | None
-) -> list[PooledWindow]:
-    """The stored windows the next window pools with: the newest ones compared with the
-    same scored reference, up to the first that was not (a model version switched in
-    between: its novelty scores are of other embeddings)."""
-    kept: list[PooledWindow] = []
-    for key, window in reversed(pooled):
-        if key != reference_key:
-            break
-        kept.append(window)
-    return kept[::-1]
+    #: the store's shares of the monitor's last windows in the sequential pool, oldest
+    #: first (`monitor.store.sequential_pool`)
+    pooled: tuple[PooledWindow, ...] = ()
 
 
 def compute_window(
@@ -156,8 +141,7 @@ def _score_window(
         set_aside = SetAside(len(rejected), sum(r.reason in EMPTY_REASONS for r in rejected))
         seen = scoring.estimation_input(scores, inputs)
         estimates = None if seen is None else scoring.estimator.estimate(seen).run_metrics()
-        history = continuing(start.pooled, scoring.reference_key)
-        result = scoring.engine.calculate(observed, ids, set_aside, estimates, history)
+        result = scoring.engine.calculate(observed, ids, set_aside, estimates, start.pooled)
     # `report` rebuilds a text window's features from its logged text; a tabular window's
     # feature values are kept beside the run
     feature_bytes = None

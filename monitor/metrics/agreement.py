@@ -17,6 +17,7 @@ rows the head's confidence is in-sample: `membership` serves that reference).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from monitor.metrics.estimation import (
     EstimatorUnavailable,
     LabelledReference,
 )
+
+log = logging.getLogger("driftwarden.metrics")
 
 FOLDS = 5
 NEIGHBOURS = 5
@@ -62,31 +65,47 @@ class AgreementEstimator(Estimator):
         folds = min(FOLDS, int(np.bincount(targets).min()))
         if folds < 2:
             raise EstimatorUnavailable("a class has fewer than 2 labelled reference rows")
-        predicted = reference.predicted
-        agreement = np.zeros(len(targets))
-        #: each cross-fitted head and the dimensions it reads
-        self._heads: list[tuple[Any, np.ndarray]] = []
-        split = StratifiedKFold(folds, shuffle=True, random_state=0)
-        draw = np.random.default_rng(self.draw_seed)
-        for train, held in split.split(embeddings, targets):
-            dims = self._dimensions(draw, embeddings.shape[1])
-            head = reference.refit(embeddings[train][:, dims], targets[train])
-            self._heads.append((head, dims))
-            agreement[held] = head.predict_proba(embeddings[held][:, dims])[
-                np.arange(len(held)), predicted[held]
-            ]
+        try:
+            agreement = self._fit_heads(reference, folds, self.subspace)
+        except ValueError as exc:  # a head kind that needs every dimension (a pickled pipeline)
+            if self.subspace is None:
+                raise
+            log.info("%s: heads refitted on every dimension (on part of them: %s)", self.name, exc)
+            agreement = self._fit_heads(reference, folds, None)
         #: each reference row's agreement, from the head that did not see it
         self._reference_agreement = agreement
         self._reference = _unit(np.asarray(embeddings, dtype=float))
         features = self._features(reference.confidence, agreement, self._nearness(None))
         self._model = LogisticRegression(C=1.0).fit(features, reference.correct)
 
-    def _dimensions(self, draw: np.random.Generator, width: int) -> np.ndarray:
-        """The dimensions the next head reads: all, or a random `subspace` share of them."""
-        if self.subspace is None:
-            return np.arange(width)
-        count = max(1, round(self.subspace * width))
-        return np.sort(draw.choice(width, count, replace=False))
+    def _fit_heads(
+        self, reference: LabelledReference, folds: int, subspace: float | None
+    ) -> np.ndarray:
+        """Fit the cross-fitted heads, each on a `subspace` share of the dimensions (None:
+        all); returns each reference row's agreement from the head that did not see it."""
+        assert reference.refit is not None and reference.embeddings is not None
+        embeddings, targets, predicted = (
+            reference.embeddings,
+            reference.target_ids,
+            reference.predicted,
+        )
+        agreement = np.zeros(len(targets))
+        #: each cross-fitted head and the dimensions it reads
+        self._heads: list[tuple[Any, np.ndarray]] = []
+        split = StratifiedKFold(folds, shuffle=True, random_state=0)
+        draw = np.random.default_rng(self.draw_seed)
+        width = embeddings.shape[1]
+        for train, held in split.split(embeddings, targets):
+            dims = np.arange(width)
+            if subspace is not None:
+                count = max(1, round(subspace * width))
+                dims = np.sort(draw.choice(width, count, replace=False))
+            head = reference.refit(embeddings[train][:, dims], targets[train])
+            self._heads.append((head, dims))
+            agreement[held] = head.predict_proba(embeddings[held][:, dims])[
+                np.arange(len(held)), predicted[held]
+            ]
+        return agreement
 
     def _nearness(self, rows: np.ndarray | None) -> np.ndarray:
         """Mean similarity to the nearest reference rows (None: the reference's own rows,

@@ -198,11 +198,9 @@ class DriftFamilyTests:
         flagged = any(rejected for _, rejected in verdicts.values())
         sequential = pooled = None
         if self.sequential is not None and novel is not None:
-            pooled = PooledWindow(seed_of(window.keys)[0], *novel)
-            if history is not None:
-                self.sequential.restore(history)
+            pooled = PooledWindow(self.sequential.key, seed_of(window.keys)[0], *novel)
             with BLAS.limit(limits=1, user_api="blas"):
-                sequential = self.sequential.observe(pooled, test=not flagged)
+                sequential = self.sequential.observe(pooled, not flagged, history)
         tests = {
             member.name: FamilyTest(
                 member.name,

@@ -35,6 +35,7 @@ after the choice, 12-17 (14.8).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,6 +43,9 @@ from scipy import stats
 
 #: base rows whose similarities are averaged into a row's novelty
 NEIGHBOURS = 10
+#: the version of how `scores` scores a row: change it with the formula, so that scores kept
+#: in the store by an older release are not pooled with new ones
+SCORES_VERSION = 1
 #: the pooled rank share above which a row's rank counts
 TAIL = 0.85
 #: random subsets of the pooled rows behind each p-value (at least)
@@ -84,6 +88,15 @@ class NearestNeighbourNovelty:
         self.neighbours = min(neighbours, len(self.base))
         self.tail, self.permutations, self.seed = tail, permutations, list(seed)
         self.calibration = self.scores(unit[np.sort(order[half:])])
+
+    def fingerprint(self) -> str:
+        """What a row's score depends on besides the row: the base rows, the neighbours
+        counted and the scoring itself (`SCORES_VERSION`). Scores under one fingerprint are
+        comparable; the sequential test pools only those."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(f"{SCORES_VERSION}:{self.neighbours}:{self.base.shape}".encode())
+        digest.update(np.ascontiguousarray(self.base, dtype="<f8").tobytes())
+        return digest.hexdigest()
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Each row's novelty: 1 - the mean cosine similarity of its nearest base rows."""

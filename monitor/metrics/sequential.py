@@ -15,14 +15,16 @@ expected number of false alarms over any 1,000 windows is then at most `1000 x l
 pools. Alarms on consecutive windows share rows, so they come in runs: the stated figure
 counts windows flagged, not separate episodes.
 
-Where the pool lives. The cycle passes the monitor's last stored windows
-(`PooledWindow`, kept by the store with their runs) to `restore` before each window, so a
-restarted daemon, another fleet worker, or the successor of a worker killed mid-window
-tests the same pool; only windows compared with the same scored reference count (a new
-model version starts the pool afresh: its novelty scores are of other embeddings). Without
-stored windows (a library caller, `benchmarks/detection.py`) the pool is kept in memory. A
-window seen again (a retried cycle: the same rows) replaces its earlier copy instead of
-counting twice, and a row met in two pooled windows counts once.
+Where the pool lives. The cycle hands `observe` the monitor's last stored windows
+(`PooledWindow`, kept by the store with their runs: `history`), so a restarted daemon,
+another fleet worker, or the successor of a worker killed mid-window tests the same pool.
+Only the newest windows whose scores share this test's fingerprint count
+(`NearestNeighbourNovelty.fingerprint`: the reference's base rows as this model embeds
+them, the neighbours, the scoring): a new model version, another reference, a changed
+`drift.embedding.sample` or a release that scores rows otherwise starts the pool afresh.
+Without a history (a library caller, `benchmarks/detection.py`) the pool is kept in this
+object's memory. A window seen again (a retried cycle: the same rows) replaces its earlier
+copy instead of counting twice, and a row met in two pooled windows counts once.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class SequentialTest:
     ) -> None:
         """`novelty`: fitted on the reference rows; `limit`: pooled rows tested at most."""
         self.novelty, self.level, self.limit = novelty, level, limit
+        #: what a window's scores must have been scored under to pool with this test's
+        self.key = novelty.fingerprint()
         self._pool: deque[PooledWindow] = deque(maxlen=windows)
 
     @property
@@ -59,28 +63,42 @@ class SequentialTest:
         assert self._pool.maxlen is not None
         return self._pool.maxlen
 
-    def restore(self, history: Sequence[PooledWindow]) -> None:
-        """Make the pool the last of `history` (oldest first): the windows before the next."""
-        self._pool.clear()
-        self._pool.extend(history)
+    def continuing(self, history: Sequence[PooledWindow]) -> list[PooledWindow]:
+        """The newest windows of `history` (oldest first) scored as this test scores, up to
+        the first that was not: the windows the next one pools with."""
+        kept: list[PooledWindow] = []
+        for window in reversed(history):
+            if window.key != self.key or len(kept) == self.windows:
+                break
+            kept.append(window)
+        return kept[::-1]
 
-    def observe(self, window: PooledWindow, test: bool = True) -> FamilyTest | None:
+    def observe(
+        self,
+        window: PooledWindow,
+        test: bool = True,
+        history: Sequence[PooledWindow] | None = None,
+    ) -> FamilyTest | None:
         """Add a window to the pool and test the pool (None: `test` false, as where the
         window alone was flagged: the pool could say no more). `window`: its identity and
-        its rows' keys and novelty scores, as the family computed them for its own test."""
-        if self._pool and self._pool[-1].identity == window.identity:
-            self._pool.pop()
-        self._pool.append(window)
+        its rows' keys and novelty scores, as the family computed them for its own test;
+        `history`: the stored windows before it (None: the pool this object keeps)."""
+        pool = self._pool
+        if history is not None:  # nothing shared is changed: another cycle may be here too
+            pool = deque(self.continuing(history), maxlen=self.windows)
+        if pool and pool[-1].identity == window.identity:
+            pool.pop()
+        pool.append(window)
         if not test:
             return None
-        keys = np.concatenate([w.keys for w in self._pool])
-        scores = np.concatenate([w.scores for w in self._pool])
+        keys = np.concatenate([w.keys for w in pool])
+        scores = np.concatenate([w.scores for w in pool])
         # a row met in two windows of the pool counts once (rows are not repeated draws)
         order = canonical_order(keys)
         keys, scores = keys[order], scores[order]
         first = np.r_[True, keys[1:] != keys[:-1]]
         keys, scores = keys[first], scores[first]
-        rng = np.random.default_rng(seed_of(keys, len(self._pool)))
+        rng = np.random.default_rng(seed_of(keys, len(pool)))
         scores = scores[sample_rows(len(scores), self.limit, rng)]
         statistic, p_value = self.novelty.test_scores(scores)
         return FamilyTest(

@@ -20,9 +20,12 @@ _SCORES = np.dtype("<f8")
 
 @dataclass(frozen=True, eq=False)
 class PooledWindow:
-    """A window's rows in the sequential pool: its identity (`seed_of` its keys), and the
-    keys and novelty scores of the rows it tested, in the same order."""
+    """A window's rows in the sequential pool: what its scores are comparable with (the
+    fingerprint of the novelty test that scored them: the reference rows, the model's
+    embeddings, the settings), its identity (`seed_of` its keys), and the keys and novelty
+    scores of the rows it tested, in the same order."""
 
+    key: str
     identity: int
     keys: np.ndarray
     scores: np.ndarray
@@ -43,10 +46,13 @@ class PooledWindow:
         return np.asarray(self.scores, dtype=_SCORES).tobytes()
 
     @classmethod
-    def from_bytes(cls, identity: int, keys: bytes, scores: bytes) -> PooledWindow:
-        """The window as `key_bytes` and `score_bytes` wrote it."""
+    def from_bytes(cls, key: str, identity: str, keys: bytes, scores: bytes) -> PooledWindow:
+        """The window as the store kept it (`identity` in decimal; the arrays as
+        `key_bytes` and `score_bytes` wrote them). Raises ValueError on bytes that are not
+        such arrays of one length."""
         return cls(
-            identity,
+            key,
+            int(identity),
             np.frombuffer(keys, dtype=_KEYS).astype(np.uint64),
             np.frombuffer(scores, dtype=_SCORES).astype(np.float64),
         )

@@ -234,7 +234,7 @@ def record_run(session: Session, record: RunRecord) -> int:
         session.add(RunInputsRow(run_id=run.id, body=record.inputs))
     family = None if record.result is None else record.result.family
     if family is not None and family.pooled is not None:
-        keep_pooled(session, mid, run.id, record.reference_key, family.pooled)
+        keep_pooled(session, mid, run.id, family.pooled)
     if record.position is not None and record.guard:
         _move_watermark(session, mid, record)
     elif record.position is not None:

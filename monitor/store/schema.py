@@ -123,8 +123,8 @@ class SequentialPoolRow(Base):
     monitor_id: Mapped[int] = mapped_column(
         ForeignKey("monitors.id", ondelete="CASCADE"), index=True
     )
-    #: the scored reference the scores are against (`runs.reference_key`)
-    reference_key: Mapped[str | None] = mapped_column(NulFreeString(64))
+    #: what the scores are comparable with (`PooledWindow.key`)
+    pool_key: Mapped[str] = mapped_column(NulFreeString(64))
     #: the window's identity (`seed_of` its keys), a 64-bit unsigned integer in decimal
     identity: Mapped[str] = mapped_column(NulFreeString(20))
     keys: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian uint64, one per row

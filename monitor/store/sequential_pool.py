@@ -8,25 +8,27 @@ the run.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor.records.pool import PooledWindow
-from monitor.store.schema import MonitorRow, SequentialPoolRow
+from monitor.store.schema import MonitorRow, RunRow, SequentialPoolRow
+
+log = logging.getLogger("driftwarden.store")
 
 #: the windows kept per monitor: `drift.sequential.windows` at its largest
 POOL_KEPT = 50
 
 
-def keep_pooled(
-    session: Session, monitor_id: int, run_id: int, reference_key: str | None, pooled: PooledWindow
-) -> None:
+def keep_pooled(session: Session, monitor_id: int, run_id: int, pooled: PooledWindow) -> None:
     """Keep the run's share of the pool, and drop the monitor's shares past `POOL_KEPT`."""
     session.add(
         SequentialPoolRow(
             run_id=run_id,
             monitor_id=monitor_id,
-            reference_key=reference_key,
+            pool_key=pooled.key,
             identity=str(pooled.identity),
             keys=pooled.key_bytes(),
             scores=pooled.score_bytes(),
@@ -48,26 +50,40 @@ def keep_pooled(
         )
 
 
-def pooled_windows(
-    session: Session, monitor: str, count: int
-) -> tuple[tuple[str | None, PooledWindow], ...]:
-    """The monitor's last `count` stored windows of the pool, oldest first, each with the
-    key of the scored reference its scores are against."""
+def pooled_windows(session: Session, monitor: str, count: int) -> tuple[PooledWindow, ...]:
+    """The shares of the monitor's newest `count` windows, oldest first, as far back as they
+    run unbroken: a window stored without a share (the test was off, the model gave no
+    embeddings) or with one that cannot be read ends the run, so the pool never joins
+    windows that were not consecutive."""
     if count <= 0:
         return ()
     rows = session.execute(
         select(
-            SequentialPoolRow.reference_key,
+            RunRow.id,
+            SequentialPoolRow.pool_key,
             SequentialPoolRow.identity,
             SequentialPoolRow.keys,
             SequentialPoolRow.scores,
         )
-        .join(MonitorRow, MonitorRow.id == SequentialPoolRow.monitor_id)
-        .where(MonitorRow.name == monitor)
-        .order_by(SequentialPoolRow.run_id.desc())
+        .join(MonitorRow, MonitorRow.id == RunRow.monitor_id)
+        .outerjoin(SequentialPoolRow, SequentialPoolRow.run_id == RunRow.id)
+        .where(MonitorRow.name == monitor, RunRow.status == "ok", RunRow.rows > 0)
+        .order_by(RunRow.id.desc())
         .limit(count)
     ).all()
-    return tuple(
-        (key, PooledWindow.from_bytes(int(identity), keys, scores))
-        for key, identity, keys, scores in reversed(rows)
-    )
+    found: list[PooledWindow] = []
+    for run_id, key, identity, keys, scores in rows:
+        if key is None:
+            break
+        try:
+            found.append(PooledWindow.from_bytes(key, identity, keys, scores))
+        except ValueError as exc:
+            log.warning(
+                "monitor %s: run %s's share of the sequential pool cannot be read (%s); "
+                "the pool starts after it",
+                monitor,
+                run_id,
+                exc,
+            )
+            break
+    return tuple(reversed(found))

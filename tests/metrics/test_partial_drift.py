@@ -106,7 +106,7 @@ def embeddings(s: Side) -> np.ndarray:
 def observe(test: SequentialTest, s: Side) -> FamilyTest:
     """The window joins the pool, scored as the family scores it, and the pool is tested."""
     found = test.observe(
-        PooledWindow(seed_of(s.keys)[0], s.keys, test.novelty.scores(embeddings(s)))
+        PooledWindow(test.key, seed_of(s.keys)[0], s.keys, test.novelty.scores(embeddings(s)))
     )
     assert found is not None
     return found
@@ -178,3 +178,19 @@ def test_the_pool_passed_in_gives_what_the_pool_kept_in_memory_gives() -> None:
     forgetful = MetricsEngine(config, text_descriptors=True).fit(reference)
     alone = forgetful.calculate(windows[-1], history=[])
     assert alone.family is not None and alone.family.sequential != sequential[-1]
+    assert alone.family.sequential is not None
+    # shares scored under other settings (another sample of the reference: other base
+    # rows) are not comparable: the pool starts afresh, as with no history at all
+    resampled = DriftConfig(
+        alpha=0.01,
+        sequential={"windows": 3, "false_alarms_per_1000": 50},
+        embedding={"sample": 120},
+    )
+    other = MetricsEngine(resampled, text_descriptors=True).fit(reference)
+    foreign = other.calculate(windows[-1], history=shares[-3:-1])
+    again = MetricsEngine(resampled, text_descriptors=True).fit(reference)
+    assert foreign.family is not None and foreign.family.pooled is not None
+    assert foreign.family.pooled.key != shares[0].key
+    fresh_other = again.calculate(windows[-1], history=[])
+    assert fresh_other.family is not None
+    assert foreign.family.sequential == fresh_other.family.sequential

@@ -34,7 +34,7 @@ def upgrade() -> None:
             sa.ForeignKey("monitors.id", ondelete="CASCADE"),
             nullable=False,
         ),
-        sa.Column("reference_key", sa.String(length=64), nullable=True),
+        sa.Column("pool_key", sa.String(length=64), nullable=False),
         sa.Column("identity", sa.String(length=20), nullable=False),
         sa.Column("keys", sa.LargeBinary(), nullable=False),
         sa.Column("scores", sa.LargeBinary(), nullable=False),
