@@ -14,6 +14,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from monitor.metrics.agreement import AgreementEstimator
+from monitor.metrics.consensus import ConsensusEstimator
 from monitor.metrics.estimation import (
     HELD_OUT,
     TRAINING_ROWS,
@@ -266,3 +267,34 @@ def test_the_default_on_a_held_out_reference_of_real_sentences(sentiment_dir) ->
         confidence_errors[domain] = float(window.confidence.mean()) - realised
     assert max(abs(e) for e in errors.values()) < 0.02, errors
     assert confidence_errors["yelp"] > 0.03, confidence_errors
+
+
+def test_consensus_falls_back_to_every_dimension_for_a_head_that_needs_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A head kind fitted to a fixed input width (a pickled pipeline) refuses a subspace:
+    `consensus` then refits its heads on every dimension, as `agreement` does, and says so."""
+    train, train_y = embeddings_data(300, seed=20)
+    head = refit(train, train_y)
+    held, held_y = embeddings_data(200, seed=21)
+
+    def whole_width_only(embeddings: np.ndarray, ids: np.ndarray) -> LogisticRegression:
+        if embeddings.shape[1] != held.shape[1]:
+            raise ValueError(f"expected {held.shape[1]} features, got {embeddings.shape[1]}")
+        return refit(embeddings, ids)
+
+    reference = LabelledReference(
+        head.predict_proba(held), held, np.zeros(200, bool), held_y, whole_width_only
+    )
+    with caplog.at_level(logging.INFO, logger="driftwarden.metrics"):
+        consensus = build_estimator("consensus", reference)
+    assert consensus.name == "consensus"
+    assert "heads refitted on every dimension" in caplog.text
+    new, _ = embeddings_data(100, seed=22)
+    window = EstimationInput(head.predict_proba(new), new)
+    everywhere = type("Everywhere", (ConsensusEstimator,), {"subspace": None})().fit(
+        LabelledReference(head.predict_proba(held), held, np.zeros(200, bool), held_y, refit)
+    )
+    np.testing.assert_allclose(
+        consensus.estimate(window).correctness, everywhere.estimate(window).correctness
+    )
