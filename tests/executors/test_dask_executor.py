@@ -154,6 +154,31 @@ def test_dask_stores_what_in_process_stores(workspace: Path, cluster: Any, tmp_p
         assert np.array_equal(ours.scores.probabilities, theirs.scores.probabilities)
 
 
+def test_a_worker_pools_the_windows_another_process_stored(
+    workspace: Path, cluster: Any, tmp_path: Path
+) -> None:
+    """Each monitor's first window is scored in this process, the others on a Dask worker
+    that never saw it: the sequential test's pool comes from the store, so what is stored
+    is what one process scoring every window stores, sequential verdicts included."""
+    config = _config(workspace)
+    local = open_store(f"sqlite:///{tmp_path / 'local.db'}")
+    _run_all(InProcessExecutor(), config, local)
+    mixed = open_store(f"sqlite:///{tmp_path / 'mixed.db'}")
+    clock = SimulatedClock(datetime(2030, 1, 1, tzinfo=UTC))
+    here, executor = InProcessExecutor(), _dask(cluster)
+    try:
+        for monitor in config.monitors:
+            assert here.cycle(monitor, here.load(monitor), mixed, clock).status == "ok"
+            for _ in range(WINDOWS - 1):
+                assert executor.cycle(monitor, None, mixed, clock).status == "ok"
+    finally:
+        executor.close()
+    found, expected = _stored(mixed), _stored(local)
+    pooled = [run["metrics"].get("sequential_drift_p_value") for run in expected]
+    assert sum(p is not None for p in pooled) >= len(MONITORS) * (WINDOWS - 1)
+    assert found == expected
+
+
 def test_a_worker_killed_mid_cycle_costs_a_retry_and_no_window(
     workspace: Path, cluster: Any, tmp_path: Path
 ) -> None:
